@@ -10,6 +10,9 @@ enum class BernoulliMode { standard, stratified };
 
 // B ternary samples of q / norm (norm >= max|q_i|; 0 means use max|q_i|) summarised per feature:
 // sum over samples of q_hat^(b)_i in {-B..B}, and whether feature i was non-zero in any sample.
+// Standard: B uniforms per feature. Stratified: the count of ones is floor(B r_i) + Bernoulli(frac(B r_i)),
+// r_i = |q_i| / norm, which is exactly the law of B stratified uniforms (b + xi_b)/B < r_i (one uniform per
+// feature suffices, see bernoulli.cpp).
 struct TernarySamples {
   double norm = 0.0;
   int B = 0;
@@ -32,6 +35,8 @@ struct GroupScores {
 GroupScores bernoulli_group_scores(MatRef q_group, MatRef k, int B, BernoulliMode mode, PhiloxStream& rng);
 
 // Access fraction when each of the G heads samples on its own: features non-zero in any head's samples.
+// site.head names the KV head; query head g of the group draws from `site` with head = site.head * G + g
+// (its own query-head index), so the per-head streams match sample_ternary on those sites.
 double group_union_access_fraction(MatRef q_group, int B, BernoulliMode mode, const RngSite& site);
 
 }  // namespace santa

@@ -74,6 +74,18 @@ SANTA_HD Philox4 philox_block(const RngSite& s, uint32_t block) {
   return philox4x32_10(ctr, static_cast<uint32_t>(s.seed), static_cast<uint32_t>(s.seed >> 32));
 }
 
+// Tile field of the per-head site from which global-systematic draws its one offset. No real tile uses it
+// (a head has far fewer than 2^32 - 1 tiles), so the head offset never collides with a tile's stream.
+constexpr uint32_t kHeadSiteTile = 0xFFFFFFFFu;
+
+// The systematic offset of a site, in [0, 1): u01_double of words 0 and 1 of block 0. It is the first number
+// PhiloxStream::next_double() returns, so the CPU samplers (which read their offset that way) and a kernel
+// that calls this function use the same offset for the same site.
+SANTA_HD double systematic_offset(const RngSite& s) {
+  const Philox4 b = philox_block(s, 0);
+  return u01_double(b.v[0], b.v[1]);
+}
+
 // Sequential reader over one site's stream (buffers one block).
 class PhiloxStream {
  public:

@@ -35,9 +35,15 @@ RowDraw sample_flash(VecRef p, int64_t S, int64_t tile, const RngSite& site,
 RowDraw sample_prop_reference(VecRef p, int64_t S, int64_t tile, const RngSite& site);
 std::vector<int64_t> largest_remainder_budgets(VecRef mass, int64_t S);
 
-// Global-systematic (this project's exact prop): one U per head (site.tile ignored), tile t takes the grid
-// points U + m/S inside [C_t, C_t + P_t); within the tile the offset is a_t = frac(U S + S C_t).
-// Exactly S samples, unbiased, proportional.
+// Global-systematic (this project's exact prop): one offset a per head, read from the site with
+// tile = kHeadSiteTile (0xFFFFFFFF; the caller's site.tile is ignored) via systematic_offset. Tile t, holding
+// the slice [C_t, C_t + P_t) of the global CDF (C_t the exclusive scan of the tile masses), runs the
+// systematic rule on the weights S p_i with offset a_t = frac(a + S C_t): the same grid as sample_sys with
+// offset a over the whole vector, cut at the tile boundaries. (With offset a the rule counts the grid points
+// (k - a)/S, k integer; SANTA.md's U in [0, 1/S) is (1 - a)/S.) Exactly S samples, unbiased, proportional.
 RowDraw sample_global_systematic(VecRef p, int64_t S, int64_t tile, const RngSite& site);
+// The same with the head offset given, in [0, 1); counts equal systematic_counts(S p, offset, S) up to
+// floating-point rounding at grid points that fall within ~1e-15 of a prefix boundary.
+RowDraw global_systematic_counts(VecRef p, int64_t S, int64_t tile, double offset);
 
 }  // namespace santa
