@@ -41,5 +41,18 @@ TEST(Philox, UniformsAreInUnitInterval) {
   EXPECT_LT(u01_double(0xffffffffu, 0xffffffffu), 1.0);
 }
 
+// The samplers read a site's systematic offset as the stream's first double; kernels call systematic_offset.
+TEST(Philox, SystematicOffsetIsTheStreamsFirstDouble) {
+  const RngSite site{.seed = 5, .step = 6, .batch = 7, .head = 8, .tile = kHeadSiteTile};
+  PhiloxStream s(site);
+  const double first = s.next_double();
+  EXPECT_EQ(systematic_offset(site), first);
+  EXPECT_GE(first, 0.0);
+  EXPECT_LT(first, 1.0);
+  RngSite tile0 = site;
+  tile0.tile = 0;
+  EXPECT_NE(systematic_offset(tile0), first);  // the head site is not tile 0's site
+}
+
 }  // namespace
 }  // namespace santa
