@@ -1,0 +1,6 @@
+// FlashInfer CUDA-core single-request decode, fp16 (own translation unit so the dtypes compile in parallel).
+#include "kernels/flashinfer/single_decode.cuh"
+
+namespace santa::gpu::flashinfer_detail {
+SANTA_FLASHINFER_INSTANTIATE_SINGLE_DECODE(DType::fp16)
+}  // namespace santa::gpu::flashinfer_detail
