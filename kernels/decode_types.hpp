@@ -45,4 +45,37 @@ struct SamplingRng {
   const uint32_t* step_ptr = nullptr;
 };
 
+// S2ANTA-flash per-tile budget (SANTA.md section 3): exact_total spreads S over the T tiles of a sequence
+// (floor(S/T), the remainder to the first tiles, at least 1 each: the real total is max(S, T));
+// reference is the published kernel's max(1, floor(S/T)) per tile (its total is not S).
+enum class FlashBudget { exact_total, reference };
+// S2ANTA-prop budgets: global_systematic (exactly S, unbiased) or the reference kernel's largest-remainder
+// rounding of S * P_t (biased by O(T/S); kept for comparison).
+enum class PropBudget { global_systematic, largest_remainder };
+
+struct FlashParams {
+  int64_t samples = 2048;  // S
+  int tile = 256;          // keys per sampling tile (power of two in [32, 1024])
+  FlashBudget budget = FlashBudget::exact_total;
+};
+
+struct PropParams {
+  int64_t samples = 128;  // S
+  int tile = 256;         // keys per tile (power of two in [32, 1024])
+  PropBudget budget = PropBudget::global_systematic;
+};
+
+// Optional device outputs a sampling call records (nullptr: not written).
+struct SamplingRecord {
+  int32_t* samples_drawn = nullptr;  // [batch * num_heads]: real number of samples drawn per head
+  int32_t* distinct_rows = nullptr;  // [batch * num_kv_heads]: distinct V rows read per KV head
+  int32_t* counts = nullptr;         // [batch * num_heads * n_max]: count of every key (debug; costs bandwidth)
+};
+
+// How a call is launched. num_chunks = 0 lets the library choose the split-KV factor.
+struct LaunchOptions {
+  void* stream = nullptr;  // a cudaStream_t; nullptr is the default stream
+  int num_chunks = 0;      // CTAs per (sequence, KV head); 0 = automatic
+};
+
 }  // namespace santa::gpu

@@ -1,0 +1,140 @@
+// The decode API entry points: validate, plan, then the one runtime -> compile-time dispatch per family.
+#include <cuda_runtime.h>
+
+#include <stdexcept>
+
+#include "kernels/cuda/launchers.cuh"
+#include "kernels/decode.hpp"
+#include "kernels/detail/plan.hpp"
+
+namespace santa::gpu {
+namespace {
+
+template <class F>
+void with_head_dim(int d, F&& f) {
+  switch (d) {
+    case 64:
+      return f(std::integral_constant<int, 64>{});
+    case 128:
+      return f(std::integral_constant<int, 128>{});
+    case 256:
+      return f(std::integral_constant<int, 256>{});
+    default:
+      throw std::invalid_argument("head_dim " + std::to_string(d) + " has no kernel");  // unreachable after checks
+  }
+}
+
+template <class F>
+void with_dtype(DType t, F&& f) {
+  if (t == DType::bf16) return f(__nv_bfloat16{});
+  return f(__half{});
+}
+
+dim3 grid_of(const DecodeProblem& p, const detail::Plan& plan) {
+  return dim3(static_cast<unsigned>(plan.num_chunks), static_cast<unsigned>(p.num_kv_heads),
+              static_cast<unsigned>(p.batch));
+}
+
+void launch_sampling_family(const DecodeProblem& problem, detail::KernelParams& p, const detail::Plan& plan,
+                            const LaunchOptions& launch) {
+  const int G = problem.num_heads / problem.num_kv_heads;
+  const auto stream = static_cast<cudaStream_t>(launch.stream);
+  with_head_dim(problem.head_dim, [&](auto dc) {
+    constexpr int D = decltype(dc)::value;
+    with_dtype(problem.dtype, [&](auto tv) {
+      using T = decltype(tv);
+      if (G <= 4) {
+        detail::launch_sampling<D, T, 4>(p, grid_of(problem, plan), plan.smem_bytes, stream);
+      } else {
+        detail::launch_sampling<D, T, 8>(p, grid_of(problem, plan), plan.smem_bytes, stream);
+      }
+    });
+  });
+}
+
+void set_rng_and_record(detail::KernelParams& p, const SamplingRng& rng, const SamplingRecord& record) {
+  p.seed = rng.seed;
+  p.step = rng.step;
+  p.step_ptr = rng.step_ptr;
+  p.samples_out = record.samples_drawn;
+  p.rows_out = record.distinct_rows;
+  p.counts_out = record.counts;
+}
+
+}  // namespace
+
+void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, const LaunchOptions& launch) {
+  check_problem(problem);
+  check_fits(problem, workspace.limits());
+  const detail::Plan plan = detail::make_plan(KernelFamily::dense, problem, 0, workspace.limits(),
+                                              workspace.sm_count(), launch.num_chunks);
+  detail::KernelParams p = detail::make_params(problem, workspace, plan);
+  const auto stream = static_cast<cudaStream_t>(launch.stream);
+  with_head_dim(problem.head_dim, [&](auto dc) {
+    constexpr int D = decltype(dc)::value;
+    with_dtype(problem.dtype, [&](auto tv) {
+      using T = decltype(tv);
+      detail::launch_dense<D, T>(p, grid_of(problem, plan), plan.smem_bytes, stream);
+    });
+  });
+}
+
+void flash_decode(const DecodeProblem& problem, const FlashParams& params, const SamplingRng& rng,
+                  DecodeWorkspace& workspace, const SamplingRecord& record, const LaunchOptions& launch) {
+  check_problem(problem);
+  check_fits(problem, workspace.limits());
+  check_flash_params(params, workspace.limits());
+  const detail::Plan plan = detail::make_plan(KernelFamily::flash, problem, params.tile, workspace.limits(),
+                                              workspace.sm_count(), launch.num_chunks);
+  detail::KernelParams p = detail::make_params(problem, workspace, plan);
+  p.mode = static_cast<int32_t>(params.budget == FlashBudget::exact_total ? detail::SamplingMode::flash_exact
+                                                                          : detail::SamplingMode::flash_reference);
+  p.tile = params.tile;
+  p.samples = params.samples;
+  set_rng_and_record(p, rng, record);
+  launch_sampling_family(problem, p, plan, launch);
+}
+
+void prop_decode(const DecodeProblem& problem, const PropParams& params, const SamplingRng& rng,
+                 DecodeWorkspace& workspace, const SamplingRecord& record, const LaunchOptions& launch) {
+  check_problem(problem);
+  check_fits(problem, workspace.limits());
+  check_prop_params(params, workspace.limits());
+  const detail::Plan plan = detail::make_plan(KernelFamily::prop, problem, params.tile, workspace.limits(),
+                                              workspace.sm_count(), launch.num_chunks);
+  detail::KernelParams p = detail::make_params(problem, workspace, plan);
+  p.mode = static_cast<int32_t>(params.budget == PropBudget::global_systematic
+                                    ? detail::SamplingMode::prop_global_systematic
+                                    : detail::SamplingMode::prop_largest_remainder);
+  p.tile = params.tile;
+  p.samples = params.samples;
+  set_rng_and_record(p, rng, record);
+  launch_sampling_family(problem, p, plan, launch);
+}
+
+DecodeWorkspace::DecodeWorkspace(const WorkspaceLimits& limits) : limits_(limits) {
+  check_limits(limits);
+  int device = 0;
+  SANTA_CUDA(cudaGetDevice(&device));
+  SANTA_CUDA(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, device));
+  const std::size_t B = limits.max_batch, H = limits.num_heads, Hkv = limits.num_kv_heads, D = limits.head_dim;
+  const std::size_t C = limits.max_chunks;
+  const std::size_t tiles = (limits.max_len + limits.min_tile - 1) / limits.min_tile;
+  auto align = [](std::size_t x) { return (x + 255) & ~std::size_t{255}; };
+  const std::size_t acc_b = align(B * H * C * D * sizeof(float));
+  const std::size_t ml_b = align(B * H * C * 2 * sizeof(float));
+  const std::size_t cnt_b = align(B * Hkv * C * detail::kCntStride * sizeof(int32_t));
+  const std::size_t ts_b = align(B * H * tiles * 2 * sizeof(float));
+  const std::size_t ctr_b = align((2 * B * Hkv + 2) * sizeof(uint32_t));
+  buffer_ = DeviceBuffer(acc_b + ml_b + cnt_b + ts_b + ctr_b);
+  buffer_.fill_bytes(0);
+  char* base = buffer_.as<char>();
+  views_.part_acc = reinterpret_cast<float*>(base);
+  views_.part_ml = reinterpret_cast<float*>(base + acc_b);
+  views_.part_cnt = reinterpret_cast<int32_t*>(base + acc_b + ml_b);
+  views_.tile_stats = reinterpret_cast<float*>(base + acc_b + ml_b + cnt_b);
+  views_.counters = reinterpret_cast<uint32_t*>(base + acc_b + ml_b + cnt_b + ts_b);
+  views_.max_tiles = static_cast<int>(tiles);
+}
+
+}  // namespace santa::gpu

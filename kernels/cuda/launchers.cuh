@@ -1,0 +1,33 @@
+// The compile-time kernel launchers (one explicit instantiation per supported head_dim / dtype / group
+// bound, spread over a few translation units so the build runs in parallel). The runtime -> compile-time
+// dispatch of each family lives in dense_launch.cu and sampling_launch.cu.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <atomic>
+#include <cstddef>
+
+#include "kernels/cuda/cuda_check.hpp"
+#include "kernels/detail/kernel_params.hpp"
+
+namespace santa::gpu::detail {
+
+template <int D, class T>
+void launch_dense(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream);
+
+template <int D, class T, int kMaxG>
+void launch_sampling(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream);
+
+// Raises a kernel's dynamic shared-memory limit once per size increase (the default is 48 KB).
+template <class Kernel>
+void allow_smem(Kernel kernel, std::size_t bytes, std::atomic<std::size_t>& allowed) {
+  if (bytes > 48 * 1024 && bytes > allowed.load()) {
+    SANTA_CUDA(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
+    allowed.store(bytes);
+  }
+}
+
+}  // namespace santa::gpu::detail

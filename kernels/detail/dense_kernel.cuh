@@ -1,0 +1,163 @@
+// Dense split-KV decode (FlashDecoding style), the project's exact baseline.
+//
+// Grid (chunk, KV head, sequence); 8 warps per CTA; each warp takes 16-key steps of its chunk. Per step a
+// lane issues 16 independent 16-byte loads (its two key rows, its four value rows), the G heads' scores come
+// from tensor-core products (fragments.cuh), the online softmax runs on the scores in registers, and
+// O^T += V^T P^T is a second tensor-core product whose B fragment is the score C fragment itself (keys as K,
+// heads as N) and whose A fragment is built from the value loads with byte permutes (value rows 2c, 2c+1,
+// 2c+8, 2c+9 as K, head-dim elements as M). The warps' partials are combined in a fixed order, then the
+// chunks are merged by the last CTA (merge.cuh).
+#pragma once
+
+#include "kernels/detail/merge.cuh"
+
+namespace santa::gpu::detail {
+
+template <int D>
+struct VFrag {
+  uint4 r[4][D / 64];  // value rows 2c, 2c+1, 2c+8, 2c+9; head-dim segments g + 8u
+};
+
+template <int D, class T>
+__device__ __forceinline__ void load_v(VFrag<D>& f, const T* v, const KvRows& rows, int row0, int row_end, int g,
+                                       int c) {
+#pragma unroll
+  for (int ri = 0; ri < 4; ++ri) {
+    const int row = row0 + 2 * c + (ri & 1) + 8 * (ri >> 1);
+    if (row < row_end) {
+      const T* src = v + rows(row) + 8 * g;
+#pragma unroll
+      for (int u = 0; u < D / 64; ++u) f.r[ri][u] = ld_stream(src + 64 * u);
+    } else {
+#pragma unroll
+      for (int u = 0; u < D / 64; ++u) f.r[ri][u] = make_uint4(0, 0, 0, 0);
+    }
+  }
+}
+
+template <int D, class T, int kMinBlocks>
+__global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(const KernelParams p) {
+  extern __shared__ float4 smem4[];
+  float* smem = reinterpret_cast<float*>(smem4);
+  __shared__ int s_flag;
+  __shared__ __align__(16) T s_q[kMaxGroup * kQRowStride<D>];
+  // d = 256: value loads are issued after the score product has consumed the key registers (fewer
+  // registers live at once; d <= 128 keeps both in flight).
+  constexpr bool kLateV = D > 128;
+  const int chunk = blockIdx.x, kvh = blockIdx.y, b = blockIdx.z;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
+  const int G = p.group;
+  const int n = min(max(p.seq_lens[b], 0), static_cast<int>(p.n_max));
+  const int chunk_rows = chunk_rows_for(n, p.num_chunks, p.unit);
+  const int r0 = chunk * chunk_rows;
+  const int r1 = min(n, r0 + chunk_rows);
+  const KvRows rows = kv_rows<D>(p, b, kvh);
+  const T* kp = static_cast<const T*>(p.k);
+  const T* vp = static_cast<const T*>(p.v);
+
+  stage_q<D, T>(s_q, p, b, kvh);
+  __syncthreads();
+
+  float m_run = -INFINITY, l_run = 0.f;  // head g (this lane's quad)
+  float acc[D / 16][4];                  // O^T: head-dim slots x heads 2c, 2c+1
+#pragma unroll
+  for (int mt = 0; mt < D / 16; ++mt) acc[mt][0] = acc[mt][1] = acc[mt][2] = acc[mt][3] = 0.f;
+
+  for (int row0 = r0 + 16 * warp; row0 < r1; row0 += 16 * kWarps) {
+    KFrag<D> kf;
+    VFrag<D> vf;
+    load_k<D, T>(kf, kp, rows, row0, r1, g, c);
+    if (!kLateV) load_v<D, T>(vf, vp, rows, row0, r1, g, c);
+    float s[2][2];
+    {
+      QFrag<D> qf;
+      load_q_smem<D, T>(qf, s_q, g, c);
+      score_step<D, T>(qf, kf, s);
+    }
+    if (kLateV) load_v<D, T>(vf, vp, rows, row0, r1, g, c);
+#pragma unroll
+    for (int nt = 0; nt < 2; ++nt)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) s[nt][e] = row0 + 8 * nt + 2 * c + e < r1 ? s[nt][e] * p.scale_log2 : -INFINITY;
+    float mx = fmaxf(fmaxf(s[0][0], s[0][1]), fmaxf(s[1][0], s[1][1]));
+    mx = fmaxf(mx, __shfl_xor_sync(0xFFFFFFFFu, mx, 1));
+    mx = fmaxf(mx, __shfl_xor_sync(0xFFFFFFFFu, mx, 2));
+    const float m_new = fmaxf(m_run, mx);
+    const float m_use = m_new == -INFINITY ? 0.f : m_new;
+    const float alpha = exp2f(m_run - m_use);
+    float pr[2][2];
+#pragma unroll
+    for (int nt = 0; nt < 2; ++nt)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) pr[nt][e] = g < G ? exp2f(s[nt][e] - m_use) : 0.f;
+    l_run = l_run * alpha + ((pr[0][0] + pr[0][1]) + (pr[1][0] + pr[1][1]));
+    m_run = m_new;
+    // The accumulators of heads 2c and 2c+1 live here; their rescale factors live in quads 2c and 2c+1.
+    const float a_lo = __shfl_sync(0xFFFFFFFFu, alpha, 8 * c);
+    const float a_hi = __shfl_sync(0xFFFFFFFFu, alpha, 8 * c + 4);
+    const uint32_t pb0 = Half<T>::pack(pr[0][0], pr[0][1]);
+    const uint32_t pb1 = Half<T>::pack(pr[1][0], pr[1][1]);
+#pragma unroll
+    for (int mt = 0; mt < D / 16; ++mt) {
+      acc[mt][0] *= a_lo;
+      acc[mt][1] *= a_hi;
+      acc[mt][2] *= a_lo;
+      acc[mt][3] *= a_hi;
+      const int u = mt >> 2, w = mt & 3;
+      const uint32_t x0 = word_of(vf.r[0][u], w), x1 = word_of(vf.r[1][u], w);
+      const uint32_t x2 = word_of(vf.r[2][u], w), x3 = word_of(vf.r[3][u], w);
+      Half<T>::mma(acc[mt], __byte_perm(x0, x1, 0x5410), __byte_perm(x0, x1, 0x7632), __byte_perm(x2, x3, 0x5410),
+                   __byte_perm(x2, x3, 0x7632), pb0, pb1);
+    }
+  }
+
+  // Combine the warps (fixed order). acc[mt][0..3] = O[head 2c | 2c+1][d | d+1], d = 8(g + 8u) + 2w.
+  l_run += __shfl_xor_sync(0xFFFFFFFFu, l_run, 1);
+  l_run += __shfl_xor_sync(0xFFFFFFFFu, l_run, 2);
+  float* s_acc = smem;                          // [kWarps][G][D]
+  float* s_m = smem + kWarps * G * D;           // [kWarps][kMaxGroup]
+  float* s_l = s_m + kWarps * kMaxGroup;
+  if (c == 0 && g < G) {
+    s_m[warp * kMaxGroup + g] = m_run;
+    s_l[warp * kMaxGroup + g] = l_run;
+  }
+#pragma unroll
+  for (int mt = 0; mt < D / 16; ++mt) {
+    const int d = 8 * (g + 8 * (mt >> 2)) + 2 * (mt & 3);
+    if (2 * c < G) {
+      s_acc[(warp * G + 2 * c) * D + d] = acc[mt][0];
+      s_acc[(warp * G + 2 * c) * D + d + 1] = acc[mt][2];
+    }
+    if (2 * c + 1 < G) {
+      s_acc[(warp * G + 2 * c + 1) * D + d] = acc[mt][1];
+      s_acc[(warp * G + 2 * c + 1) * D + d + 1] = acc[mt][3];
+    }
+  }
+  __syncthreads();
+  const int group = b * p.num_kv_heads + kvh;
+  const int64_t part = static_cast<int64_t>(group) * p.num_chunks + chunk;
+  for (int e = threadIdx.x; e < G * D; e += kThreads) {
+    const int h = e / D, d = e % D;
+    float mc = -INFINITY;
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) mc = fmaxf(mc, s_m[w * kMaxGroup + h]);
+    float num = 0.f, den = 0.f;
+    if (mc != -INFINITY) {
+#pragma unroll
+      for (int w = 0; w < kWarps; ++w) {
+        const float mw = s_m[w * kMaxGroup + h];
+        const float f = mw == -INFINITY ? 0.f : exp2f(mw - mc);
+        num += f * s_acc[(w * G + h) * D + d];
+        den += f * s_l[w * kMaxGroup + h];
+      }
+    }
+    p.part_acc[part * G * D + e] = num;
+    if (d == 0) {
+      p.part_ml[2 * (part * G + h)] = mc;
+      p.part_ml[2 * (part * G + h) + 1] = den;
+    }
+  }
+  if (arrive_last(p, group, &s_flag)) merge_chunks<D, T, MergeKind::softmax>(p, b, kvh, smem);
+}
+
+}  // namespace santa::gpu::detail

@@ -1,0 +1,207 @@
+// Warp-level building blocks shared by the decode kernels: 16-byte streaming loads, the m16n8k16 tensor-core
+// product, KV row addressing, and the score step.
+//
+// Score step (one warp, 16 keys): S^T = Q K^T as mma.sync m16n8k16 with the G query heads (padded to 16)
+// as M, 8 keys as N, head_dim as K. Lane (g = lane/4, c = lane%4) loads key rows g and 8+g with 16-byte loads
+// straight into B fragments: the k-slot order of the product is a permutation of the head dimension, and
+// the same permutation is applied to q, so no shared memory and no shuffles are needed. For k-step pair j,
+// lane c holds head-dim elements [8(4j+c), 8(4j+c)+8) of its key row: words x,y feed k-step 2j (k-slots
+// 2c,2c+1 and 2c+8,2c+9) and words z,w feed k-step 2j+1. The C fragment gives lane (g, c) the scores of
+// head g for keys 2c, 2c+1 (n-tile 0) and 8+2c, 9+2c (n-tile 1): exactly the B fragment (P^T, keys as K,
+// heads as N) that the P.V product of the dense kernel needs, so scores never leave registers.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cstdint>
+
+#include "kernels/detail/kernel_params.hpp"
+
+namespace santa::gpu::detail {
+
+// 16 bytes, read-only path, not kept in L1, with a 256-byte L2 prefetch (a bf16 key row of d = 128).
+__device__ __forceinline__ uint4 ld_stream(const void* p) {
+  uint4 r;
+  asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0,%1,%2,%3}, [%4];"
+      : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+      : "l"(p));
+  return r;
+}
+
+// 16 bytes of a gathered row (no prefetch: rows are scattered).
+__device__ __forceinline__ uint4 ld_gather(const void* p) {
+  uint4 r;
+  asm("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];"
+      : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+      : "l"(p));
+  return r;
+}
+
+__device__ __forceinline__ uint32_t word_of(const uint4& v, int w) {
+  return w == 0 ? v.x : w == 1 ? v.y : w == 2 ? v.z : v.w;
+}
+
+template <class T>
+struct Half;
+
+template <>
+struct Half<__nv_bfloat16> {
+  // D += A B, A 16x16 row-major bf16 (4 regs), B 16x8 col-major bf16 (2 regs), D fp32.
+  static __device__ __forceinline__ void mma(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
+                                             uint32_t b0, uint32_t b1) {
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+  }
+  static __device__ __forceinline__ uint32_t pack(float lo, float hi) {
+    const __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<const uint32_t*>(&h);
+  }
+  static __device__ __forceinline__ float lo(uint32_t w) { return __uint_as_float(w << 16); }
+  static __device__ __forceinline__ float hi(uint32_t w) { return __uint_as_float(w & 0xFFFF0000u); }
+  static __device__ __forceinline__ __nv_bfloat16 from_float(float f) { return __float2bfloat16_rn(f); }
+};
+
+template <>
+struct Half<__half> {
+  static __device__ __forceinline__ void mma(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
+                                             uint32_t b0, uint32_t b1) {
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+  }
+  static __device__ __forceinline__ uint32_t pack(float lo, float hi) {
+    const __half2 h = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<const uint32_t*>(&h);
+  }
+  static __device__ __forceinline__ float lo(uint32_t w) { return __half2float(__ushort_as_half(static_cast<unsigned short>(w & 0xFFFFu))); }
+  static __device__ __forceinline__ float hi(uint32_t w) { return __half2float(__ushort_as_half(static_cast<unsigned short>(w >> 16))); }
+  static __device__ __forceinline__ __half from_float(float f) { return __float2half_rn(f); }
+};
+
+// Element offset of key/value row `row` of one (sequence, KV head), contiguous or paged.
+struct KvRows {
+  int64_t seq_base = 0;            // contiguous: b * max_len
+  const int32_t* pages = nullptr;  // paged: this sequence's page-table row
+  int page_shift = 0;
+  int64_t row_stride = 0;          // H_kv * d
+  int64_t head_offset = 0;         // kvh * d
+
+  __device__ __forceinline__ int64_t operator()(int row) const {
+    int64_t pos;
+    if (pages != nullptr) {
+      const int64_t page = __ldg(pages + (row >> page_shift));
+      pos = (page << page_shift) + (row & ((1 << page_shift) - 1));
+    } else {
+      pos = seq_base + row;
+    }
+    return pos * row_stride + head_offset;
+  }
+};
+
+template <int D>
+__device__ __forceinline__ KvRows kv_rows(const KernelParams& p, int b, int kvh) {
+  KvRows r;
+  r.row_stride = static_cast<int64_t>(p.num_kv_heads) * D;
+  r.head_offset = static_cast<int64_t>(kvh) * D;
+  if (p.page_table != nullptr) {
+    r.pages = p.page_table + static_cast<int64_t>(b) * p.max_pages;
+    r.page_shift = p.page_shift;
+  } else {
+    r.seq_base = static_cast<int64_t>(b) * p.max_len;
+  }
+  return r;
+}
+
+// The query heads of one KV head as A fragments of the score product (heads >= G are zero).
+template <int D>
+struct QFrag {
+  uint4 r[D / 32];
+};
+
+template <int D, class T>
+__device__ __forceinline__ void load_q(QFrag<D>& q, const KernelParams& p, int b, int kvh, int g, int c) {
+  const T* src = static_cast<const T*>(p.q) + (static_cast<int64_t>(b) * p.num_heads + kvh * p.group + g) * D + 8 * c;
+#pragma unroll
+  for (int j = 0; j < D / 32; ++j) {
+    q.r[j] = g < p.group ? __ldg(reinterpret_cast<const uint4*>(src + 32 * j)) : make_uint4(0, 0, 0, 0);
+  }
+}
+
+// The same fragments staged once per CTA in shared memory (saves 4 * D / 32 registers in the dense kernel).
+// Rows are padded by 32 elements so that the 8 lanes of a quarter-warp hit distinct banks.
+template <int D>
+inline constexpr int kQRowStride = D + 32;
+
+template <int D, class T>
+__device__ __forceinline__ void stage_q(T* s_q, const KernelParams& p, int b, int kvh) {
+  const T* src = static_cast<const T*>(p.q) + (static_cast<int64_t>(b) * p.num_heads + kvh * p.group) * D;
+  for (int e = threadIdx.x; e < kMaxGroup * D / 8; e += kThreads) {
+    const int h = e / (D / 8), seg = e % (D / 8);
+    const uint4 v = h < p.group ? __ldg(reinterpret_cast<const uint4*>(src + h * D + 8 * seg)) : make_uint4(0, 0, 0, 0);
+    *reinterpret_cast<uint4*>(s_q + h * kQRowStride<D> + 8 * seg) = v;
+  }
+}
+
+template <int D, class T>
+__device__ __forceinline__ void load_q_smem(QFrag<D>& q, const T* s_q, int g, int c) {
+#pragma unroll
+  for (int j = 0; j < D / 32; ++j) q.r[j] = *reinterpret_cast<const uint4*>(s_q + g * kQRowStride<D> + 32 * j + 8 * c);
+}
+
+// Key rows g and 8+g of a 16-key step, as B fragments.
+template <int D>
+struct KFrag {
+  uint4 r[2][D / 32];
+};
+
+template <int D, class T>
+__device__ __forceinline__ void load_k(KFrag<D>& f, const T* k, const KvRows& rows, int row0, int row_end, int g,
+                                       int c) {
+#pragma unroll
+  for (int nt = 0; nt < 2; ++nt) {
+    const int row = row0 + 8 * nt + g;
+    if (row < row_end) {
+      const T* src = k + rows(row) + 8 * c;
+#pragma unroll
+      for (int j = 0; j < D / 32; ++j) f.r[nt][j] = ld_stream(src + 32 * j);
+    } else {
+#pragma unroll
+      for (int j = 0; j < D / 32; ++j) f.r[nt][j] = make_uint4(0, 0, 0, 0);
+    }
+  }
+}
+
+// Raw dot products q_g . k for keys row0 + 8 nt + 2c + e: s[nt][e]. Two accumulator chains per n-tile.
+template <int D, class T>
+__device__ __forceinline__ void score_step(const QFrag<D>& q, const KFrag<D>& k, float (&s)[2][2]) {
+#pragma unroll
+  for (int nt = 0; nt < 2; ++nt) {
+    float a[4] = {0.f, 0.f, 0.f, 0.f}, b[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+    for (int j = 0; j < D / 32; ++j) {
+      Half<T>::mma(a, q.r[j].x, 0u, q.r[j].y, 0u, k.r[nt][j].x, k.r[nt][j].y);
+      Half<T>::mma(b, q.r[j].z, 0u, q.r[j].w, 0u, k.r[nt][j].z, k.r[nt][j].w);
+    }
+    s[nt][0] = a[0] + b[0];
+    s[nt][1] = a[1] + b[1];
+  }
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xFFFFFFFFu, v, o));
+  return v;
+}
+
+template <class V>
+__device__ __forceinline__ V warp_sum(V v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xFFFFFFFFu, v, o);
+  return v;
+}
+
+}  // namespace santa::gpu::detail

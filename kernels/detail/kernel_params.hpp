@@ -1,0 +1,110 @@
+// The one parameter struct every decode kernel takes, and the split/shared-memory arithmetic that host and
+// device must agree on. Plain C++ (compiles with and without nvcc); not part of the public API.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#if defined(__CUDACC__)
+#define SANTA_KHD __host__ __device__ __forceinline__
+#else
+#define SANTA_KHD inline
+#endif
+
+namespace santa::gpu::detail {
+
+inline constexpr int kThreads = 256;  // every decode kernel: 8 warps
+inline constexpr int kWarps = kThreads / 32;
+inline constexpr int kMaxGroup = 8;   // query heads per KV head (mma N / M padding)
+inline constexpr int kCntStride = kMaxGroup + 1;  // part_cnt: G sample totals + distinct rows
+
+enum class SamplingMode : int32_t { flash_exact = 0, flash_reference = 1, prop_global_systematic = 2, prop_largest_remainder = 3 };
+
+struct KernelParams {
+  // problem
+  const void* q = nullptr;
+  void* out = nullptr;
+  const void* k = nullptr;
+  const void* v = nullptr;
+  const int32_t* seq_lens = nullptr;
+  const int32_t* page_table = nullptr;  // nullptr: contiguous cache
+  int64_t max_len = 0;                  // contiguous: positions per sequence
+  int64_t n_max = 0;                    // longest sequence the cache can hold
+  int page_shift = 0;                   // log2(page_size)
+  int max_pages = 0;
+  int batch = 0, num_heads = 0, num_kv_heads = 0, group = 0;
+  float scale_log2 = 0.0f;  // softmax scale * log2(e): scores are kept in the log2 domain
+  // split
+  int num_chunks = 0;  // CTAs per (sequence, KV head)
+  int unit = 0;        // a chunk is a multiple of `unit` keys (the tile for the sampling kernels)
+  int rows_max = 0;    // keys of the longest chunk (shared-memory sizing)
+  // sampling
+  int32_t mode = 0;  // SamplingMode
+  int tile = 0;
+  int64_t samples = 0;
+  uint64_t seed = 0;
+  uint32_t step = 0;
+  const uint32_t* step_ptr = nullptr;
+  // workspace
+  float* part_acc = nullptr;
+  float* part_ml = nullptr;
+  int32_t* part_cnt = nullptr;
+  float* tile_stats = nullptr;
+  int max_tiles = 0;
+  uint32_t* counters = nullptr;
+  int counter_groups = 0;  // batch * H_kv of the workspace (offsets of the counter arrays)
+  // optional records
+  int32_t* samples_out = nullptr;
+  int32_t* rows_out = nullptr;
+  int32_t* counts_out = nullptr;
+};
+
+// Keys of one chunk for a sequence of n keys: the sequence is cut into units, the units spread over the chunks.
+SANTA_KHD int chunk_rows_for(int n, int num_chunks, int unit) {
+  const int units = (n + unit - 1) / unit;
+  return ((units + num_chunks - 1) / num_chunks) * unit;
+}
+
+// Shared memory of the dense kernel: per-warp partial outputs and (max, sum), then the merge's scratch.
+SANTA_KHD std::size_t dense_smem_floats(int group, int head_dim) {
+  return static_cast<std::size_t>(kWarps) * group * head_dim + 2 * kWarps * kMaxGroup;
+}
+
+// Merge scratch (last CTA): a weight per (chunk, head), and per-thread float4 partials.
+SANTA_KHD std::size_t merge_smem_floats(int num_chunks, int group) {
+  return static_cast<std::size_t>(num_chunks) * group + kMaxGroup + 4 + 4 * kThreads;
+}
+
+// Shared memory of the sampling kernel, in floats: scores/weights [G][rows_max] (reused for the gather's
+// per-warp partials), per-(head, tile) statistics, doubles for the count boundaries, the row list.
+struct SamplingSmem {
+  std::size_t scores = 0;      // float offset of scores [G][rows_max]
+  std::size_t tile_f = 0;      // float [G][tpc] : max, sum, weight factor (3 arrays)
+  std::size_t tile_last = 0;   // int [G][tpc]
+  std::size_t tile_d = 0;      // double [G][tpc] x 3 : B0, B1, offset (float offset, 8-byte aligned)
+  std::size_t list = 0;        // uint16 [rows_max]
+  std::size_t head = 0;        // float [kMaxGroup] x 2 + int [kMaxGroup + 4]
+  std::size_t total_floats = 0;
+};
+
+SANTA_KHD SamplingSmem sampling_smem(int group, int rows_max, int tile, int head_dim, int num_chunks) {
+  SamplingSmem s{};
+  const int tpc = rows_max / tile;
+  std::size_t scores = static_cast<std::size_t>(group) * rows_max;
+  const std::size_t red = static_cast<std::size_t>(kWarps) * group * head_dim;
+  const std::size_t merge = merge_smem_floats(num_chunks, group);
+  if (red > scores) scores = red;
+  if (merge > scores) scores = merge;
+  s.scores = 0;
+  s.tile_f = scores;
+  s.tile_last = s.tile_f + 3 * static_cast<std::size_t>(group) * tpc;
+  std::size_t d = s.tile_last + static_cast<std::size_t>(group) * tpc;
+  d = (d + 1) & ~static_cast<std::size_t>(1);
+  s.tile_d = d;
+  s.list = s.tile_d + 2 * 3 * static_cast<std::size_t>(group) * tpc;
+  s.head = s.list + (static_cast<std::size_t>(rows_max) + 1) / 2;
+  s.total_floats = s.head + 2 * kMaxGroup + kMaxGroup + 4;
+  return s;
+}
+
+}  // namespace santa::gpu::detail

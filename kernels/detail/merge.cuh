@@ -1,0 +1,125 @@
+// The end of every decode kernel: each CTA publishes its chunk's partial result, and the last CTA of a
+// (sequence, KV head) to arrive (a ticket counter) merges all chunks in chunk order and writes the output.
+// No float atomics anywhere, so results are bitwise reproducible. The counters are reset by that CTA, so
+// the next call (or CUDA-graph replay) starts from zero.
+#pragma once
+
+#include "kernels/detail/fragments.cuh"
+
+namespace santa::gpu::detail {
+
+enum class MergeKind { softmax, plain_sum };  // softmax: sum_c w_c acc_c / sum_c w_c l_c ; plain: sum_c acc_c / S
+
+__device__ __forceinline__ uint32_t* merge_counter(const KernelParams& p, int group) { return p.counters + group; }
+__device__ __forceinline__ uint32_t* barrier_counter(const KernelParams& p, int group) {
+  return p.counters + p.counter_groups + group;
+}
+__device__ __forceinline__ uint32_t* ticket_counter(const KernelParams& p) { return p.counters + 2 * p.counter_groups; }
+__device__ __forceinline__ uint32_t* exit_counter(const KernelParams& p) { return p.counters + 2 * p.counter_groups + 1; }
+
+// Called by all threads after this CTA's partial is written. Returns true in the CTA that must merge.
+__device__ __forceinline__ bool arrive_last(const KernelParams& p, int group, int* s_flag) {
+  __threadfence();  // every thread's partial stores are visible device-wide before the ticket
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    const uint32_t prev = atomicAdd(merge_counter(p, group), 1u);
+    *s_flag = prev == static_cast<uint32_t>(p.num_chunks - 1);
+  }
+  __syncthreads();
+  const bool last = *s_flag != 0;
+  if (last) __threadfence();
+  return last;
+}
+
+template <int D, class T, MergeKind kKind>
+__device__ void merge_chunks(const KernelParams& p, int b, int kvh, float* smem) {
+  const int G = p.group, C = p.num_chunks, tid = threadIdx.x;
+  const int group = b * p.num_kv_heads + kvh;
+  const float* acc = p.part_acc + static_cast<int64_t>(group) * C * G * D;
+  const float* ml = p.part_ml + static_cast<int64_t>(group) * C * G * 2;
+  float* s_w = smem;                 // [C][G] weight of each chunk's partial
+  float* s_den = smem + C * G;       // [kMaxGroup]
+  float4* s_red = reinterpret_cast<float4*>(smem + ((C * G + kMaxGroup + 3) & ~3));  // [kThreads], 16-byte aligned
+
+  if constexpr (kKind == MergeKind::softmax) {
+    for (int e = tid; e < C * G; e += kThreads) s_w[e] = __ldcg(ml + 2 * e);  // chunk maxima first
+    __syncthreads();
+    if (tid < G) {
+      float mstar = -INFINITY;
+      for (int c = 0; c < C; ++c) mstar = fmaxf(mstar, s_w[c * G + tid]);
+      float den = 0.f;
+      for (int c = 0; c < C; ++c) {
+        const float m = s_w[c * G + tid];
+        const float w = m == -INFINITY ? 0.f : exp2f(m - mstar);
+        den += w * __ldcg(ml + 2 * (c * G + tid) + 1);
+        s_w[c * G + tid] = w;
+      }
+      s_den[tid] = den;
+    }
+  } else {
+    for (int e = tid; e < C * G; e += kThreads) s_w[e] = 1.f;
+    if (tid < G) s_den[tid] = static_cast<float>(p.samples);
+  }
+  __syncthreads();
+
+  // Columns of 4 consecutive outputs; `split` threads share a column over interleaved chunks.
+  const int ncols = G * D / 4;
+  const int split = ncols >= kThreads ? 1 : kThreads / ncols;
+  const float4* acc4 = reinterpret_cast<const float4*>(acc);
+  T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(b) * p.num_heads + kvh * G) * D;
+  for (int col0 = 0; col0 < ncols; col0 += kThreads / split) {
+    const int col = col0 + tid % (kThreads / split), part = tid / (kThreads / split);
+    float4 s = make_float4(0.f, 0.f, 0.f, 0.f);
+    if (col < ncols) {
+      const int h = (4 * col) / D;
+#pragma unroll 4
+      for (int c = part; c < C; c += split) {
+        const float w = s_w[c * G + h];
+        const float4 a = __ldcg(acc4 + static_cast<int64_t>(c) * ncols + col);
+        s.x += w * a.x;
+        s.y += w * a.y;
+        s.z += w * a.z;
+        s.w += w * a.w;
+      }
+    }
+    s_red[tid] = s;
+    __syncthreads();
+    if (part == 0 && col < ncols) {
+      float4 t = s_red[tid];
+      for (int q = 1; q < split; ++q) {  // fixed order over the parts
+        const float4 u = s_red[tid + q * (kThreads / split)];
+        t.x += u.x;
+        t.y += u.y;
+        t.z += u.z;
+        t.w += u.w;
+      }
+      const int h = (4 * col) / D;
+      const float inv = s_den[h] > 0.f ? 1.f / s_den[h] : 0.f;
+      T* o = out + 4 * col;
+      o[0] = Half<T>::from_float(t.x * inv);
+      o[1] = Half<T>::from_float(t.y * inv);
+      o[2] = Half<T>::from_float(t.z * inv);
+      o[3] = Half<T>::from_float(t.w * inv);
+    }
+    __syncthreads();
+  }
+
+  // Records (sampling kernels): samples drawn per head and distinct V rows per KV head, summed over chunks.
+  const int32_t* cnt = p.part_cnt + static_cast<int64_t>(group) * C * kCntStride;
+  if (p.samples_out != nullptr && tid < G) {
+    int total = 0;
+    for (int c = 0; c < C; ++c) total += __ldcg(cnt + c * kCntStride + tid);
+    p.samples_out[static_cast<int64_t>(b) * p.num_heads + kvh * G + tid] = total;
+  }
+  if (p.rows_out != nullptr && tid == kThreads - 1) {
+    int total = 0;
+    for (int c = 0; c < C; ++c) total += __ldcg(cnt + c * kCntStride + kMaxGroup);
+    p.rows_out[group] = total;
+  }
+  if (tid == 0) {  // every CTA of this group has arrived: nobody reads these counters any more in this call
+    *merge_counter(p, group) = 0u;
+    *barrier_counter(p, group) = 0u;
+  }
+}
+
+}  // namespace santa::gpu::detail

@@ -1,0 +1,438 @@
+// S2ANTA-flash and S2ANTA-prop in one kernel template (the budget rule is a runtime mode).
+//
+// One CTA per (chunk, KV head, sequence). Phases:
+//  A. stream the chunk's keys once (double-buffered 16-byte loads, tensor-core scores for the G heads,
+//     fragments.cuh) into an fp32 score array in shared memory. Keys are never read again.
+//  B. per (head, tile): tile max m_t, exp2(s - m_t), an fp32 running prefix (the CDF is fp32, never bf16),
+//     the tile sum l_t, the last key with positive weight.
+//  C. budgets. flash: n_t per tile, offset from the tile's Philox site. prop: the CTA publishes its tiles'
+//     (m_t, l_t), waits for the other CTAs of its (sequence, KV head) (a counter barrier; CTAs take ordered
+//     tickets at start so the wait cannot deadlock while one (sequence, KV head) fits on the GPU at once),
+//     then scans all tile masses of the head in 64-bit fixed point (associative, so every CTA computes
+//     bitwise the same boundaries) to get the global-systematic boundaries B_t = S C_t, or the
+//     largest-remainder budgets.
+//  D. counts by the systematic rule on the running prefix, c_i = floor(u + F_i) - floor(u + F_{i-1}) in
+//     double with the tile's end forced to its boundary, so the totals are exact (S, or n_t per tile);
+//     each row's weight (count, times the tile factor for flash) replaces its prefix in shared memory.
+//  E. compact the rows any head sampled (CUB block scan), gather each distinct V row once with 16-byte
+//     loads and apply every head's weight (fp32, CUDA cores: only sampled rows are touched).
+//  F. publish the partial, last CTA merges (merge.cuh).
+#pragma once
+
+#include <cub/block/block_scan.cuh>
+
+#include "estimators/philox.hpp"
+#include "kernels/detail/merge.cuh"
+
+namespace santa::gpu::detail {
+
+__device__ __forceinline__ bool is_prop(int mode) {
+  return mode == static_cast<int>(SamplingMode::prop_global_systematic) ||
+         mode == static_cast<int>(SamplingMode::prop_largest_remainder);
+}
+
+__device__ __forceinline__ uint32_t sampling_step(const KernelParams& p) {
+  return p.step_ptr != nullptr ? *p.step_ptr : p.step;
+}
+
+// Tile masses in 64-bit fixed point: W_t = exp2(m_t - m*) l_t <= tile <= 1024 = 2^10, scaled by 2^40, so a
+// sum over up to 2^12 tiles stays below 2^62. Integer sums are associative: every CTA gets the same prefix.
+__device__ __forceinline__ unsigned long long fixed_mass(float m, float l, float mstar) {
+  const double w = static_cast<double>(exp2f(m - mstar)) * static_cast<double>(l);
+  return static_cast<unsigned long long>(w * 1099511627776.0);  // 2^40
+}
+
+template <int D, class T, int kMaxG>
+__global__ void __launch_bounds__(kThreads, D <= 128 ? 2 : 1) sampling_decode_kernel(const KernelParams p) {
+  using BlockScan = cub::BlockScan<int, kThreads>;
+  __shared__ typename BlockScan::TempStorage scan_storage;
+  __shared__ __align__(16) T s_q[kMaxGroup * kQRowStride<D>];
+  __shared__ int s_flag, s_lid, s_R;
+  __shared__ int s_cnt[kMaxGroup];
+  __shared__ float s_mc[kMaxGroup], s_L[kMaxGroup];
+  extern __shared__ float4 smem4[];
+  float* smem = reinterpret_cast<float*>(smem4);
+
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, c = lane & 3;
+  const int G = p.group, TR = p.tile, C = p.num_chunks;
+  const bool prop = is_prop(p.mode);
+
+  // Logical CTA id: prop takes tickets in start order (needed by the barrier), the others use blockIdx.
+  if (tid == 0) {
+    s_lid = prop ? static_cast<int>(atomicAdd(ticket_counter(p), 1u))
+                 : static_cast<int>(blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z));
+    s_R = 0;
+  }
+  if (tid < kMaxGroup) s_cnt[tid] = 0;
+  __syncthreads();
+  const int lid = s_lid;
+  const int chunk = lid % C, kvh = (lid / C) % p.num_kv_heads, b = lid / (C * p.num_kv_heads);
+  const int group = b * p.num_kv_heads + kvh;
+  const int n = min(max(p.seq_lens[b], 0), static_cast<int>(p.n_max));
+  const int chunk_rows = chunk_rows_for(n, C, TR);
+  const int r0 = chunk * chunk_rows;
+  const int r1 = min(n, r0 + chunk_rows);
+  const int ntl = r1 > r0 ? (r1 - r0 + TR - 1) / TR : 0;  // tiles of this chunk with keys
+  const int t0 = r0 / TR;                                 // global index of the first tile
+  const int ntiles = (n + TR - 1) / TR;                   // tiles of the sequence
+  const int rows_max = p.rows_max;
+  const int tpc = rows_max / TR;
+  const SamplingSmem L = sampling_smem(G, rows_max, TR, D, C);
+  float* sc = smem + L.scores;  // [G][rows_max]: scores -> exp -> prefix -> weights
+  float* t_m = smem + L.tile_f;
+  float* t_l = t_m + G * tpc;
+  float* t_f = t_l + G * tpc;
+  int* t_last = reinterpret_cast<int*>(smem + L.tile_last);
+  double* t_b0 = reinterpret_cast<double*>(smem + L.tile_d);
+  double* t_b1 = t_b0 + G * tpc;
+  double* t_u = t_b1 + G * tpc;
+  uint16_t* list = reinterpret_cast<uint16_t*>(smem + L.list);
+  const KvRows rows = kv_rows<D>(p, b, kvh);
+  const uint32_t step = sampling_step(p);
+
+  // ---- A. scores of the chunk's keys (whole tiles; keys past the sequence are -inf).
+  stage_q<D, T>(s_q, p, b, kvh);
+  __syncthreads();
+  {
+    const T* kp = static_cast<const T*>(p.k);
+    const int nsteps = ntl * TR / 16;
+    auto store = [&](const KFrag<D>& f, int s) {
+      float sv[2][2];
+      {
+        QFrag<D> qf;
+        load_q_smem<D, T>(qf, s_q, g, c);
+        score_step<D, T>(qf, f, sv);
+      }
+      if (g < G) {
+#pragma unroll
+        for (int nt = 0; nt < 2; ++nt) {
+          const int local = 16 * s + 8 * nt + 2 * c;
+          float2 v;
+          v.x = r0 + local < r1 ? sv[nt][0] * p.scale_log2 : -INFINITY;
+          v.y = r0 + local + 1 < r1 ? sv[nt][1] * p.scale_log2 : -INFINITY;
+          *reinterpret_cast<float2*>(sc + g * rows_max + local) = v;
+        }
+      }
+    };
+    KFrag<D> fa, fb;
+    if (warp < nsteps) load_k<D, T>(fa, kp, rows, r0 + 16 * warp, r1, g, c);
+    for (int s = warp; s < nsteps; s += 2 * kWarps) {
+      const int s2 = s + kWarps;
+      if (s2 < nsteps) load_k<D, T>(fb, kp, rows, r0 + 16 * s2, r1, g, c);
+      store(fa, s);
+      if (s + 2 * kWarps < nsteps) load_k<D, T>(fa, kp, rows, r0 + 16 * (s + 2 * kWarps), r1, g, c);
+      if (s2 < nsteps) store(fb, s2);
+    }
+  }
+  __syncthreads();
+
+  // ---- B. per (head, tile): max, exp2, running prefix (each lane owns TR/32 consecutive keys).
+  const int per = TR / 32;
+  for (int task = warp; task < G * ntl; task += kWarps) {
+    const int h = task / ntl, lt = task % ntl;
+    float* col = sc + h * rows_max + lt * TR;
+    float mx = -INFINITY;
+    for (int i = lane; i < TR; i += 32) mx = fmaxf(mx, col[i]);
+    mx = warp_max(mx);
+    float* mine = col + lane * per;
+    float sum = 0.f;
+    int last = -1;
+    for (int i = 0; i < per; ++i) {
+      const float e = exp2f(mine[i] - mx);
+      mine[i] = e;
+      sum += e;
+      if (e > 0.f) last = lane * per + i;
+    }
+    float incl = sum;
+#pragma unroll
+    for (int o = 1; o < 32; o <<= 1) {
+      const float t = __shfl_up_sync(0xFFFFFFFFu, incl, o);
+      if (lane >= o) incl += t;
+    }
+    float run = __shfl_up_sync(0xFFFFFFFFu, incl, 1);
+    if (lane == 0) run = 0.f;
+    for (int i = 0; i < per; ++i) {
+      run += mine[i];
+      mine[i] = run;
+    }
+    const float l_tile = __shfl_sync(0xFFFFFFFFu, run, 31);  // == the prefix stored at the tile's last key
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) last = max(last, __shfl_xor_sync(0xFFFFFFFFu, last, o));
+    if (lane == 0) {
+      t_m[h * tpc + lt] = mx;
+      t_l[h * tpc + lt] = l_tile;
+      t_last[h * tpc + lt] = last;
+    }
+  }
+  __syncthreads();
+
+  // ---- C. budgets: boundaries [B0, B1] of each tile on the count axis, the offset u, the weight factor.
+  const int64_t S = p.samples;
+  if (!prop) {
+    if (tid < G) {  // flash: combine the chunk's tiles log-sum-exp style
+      const int h = tid;
+      float mc = -INFINITY;
+      for (int lt = 0; lt < ntl; ++lt) mc = fmaxf(mc, t_m[h * tpc + lt]);
+      float Lsum = 0.f;
+      for (int lt = 0; lt < ntl; ++lt) {
+        const int t = t0 + lt;
+        const int64_t base = S / ntiles, extra = S % ntiles;
+        int64_t nt = p.mode == static_cast<int>(SamplingMode::flash_exact) ? base + (t < extra ? 1 : 0) : base;
+        if (nt < 1) nt = 1;
+        const float w = exp2f(t_m[h * tpc + lt] - mc) * t_l[h * tpc + lt];
+        Lsum += w;
+        t_f[h * tpc + lt] = w / static_cast<float>(nt);
+        t_b0[h * tpc + lt] = 0.0;
+        t_b1[h * tpc + lt] = static_cast<double>(nt);
+        santa::RngSite site{p.seed, step, static_cast<uint32_t>(b), static_cast<uint32_t>(kvh * G + h),
+                            static_cast<uint32_t>(t)};
+        t_u[h * tpc + lt] = santa::systematic_offset(site);
+      }
+      s_mc[h] = mc;
+      s_L[h] = Lsum;
+    }
+  } else {
+    // Publish this chunk's tiles, then wait for the whole (sequence, KV head).
+    float* ts = p.tile_stats;
+    for (int task = tid; task < G * ntl; task += kThreads) {
+      const int h = task / ntl, lt = task % ntl;
+      const int64_t at = (static_cast<int64_t>(b) * p.num_heads + kvh * G + h) * p.max_tiles + t0 + lt;
+      ts[2 * at] = t_m[h * tpc + lt];
+      ts[2 * at + 1] = t_l[h * tpc + lt];
+    }
+    __threadfence();
+    __syncthreads();
+    if (tid == 0) {
+      atomicAdd(barrier_counter(p, group), 1u);
+      volatile uint32_t* bar = barrier_counter(p, group);
+      long long waited = 0;
+      while (*bar < static_cast<uint32_t>(C)) {
+        __nanosleep(64);
+        if (++waited > (1ll << 26)) __trap();  // seconds: a broken co-residency assumption fails loudly
+      }
+      __threadfence();
+    }
+    __syncthreads();
+    if (warp < G) {  // warp h scans head h's tile masses
+      const int h = warp;
+      const int hg = kvh * G + h;
+      const float2* hs = reinterpret_cast<const float2*>(ts) + (static_cast<int64_t>(b) * p.num_heads + hg) * p.max_tiles;
+      const int k = (ntiles + 31) / 32;
+      const int tb = min(ntiles, lane * k), te = min(ntiles, tb + k);
+      float mstar = -INFINITY;
+      for (int t = tb; t < te; ++t) mstar = fmaxf(mstar, __ldcg(hs + t).x);
+      mstar = warp_max(mstar);
+      unsigned long long lsum = 0;
+      for (int t = tb; t < te; ++t) {
+        const float2 v = __ldcg(hs + t);
+        lsum += fixed_mass(v.x, v.y, mstar);
+      }
+      unsigned long long incl = lsum;
+#pragma unroll
+      for (int o = 1; o < 32; o <<= 1) {
+        const unsigned long long t = __shfl_up_sync(0xFFFFFFFFu, incl, o);
+        if (lane >= o) incl += t;
+      }
+      const unsigned long long Z = __shfl_sync(0xFFFFFFFFu, incl, 31);
+      const double Sd = static_cast<double>(S), Zd = static_cast<double>(Z);
+      if (p.mode == static_cast<int>(SamplingMode::prop_global_systematic)) {
+        santa::RngSite site{p.seed, step, static_cast<uint32_t>(b), static_cast<uint32_t>(hg), santa::kHeadSiteTile};
+        const double u = santa::systematic_offset(site);
+        unsigned long long run = incl - lsum;  // exclusive prefix (integers: exact)
+        for (int t = tb; t < te; ++t) {
+          const float2 v = __ldcg(hs + t);
+          const unsigned long long w = fixed_mass(v.x, v.y, mstar);
+          const int lt = t - t0;
+          if (lt >= 0 && lt < ntl) {
+            t_b0[h * tpc + lt] = fmin(Sd * (static_cast<double>(run) / Zd), Sd);
+            t_b1[h * tpc + lt] = t == ntiles - 1 ? Sd : fmin(Sd * (static_cast<double>(run + w) / Zd), Sd);
+            t_u[h * tpc + lt] = u;
+            t_f[h * tpc + lt] = 1.f;
+          }
+          run += w;
+        }
+      } else {
+        // Largest remainder of S P_t; ties: tiles with mass first, then the lower index (the CPU rule).
+        long long floors = 0;
+        for (int t = tb; t < te; ++t) {
+          const float2 v = __ldcg(hs + t);
+          floors += static_cast<long long>(floor(Sd * (static_cast<double>(fixed_mass(v.x, v.y, mstar)) / Zd)));
+        }
+        floors = warp_sum(floors);
+        long long left = S - floors;
+        left = left < 0 ? 0 : (left > ntiles ? ntiles : left);
+        for (int lt = 0; lt < ntl; ++lt) {
+          const int t = t0 + lt;
+          const unsigned long long wt = fixed_mass(t_m[h * tpc + lt], t_l[h * tpc + lt], mstar);
+          const double xt = Sd * (static_cast<double>(wt) / Zd);
+          const double rt = xt - floor(xt);
+          int ahead = 0;
+          for (int t2 = tb; t2 < te; ++t2) {
+            const float2 v = __ldcg(hs + t2);
+            const unsigned long long w2 = fixed_mass(v.x, v.y, mstar);
+            const double x2 = Sd * (static_cast<double>(w2) / Zd);
+            const double r2 = x2 - floor(x2);
+            const bool before = r2 > rt || (r2 == rt && ((w2 > 0) > (wt > 0) || ((w2 > 0) == (wt > 0) && t2 < t)));
+            ahead += before ? 1 : 0;
+          }
+          ahead = warp_sum(ahead);
+          const double St = floor(xt) + (ahead < left ? 1.0 : 0.0);
+          if (lane == 0) {
+            santa::RngSite site{p.seed, step, static_cast<uint32_t>(b), static_cast<uint32_t>(hg),
+                                static_cast<uint32_t>(t)};
+            t_b0[h * tpc + lt] = 0.0;
+            t_b1[h * tpc + lt] = wt > 0 ? St : 0.0;
+            t_u[h * tpc + lt] = santa::systematic_offset(site);
+            t_f[h * tpc + lt] = 1.f;
+          }
+        }
+      }
+    }
+  }
+  __syncthreads();
+
+  // ---- D. counts -> weights, in place of the prefix. Each lane walks its keys backwards so it reads
+  // prefix[i-1] before anyone overwrites it (its left neighbour's last prefix is read before __syncwarp).
+  for (int task = warp; task < G * ntl; task += kWarps) {
+    const int h = task / ntl, lt = task % ntl;
+    float* col = sc + h * rows_max + lt * TR;
+    const double B0 = t_b0[h * tpc + lt], B1 = t_b1[h * tpc + lt], u = t_u[h * tpc + lt];
+    const float f = t_f[h * tpc + lt];
+    const int last = t_last[h * tpc + lt];
+    const double inv_l = 1.0 / static_cast<double>(t_l[h * tpc + lt]);
+    const double span = B1 - B0;
+    const int first = lane * per;
+    auto F = [&](int i, float prefix) -> double {
+      if (i < 0) return B0;
+      if (i >= last) return B1;
+      return fmin(B0 + span * (static_cast<double>(prefix) * inv_l), B1);
+    };
+    const float left_prefix = first > 0 ? col[first - 1] : 0.f;
+    __syncwarp();
+    double Fi = F(first + per - 1, col[first + per - 1]);
+    int csum = 0;
+    const int64_t grow0 = static_cast<int64_t>(t0 + lt) * TR;  // sequence row of the tile's first key
+    for (int i = first + per - 1; i >= first; --i) {
+      const double Fp = i == first ? F(first - 1, left_prefix) : F(i - 1, col[i - 1]);
+      const int cnt = static_cast<int>(floor(u + Fi) - floor(u + Fp));
+      col[i] = static_cast<float>(cnt) * f;
+      csum += cnt;
+      if (p.counts_out != nullptr && grow0 + i < n) {
+        p.counts_out[(static_cast<int64_t>(b) * p.num_heads + kvh * G + h) * p.n_max + grow0 + i] = cnt;
+      }
+      Fi = Fp;
+    }
+    csum = warp_sum(csum);
+    if (lane == 0) atomicAdd(&s_cnt[h], csum);  // integer: order does not matter
+  }
+  __syncthreads();
+
+  // ---- E1. compact the rows any head sampled.
+  const int rows_cov = ntl * TR;
+  int base = 0;
+  for (int i0 = 0; i0 < rows_cov; i0 += kThreads) {
+    const int i = i0 + tid;
+    int hit = 0;
+    if (i < rows_cov) {
+      for (int h = 0; h < G; ++h) hit |= sc[h * rows_max + i] != 0.f ? 1 : 0;
+    }
+    int pos, total;
+    BlockScan(scan_storage).ExclusiveSum(hit, pos, total);
+    if (hit) list[base + pos] = static_cast<uint16_t>(i);
+    base += total;
+    __syncthreads();
+  }
+  const int R = base;
+
+  // ---- E2. gather: LR lanes per row (16 bytes each), SPW rows per warp per round, 4 rounds in flight.
+  constexpr int LR = D / 8, SPW = 32 / LR;
+  const int slot = warp * SPW + lane / LR, nslots = kWarps * SPW, seg = lane % LR;
+  float acc[kMaxG][8];
+#pragma unroll
+  for (int h = 0; h < kMaxG; ++h)
+#pragma unroll
+    for (int j = 0; j < 8; ++j) acc[h][j] = 0.f;
+  const T* vp = static_cast<const T*>(p.v);
+  for (int e0 = slot; e0 < R; e0 += 4 * nslots) {
+    uint4 vv[4];
+    int ri[4];
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const int e = e0 + k * nslots;
+      ri[k] = e < R ? static_cast<int>(list[e]) : -1;
+      vv[k] = ri[k] >= 0 ? ld_gather(vp + rows(r0 + ri[k]) + 8 * seg) : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      if (ri[k] < 0) continue;
+      float x[8];
+#pragma unroll
+      for (int w = 0; w < 4; ++w) {
+        const uint32_t word = word_of(vv[k], w);
+        x[2 * w] = Half<T>::lo(word);
+        x[2 * w + 1] = Half<T>::hi(word);
+      }
+#pragma unroll
+      for (int h = 0; h < kMaxG; ++h) {
+        if (h < G) {
+          const float wgt = sc[h * rows_max + ri[k]];
+#pragma unroll
+          for (int j = 0; j < 8; ++j) acc[h][j] = fmaf(wgt, x[j], acc[h][j]);
+        }
+      }
+    }
+  }
+  // Slots of a warp that share a head-dim segment: butterfly (fixed order).
+#pragma unroll
+  for (int o = LR; o < 32; o <<= 1)
+#pragma unroll
+    for (int h = 0; h < kMaxG; ++h)
+#pragma unroll
+      for (int j = 0; j < 8; ++j) acc[h][j] += __shfl_xor_sync(0xFFFFFFFFu, acc[h][j], o);
+  __syncthreads();  // everyone is done with the weights: reuse the score array for the warp partials
+  float* red = smem;  // [kWarps][G][D]
+  if (lane < LR) {
+#pragma unroll
+    for (int h = 0; h < kMaxG; ++h) {
+      if (h < G) {
+#pragma unroll
+        for (int j = 0; j < 8; ++j) red[(warp * G + h) * D + 8 * seg + j] = acc[h][j];
+      }
+    }
+  }
+  __syncthreads();
+
+  // ---- F. publish the chunk's partial and merge.
+  const int64_t part = static_cast<int64_t>(group) * C + chunk;
+  for (int e = tid; e < G * D; e += kThreads) {
+    float s = 0.f;
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) s += red[w * G * D + e];
+    p.part_acc[part * G * D + e] = s;
+  }
+  if (tid < G) {
+    p.part_ml[2 * (part * G + tid)] = prop ? 0.f : s_mc[tid];
+    p.part_ml[2 * (part * G + tid) + 1] = prop ? 0.f : s_L[tid];
+    p.part_cnt[part * kCntStride + tid] = s_cnt[tid];
+  }
+  if (tid == 0) p.part_cnt[part * kCntStride + kMaxGroup] = R;
+  if (arrive_last(p, group, &s_flag)) {
+    if (prop) {
+      merge_chunks<D, T, MergeKind::plain_sum>(p, b, kvh, smem);
+    } else {
+      merge_chunks<D, T, MergeKind::softmax>(p, b, kvh, smem);
+    }
+  }
+  if (prop) {  // the last CTA of the grid resets the ticket counter for the next call
+    __syncthreads();
+    if (tid == 0) {
+      const uint32_t total = gridDim.x * gridDim.y * gridDim.z;
+      if (atomicAdd(exit_counter(p), 1u) == total - 1) {
+        *ticket_counter(p) = 0u;
+        *exit_counter(p) = 0u;
+      }
+    }
+  }
+}
+
+}  // namespace santa::gpu::detail

@@ -1,0 +1,128 @@
+#include "kernels/detail/plan.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace santa::gpu::detail {
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+int log2_exact(int x) {
+  int s = 0;
+  while ((1 << s) < x) ++s;
+  return s;
+}
+
+}  // namespace
+
+Plan make_plan(KernelFamily family, const DecodeProblem& problem, int tile, const WorkspaceLimits& limits,
+               int sm_count, int requested_chunks) {
+  Plan plan;
+  plan.n_max = max_sequence_length(problem);
+  const int G = problem.num_heads / problem.num_kv_heads;
+  const bool sampling = family != KernelFamily::dense;
+  plan.unit = sampling ? tile : kDenseUnit;
+  const int64_t units = ceil_div(plan.n_max, plan.unit);
+  const int cap_units = std::max(1, (sampling ? kSamplingRowsCap : kDenseRowsCap) / plan.unit);
+  int limit = limits.max_chunks;
+  if (family == KernelFamily::prop) limit = std::min(limit, std::max(1, sm_count));
+  const int64_t min_chunks = ceil_div(units, cap_units);
+  int64_t chunks;
+  if (requested_chunks > limit) {
+    throw std::invalid_argument("LaunchOptions::num_chunks = " + std::to_string(requested_chunks) + "; allowed: 1.." +
+                                std::to_string(limit) +
+                                " for this kernel and workspace (prop: at most one CTA per SM per sequence and KV head)");
+  }
+  if (requested_chunks > 0) {
+    chunks = requested_chunks;
+  } else {
+    const int64_t groups = static_cast<int64_t>(problem.batch) * problem.num_kv_heads;
+    chunks = std::max<int64_t>(min_chunks, ceil_div(4LL * std::max(1, sm_count), groups));
+  }
+  chunks = std::min<int64_t>(chunks, units);
+  if (chunks > limit) chunks = limit;
+  const int64_t per = ceil_div(units, chunks);
+  plan.num_chunks = static_cast<int>(ceil_div(units, per));  // no chunk of the longest sequence is empty
+  plan.rows_max = static_cast<int>(per * plan.unit);
+  if (sampling && plan.rows_max > 65536) {
+    throw std::invalid_argument("sequence of " + std::to_string(plan.n_max) + " keys needs " +
+                                std::to_string(plan.rows_max) + " keys per CTA with at most " + std::to_string(limit) +
+                                " CTAs per sequence and KV head; the sampling kernels allow at most 65536 "
+                                "(raise WorkspaceLimits::max_chunks or use a GPU with more SMs)");
+  }
+  if (sampling) {
+    const SamplingSmem s = sampling_smem(G, plan.rows_max, tile, problem.head_dim, plan.num_chunks);
+    plan.smem_bytes = s.total_floats * sizeof(float);
+  } else {
+    plan.smem_bytes = std::max(dense_smem_floats(G, problem.head_dim), merge_smem_floats(plan.num_chunks, G)) * sizeof(float);
+  }
+  constexpr std::size_t kSmemLimit = 200 * 1024;  // below the 227 KB opt-in limit of sm_80/sm_90
+  if (plan.smem_bytes > kSmemLimit) {
+    throw std::invalid_argument("this call needs " + std::to_string(plan.smem_bytes) +
+                                " bytes of shared memory per CTA (more than " + std::to_string(kSmemLimit) +
+                                "); use more chunks (LaunchOptions::num_chunks) or a smaller head_dim/group");
+  }
+  return plan;
+}
+
+KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& workspace, const Plan& plan) {
+  KernelParams p;
+  p.q = problem.q;
+  p.out = problem.out;
+  p.k = problem.kv.k;
+  p.v = problem.kv.v;
+  p.seq_lens = problem.kv.seq_lens;
+  p.page_table = problem.kv.paged ? problem.kv.page_table : nullptr;
+  p.max_len = problem.kv.paged ? 0 : problem.kv.max_len;
+  p.n_max = plan.n_max;
+  p.page_shift = problem.kv.paged ? log2_exact(problem.kv.page_size) : 0;
+  p.max_pages = problem.kv.paged ? problem.kv.max_pages_per_seq : 0;
+  p.batch = problem.batch;
+  p.num_heads = problem.num_heads;
+  p.num_kv_heads = problem.num_kv_heads;
+  p.group = problem.num_heads / problem.num_kv_heads;
+  const double scale = problem.scale > 0.0f ? problem.scale : 1.0 / std::sqrt(static_cast<double>(problem.head_dim));
+  p.scale_log2 = static_cast<float>(scale * 1.4426950408889634);
+  p.num_chunks = plan.num_chunks;
+  p.unit = plan.unit;
+  p.rows_max = plan.rows_max;
+  const auto& v = workspace.views();
+  p.part_acc = v.part_acc;
+  p.part_ml = v.part_ml;
+  p.part_cnt = v.part_cnt;
+  p.tile_stats = v.tile_stats;
+  p.max_tiles = v.max_tiles;
+  p.counters = v.counters;
+  p.counter_groups = workspace.limits().max_batch * workspace.limits().num_kv_heads;
+  return p;
+}
+
+}  // namespace santa::gpu::detail
+
+namespace santa::gpu {
+
+std::string to_string(KernelFamily f) {
+  switch (f) {
+    case KernelFamily::dense:
+      return "dense";
+    case KernelFamily::flash:
+      return "flash";
+    case KernelFamily::prop:
+      return "prop";
+  }
+  return "unknown";
+}
+
+SplitInfo split_info(KernelFamily family, const DecodeProblem& problem, int tile, const DecodeWorkspace& workspace,
+                     const LaunchOptions& launch) {
+  check_problem(problem);
+  check_fits(problem, workspace.limits());
+  const detail::Plan plan =
+      detail::make_plan(family, problem, tile, workspace.limits(), workspace.sm_count(), launch.num_chunks);
+  return SplitInfo{plan.num_chunks, plan.rows_max, plan.smem_bytes};
+}
+
+}  // namespace santa::gpu

@@ -1,0 +1,183 @@
+// Shared helpers of the kernel tests: seeded host inputs in bf16/fp16, their upload as a contiguous or a
+// paged cache, and the CPU fp64 views (per sequence and KV head) the references need.
+//
+// Statistical tolerances (sampling_statistics_test.cpp): for R replicate estimates with sample mean m_j and
+// sample standard deviation s_j per output coordinate j, SE_j = s_j / sqrt(R); an unbiased estimator gives
+// (m_j - y_j) / SE_j ~ N(0, 1) by the CLT (Student t with R - 1 >= 399 degrees of freedom). We require
+// |m_j - y_j| <= kZ SE_j + rounding, kZ = 6: P(|N(0,1)| > 6) = 2.0e-9, so with a Bonferroni correction over
+// the m <= 2048 coordinates of one check a false failure has probability <= 4e-6. "rounding" bounds the
+// deterministic error of the bf16 output: |round(x) - x| <= 2^-9 |x| for bf16, so a mean of rounded values
+// is off by at most 2^-9 max|y_hat| (we allow 2^-8). Fixed seeds: a passing run stays passing.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+#include "estimators/philox.hpp"
+#include "estimators/types.hpp"
+#include "kernels/decode.hpp"
+#include "kernels/device.hpp"
+#include "kernels/device_buffer.hpp"
+#include "kernels/host_half.hpp"
+
+#define SANTA_REQUIRE_GPU()                                             \
+  do {                                                                  \
+    if (!::santa::gpu::gpu_available()) GTEST_SKIP() << "no GPU here"; \
+  } while (0)
+
+namespace santa::gpu::testing {
+
+constexpr double kZ = 6.0;
+
+struct Shape {
+  int batch = 1, heads = 8, kv_heads = 2, dim = 128;
+  int64_t max_len = 1024;
+  DType dtype = DType::bf16;
+  int group() const { return heads / kv_heads; }
+};
+
+// Host copy of one decode step's inputs, stored as 16-bit patterns of `dtype`.
+struct HostInputs {
+  Shape shape;
+  std::vector<uint16_t> q;  // [B][H][d]
+  std::vector<uint16_t> k;  // [B][max_len][H_kv][d]
+  std::vector<uint16_t> v;
+  std::vector<int32_t> lens;
+
+  float qf(int b, int h, int j) const {
+    return half_bits_to_float(q[(static_cast<size_t>(b) * shape.heads + h) * shape.dim + j], shape.dtype);
+  }
+  size_t kv_index(int b, int64_t row, int kvh, int j) const {
+    return ((static_cast<size_t>(b) * shape.max_len + row) * shape.kv_heads + kvh) * shape.dim + j;
+  }
+  // fp64 views for the CPU reference: q of the group [G, d] / all heads [H, d], keys/values [n_b, d].
+  MatRM q_matrix(int b) const {
+    MatRM m(shape.heads, shape.dim);
+    for (int h = 0; h < shape.heads; ++h)
+      for (int j = 0; j < shape.dim; ++j) m(h, j) = qf(b, h, j);
+    return m;
+  }
+  MatRM kv_matrix(const std::vector<uint16_t>& src, int b, int kvh) const {
+    MatRM m(lens[b], shape.dim);
+    for (int64_t r = 0; r < lens[b]; ++r)
+      for (int j = 0; j < shape.dim; ++j) m(r, j) = half_bits_to_float(src[kv_index(b, r, kvh, j)], shape.dtype);
+    return m;
+  }
+  MatRM k_matrix(int b, int kvh) const { return kv_matrix(k, b, kvh); }
+  MatRM v_matrix(int b, int kvh) const { return kv_matrix(v, b, kvh); }
+};
+
+inline double normal(PhiloxStream& rng) {
+  const double u1 = 1.0 - rng.next_double();
+  const double u2 = rng.next_double();
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+
+// i.i.d. N(0, 1) q, K, V (fresh per seed); lengths given, or random in [max_len / 2, max_len].
+inline HostInputs random_inputs(const Shape& s, uint64_t seed, std::vector<int32_t> lens = {}) {
+  HostInputs in;
+  in.shape = s;
+  PhiloxStream rng(RngSite{seed, 0, 0, 0, 0});
+  auto fill = [&](std::vector<uint16_t>& x, size_t count) {
+    x.resize(count);
+    for (auto& e : x) e = float_to_half_bits(static_cast<float>(normal(rng)), s.dtype);
+  };
+  fill(in.q, static_cast<size_t>(s.batch) * s.heads * s.dim);
+  fill(in.k, static_cast<size_t>(s.batch) * s.max_len * s.kv_heads * s.dim);
+  fill(in.v, static_cast<size_t>(s.batch) * s.max_len * s.kv_heads * s.dim);
+  if (lens.empty()) {
+    for (int b = 0; b < s.batch; ++b) {
+      const int64_t lo = std::max<int64_t>(1, s.max_len / 2);
+      lens.push_back(static_cast<int32_t>(lo + static_cast<int64_t>(rng.next_double() * (s.max_len - lo + 1))));
+    }
+    lens[0] = static_cast<int32_t>(s.max_len);  // the longest sequence fills the cache
+  }
+  in.lens = lens;
+  return in;
+}
+
+// The inputs on the device, as a contiguous cache or as pages in shuffled order; `out` poisoned (all bits
+// set: NaN in bf16 and fp16) so an unwritten output cannot pass.
+struct DeviceInputs {
+  DeviceBuffer q, k, v, out, lens, pages;
+  DecodeProblem problem;
+};
+
+inline DeviceInputs upload(const HostInputs& in, bool paged = false, int page_size = 16, uint64_t seed = 7) {
+  const Shape& s = in.shape;
+  DeviceInputs d;
+  d.q = to_device(in.q);
+  d.lens = to_device(in.lens);
+  d.out = DeviceBuffer(in.q.size() * sizeof(uint16_t));
+  d.out.fill_bytes(0xFF);
+  DecodeProblem& p = d.problem;
+  p.batch = s.batch;
+  p.num_heads = s.heads;
+  p.num_kv_heads = s.kv_heads;
+  p.head_dim = s.dim;
+  p.dtype = s.dtype;
+  p.q = d.q.data();
+  p.out = d.out.data();
+  p.kv.seq_lens = d.lens.as<int32_t>();
+  if (!paged) {
+    d.k = to_device(in.k);
+    d.v = to_device(in.v);
+    p.kv.max_len = s.max_len;
+  } else {
+    const int per_seq = static_cast<int>((s.max_len + page_size - 1) / page_size);
+    const int total = per_seq * s.batch;
+    std::vector<int32_t> order(static_cast<size_t>(total));
+    std::iota(order.begin(), order.end(), 0);
+    PhiloxStream rng(RngSite{seed, 1, 0, 0, 0});
+    for (int i = total - 1; i > 0; --i) std::swap(order[i], order[static_cast<int>(rng.next_double() * (i + 1))]);
+    const size_t row = static_cast<size_t>(s.kv_heads) * s.dim;
+    std::vector<uint16_t> kp(static_cast<size_t>(total) * page_size * row, 0), vp(kp.size(), 0);
+    for (int b = 0; b < s.batch; ++b) {
+      for (int j = 0; j < per_seq; ++j) {
+        const int page = order[static_cast<size_t>(b) * per_seq + j];
+        for (int r = 0; r < page_size; ++r) {
+          const int64_t pos = static_cast<int64_t>(j) * page_size + r;
+          if (pos >= s.max_len) break;
+          const size_t src = in.kv_index(b, pos, 0, 0), dst = (static_cast<size_t>(page) * page_size + r) * row;
+          std::copy_n(in.k.begin() + static_cast<std::ptrdiff_t>(src), row, kp.begin() + static_cast<std::ptrdiff_t>(dst));
+          std::copy_n(in.v.begin() + static_cast<std::ptrdiff_t>(src), row, vp.begin() + static_cast<std::ptrdiff_t>(dst));
+        }
+      }
+    }
+    d.k = to_device(kp);
+    d.v = to_device(vp);
+    d.pages = to_device(order);
+    p.kv.paged = true;
+    p.kv.page_size = page_size;
+    p.kv.max_pages_per_seq = per_seq;
+    p.kv.page_table = d.pages.as<int32_t>();
+  }
+  p.kv.k = d.k.data();
+  p.kv.v = d.v.data();
+  return d;
+}
+
+inline WorkspaceLimits limits_for(const Shape& s, int min_tile = 32) {
+  WorkspaceLimits l;
+  l.max_batch = s.batch;
+  l.num_heads = s.heads;
+  l.num_kv_heads = s.kv_heads;
+  l.head_dim = s.dim;
+  l.max_len = s.max_len;
+  l.min_tile = min_tile;
+  return l;
+}
+
+inline std::vector<float> download_out(const DeviceInputs& d, const Shape& s) {
+  const auto bits = d.out.download_vector<uint16_t>(static_cast<size_t>(s.batch) * s.heads * s.dim);
+  std::vector<float> out(bits.size());
+  for (size_t i = 0; i < bits.size(); ++i) out[i] = half_bits_to_float(bits[i], s.dtype);
+  return out;
+}
+
+}  // namespace santa::gpu::testing

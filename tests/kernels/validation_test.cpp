@@ -1,0 +1,147 @@
+// Unsupported shapes, dtypes, pointers and sampling parameters are rejected before anything is launched,
+// with std::invalid_argument naming the field. Runs without a GPU (no pointer is dereferenced).
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "kernels/decode.hpp"
+#include "kernels/detail/plan.hpp"
+
+namespace santa::gpu {
+namespace {
+
+void* fake(std::uintptr_t a) { return reinterpret_cast<void*>(a); }
+
+DecodeProblem valid_problem() {
+  DecodeProblem p;
+  p.batch = 4;
+  p.num_heads = 32;
+  p.num_kv_heads = 8;
+  p.head_dim = 128;
+  p.q = fake(0x10000);
+  p.out = fake(0x20000);
+  p.kv.k = fake(0x30000);
+  p.kv.v = fake(0x40000);
+  p.kv.seq_lens = static_cast<const int32_t*>(fake(0x50000));
+  p.kv.max_len = 32768;
+  return p;
+}
+
+WorkspaceLimits valid_limits() {
+  WorkspaceLimits l;
+  l.max_batch = 16;
+  l.num_heads = 32;
+  l.num_kv_heads = 8;
+  l.head_dim = 128;
+  l.max_len = 131072;
+  return l;
+}
+
+template <class F>
+void expect_rejected(F&& f, const std::string& mentions) {
+  try {
+    f();
+    ADD_FAILURE() << "accepted; expected a rejection mentioning '" << mentions << "'";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find(mentions), std::string::npos) << e.what();
+  }
+}
+
+TEST(KernelValidation, AcceptsTheLlamaShape) {
+  EXPECT_NO_THROW(check_problem(valid_problem()));
+  EXPECT_NO_THROW(check_limits(valid_limits()));
+  EXPECT_NO_THROW(check_fits(valid_problem(), valid_limits()));
+  EXPECT_NO_THROW(check_prop_params(PropParams{}, valid_limits()));
+  EXPECT_NO_THROW(check_flash_params(FlashParams{}, valid_limits()));
+}
+
+TEST(KernelValidation, RejectsUnsupportedShapesAndDtypes) {
+  auto with = [](auto change) {
+    DecodeProblem p = valid_problem();
+    change(p);
+    return [p] { check_problem(p); };
+  };
+  expect_rejected(with([](DecodeProblem& p) { p.head_dim = 96; }), "head_dim = 96");
+  expect_rejected(with([](DecodeProblem& p) { p.num_heads = 24; }), "group size");
+  expect_rejected(with([](DecodeProblem& p) { p.num_heads = 33; }), "multiple of num_kv_heads");
+  expect_rejected(with([](DecodeProblem& p) { p.num_heads = 128; }), "group size");  // G = 16
+  expect_rejected(with([](DecodeProblem& p) { p.dtype = static_cast<DType>(7); }), "dtype");
+  expect_rejected(with([](DecodeProblem& p) { p.batch = 0; }), "batch = 0");
+  expect_rejected(with([](DecodeProblem& p) { p.scale = -1.0f; }), "scale");
+  expect_rejected(with([](DecodeProblem& p) { p.kv.k = nullptr; }), "null");
+  expect_rejected(with([](DecodeProblem& p) { p.q = fake(0x10008); }), "16-byte aligned");
+  expect_rejected(with([](DecodeProblem& p) { p.kv.max_len = 0; }), "max_len");
+  expect_rejected(with([](DecodeProblem& p) {
+                    p.kv.paged = true;
+                    p.kv.page_size = 12;
+                    p.kv.max_pages_per_seq = 4;
+                    p.kv.page_table = static_cast<const int32_t*>(fake(0x60000));
+                  }),
+                  "page_size = 12");
+  expect_rejected(with([](DecodeProblem& p) {
+                    p.kv.paged = true;
+                    p.kv.page_size = 16;
+                    p.kv.max_pages_per_seq = 4;
+                  }),
+                  "page_table");
+}
+
+TEST(KernelValidation, RejectsProblemsThatDoNotFitTheWorkspace) {
+  DecodeProblem p = valid_problem();
+  p.batch = 17;
+  expect_rejected([&] { check_fits(p, valid_limits()); }, "max_batch");
+  p = valid_problem();
+  p.kv.max_len = 200000;
+  expect_rejected([&] { check_fits(p, valid_limits()); }, "max_len");
+  p = valid_problem();
+  p.num_heads = 16;
+  expect_rejected([&] { check_fits(p, valid_limits()); }, "differs from the workspace");
+}
+
+TEST(KernelValidation, RejectsBadSamplingParameters) {
+  PropParams pp;
+  pp.samples = 0;
+  expect_rejected([&] { check_prop_params(pp, valid_limits()); }, "samples = 0");
+  pp = PropParams{};
+  pp.tile = 48;
+  expect_rejected([&] { check_prop_params(pp, valid_limits()); }, "tile = 48");
+  pp.tile = 32;  // a power of two, but below the workspace's min_tile = 64
+  expect_rejected([&] { check_prop_params(pp, valid_limits()); }, "min_tile");
+  FlashParams fp;
+  fp.budget = static_cast<FlashBudget>(5);
+  expect_rejected([&] { check_flash_params(fp, valid_limits()); }, "budget");
+  WorkspaceLimits l = valid_limits();
+  l.head_dim = 80;
+  expect_rejected([&] { check_limits(l); }, "head_dim = 80");
+  l = valid_limits();
+  l.min_tile = 32;
+  l.max_len = 1 << 20;  // 32768 tiles: beyond the fixed-point tile scan's 4096
+  expect_rejected([&] { check_limits(l); }, "4096 tiles");
+}
+
+// The split arithmetic shared by host and device (no GPU needed).
+TEST(KernelPlan, ChunksCoverEverySequenceAndRespectTheCaps) {
+  const DecodeProblem p = valid_problem();
+  for (int sms : {132, 108, 20}) {
+    for (auto family : {KernelFamily::dense, KernelFamily::flash, KernelFamily::prop}) {
+      const detail::Plan plan = detail::make_plan(family, p, 256, valid_limits(), sms, 0);
+      EXPECT_GE(static_cast<int64_t>(plan.num_chunks) * plan.rows_max, p.kv.max_len);
+      EXPECT_EQ(plan.rows_max % plan.unit, 0);
+      if (family == KernelFamily::prop) {
+        EXPECT_LE(plan.num_chunks, sms) << "prop needs its CTAs co-resident";
+      }
+      if (family != KernelFamily::dense) {
+        EXPECT_LE(plan.rows_max, detail::kSamplingRowsCap);
+      }
+      for (int n : {1, 255, 256, 4097, 32768}) {  // every key of every sequence length lands in a chunk
+        const int rows = detail::chunk_rows_for(n, plan.num_chunks, plan.unit);
+        EXPECT_GE(static_cast<int64_t>(rows) * plan.num_chunks, n);
+        EXPECT_LE(rows, plan.rows_max);
+      }
+    }
+  }
+  expect_rejected([&] { detail::make_plan(KernelFamily::prop, p, 256, valid_limits(), 132, 500); }, "num_chunks");
+}
+
+}  // namespace
+}  // namespace santa::gpu
