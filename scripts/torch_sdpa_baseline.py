@@ -403,34 +403,26 @@ def append_to_h5(path: str, points: list[Point], overrides: dict[str, str], peak
 
 # --- command line ------------------------------------------------------------------------------------------
 
-def positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not an integer")
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{v} must be >= 1")
-    return v
+def bounded(kind, minimum, strict: bool = False):
+    """argparse type: a `kind` (int or float) >= minimum (> minimum when strict), finite."""
+    what = "an integer" if kind is int else "a number"
+    bound = f"{'>' if strict else '>='} {minimum}"
+
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not {what}")
+        if not math.isfinite(v) or v < minimum or (strict and v == minimum):
+            raise argparse.ArgumentTypeError(f"{text} must be {what} {bound}")
+        return v
+
+    return parse
 
 
-def nonnegative_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not an integer")
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"{v} must be >= 0")
-    return v
-
-
-def positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number")
-    if not (v > 0 and math.isfinite(v)):
-        raise argparse.ArgumentTypeError(f"{v} must be a finite number > 0")
-    return v
+positive_int = bounded(int, 1)
+nonnegative_int = bounded(int, 0)
+positive_float = bounded(float, 0.0, strict=True)
 
 
 def key_value(text: str) -> tuple[str, str]:

@@ -58,46 +58,20 @@ void batch_decode_run(const DecodeProblem& p, const PagedView& kv, const PlanInf
   using T = typename CudaType<D>::type;
   flashinfer::DecodePlanInfo info;
   info.FromVector(plan);
-
   DecodeParams<T> params;
-  params.q = const_cast<T*>(static_cast<const T*>(p.q));
-  params.paged_kv = to_paged_kv<T>(p, kv);
-  params.o = static_cast<T*>(p.out);
-  params.lse = nullptr;
-  params.maybe_alibi_slopes = nullptr;
-  params.num_qo_heads = static_cast<uint32_t>(p.num_heads);
-  params.q_stride_n = p.num_heads * p.head_dim;
-  params.q_stride_h = p.head_dim;
-  params.window_left = -1;
-  params.logits_soft_cap = 0.0f;
-  params.sm_scale = launch.scale;
-  params.rope_rcp_scale = 1.0f / kRopeScale;
-  params.rope_rcp_theta = 1.0f / kRopeTheta;
-  params.request_indices = flashinfer::GetPtrFromBaseOffset<int32_t>(ws.int_buf, info.request_indices_offset);
-  params.kv_tile_indices = flashinfer::GetPtrFromBaseOffset<int32_t>(ws.int_buf, info.kv_tile_indices_offset);
-  params.o_indptr = flashinfer::GetPtrFromBaseOffset<int32_t>(ws.int_buf, info.o_indptr_offset);
-  params.kv_chunk_size_ptr =
-      flashinfer::GetPtrFromBaseOffset<int32_t>(ws.int_buf, info.kv_chunk_size_ptr_offset);
-  params.block_valid_mask = nullptr;
-  params.padded_batch_size = static_cast<uint32_t>(info.padded_batch_size);
-
-  T* tmp_v = nullptr;
-  float* tmp_s = nullptr;
-  if (info.split_kv) {
-    tmp_v = flashinfer::GetPtrFromBaseOffset<T>(ws.float_buf, info.v_offset);
-    tmp_s = flashinfer::GetPtrFromBaseOffset<float>(ws.float_buf, info.s_offset);
-  }
+  set_shared_params(params, p, kv, info, ws, launch);
+  params.q_rope_offset = nullptr;
+  const std::pair<T*, float*> tmp = split_kv_scratch<T>(info, ws);  // partial outputs, LSEs
   call_flashinfer("batch decode run", [&] {
     return flashinfer::BatchDecodeWithPagedKVCacheDispatched<kHeadDim, kNoRope, PlainAttention>(
-        params, tmp_v, tmp_s, launch.enable_pdl, static_cast<cudaStream_t>(launch.stream));
+        params, tmp.first, tmp.second, launch.enable_pdl, static_cast<cudaStream_t>(launch.stream));
   });
 }
 
-}  // namespace santa::gpu::flashinfer_detail
+template <DType D>
+BatchKernelOps batch_decode_ops() {
+  return {&batch_decode_workspace<D>, &batch_decode_plan<D>, &batch_decode_run<D>,
+          &plan_splits_kv<flashinfer::DecodePlanInfo>};
+}
 
-// Explicit instantiation for one dtype; used inside namespace santa::gpu::flashinfer_detail.
-#define SANTA_FLASHINFER_INSTANTIATE_BATCH_DECODE(D)                                          \
-  template WorkspaceBytes batch_decode_workspace<D>(const Schedule&);                        \
-  template PlanInfo batch_decode_plan<D>(const Schedule&, const Workspace&, void*);          \
-  template void batch_decode_run<D>(const DecodeProblem&, const PagedView&, const PlanInfo&, \
-                                    const Workspace&, const Launch&);
+}  // namespace santa::gpu::flashinfer_detail

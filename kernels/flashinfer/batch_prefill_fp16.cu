@@ -1,6 +1,5 @@
-// FlashInfer tensor-core decode (batch prefill kernel), fp16 (own translation unit so the dtypes compile in parallel).
+// FlashInfer tensor-core decode (its batch prefill kernel), fp16 (own translation unit: dtypes compile in parallel).
 #include "kernels/flashinfer/batch_prefill.cuh"
 
-namespace santa::gpu::flashinfer_detail {
-SANTA_FLASHINFER_INSTANTIATE_BATCH_PREFILL(DType::fp16)
-}  // namespace santa::gpu::flashinfer_detail
+template santa::gpu::flashinfer_detail::BatchKernelOps
+santa::gpu::flashinfer_detail::batch_prefill_ops<santa::gpu::DType::fp16>();

@@ -105,7 +105,24 @@ int64_t max_tokens_per_sequence(const DecodeProblem& p) {
   return p.kv.paged ? int64_t{p.kv.max_pages_per_seq} * p.kv.page_size : p.kv.max_len;
 }
 
+fd::BatchKernelOps batch_kernel_ops(FlashInferPath path, DType dtype) {
+  return with_dtype(dtype, [&](auto d) {
+    return path == FlashInferPath::tensor_core ? fd::batch_prefill_ops<decltype(d)::value>()
+                                               : fd::batch_decode_ops<decltype(d)::value>();
+  });
+}
+
 }  // namespace
+
+// SingleDecodeWithKVCacheDispatched splits kv_len into chunks of at least 256 tokens and keeps, per chunk,
+// the partial output [H, d] (16-bit output type) followed by the partial log-sum-exp [H] (float).
+std::size_t fd::single_decode_tmp_bytes(int num_heads, int64_t kv_len) {
+  constexpr int64_t kMinChunk = 256;
+  constexpr std::size_t kOutputBytes = 2;
+  const int64_t chunks = (kv_len + kMinChunk - 1) / kMinChunk;
+  return static_cast<std::size_t>(chunks) * static_cast<std::size_t>(num_heads) *
+         (fd::kHeadDim * kOutputBytes + sizeof(float));
+}
 
 std::string to_string(FlashInferPath path) {
   switch (path) {
@@ -196,6 +213,7 @@ struct FlashInferDecoder::Impl {
 
   bool planned = false;
   PlannedShape shape;
+  fd::BatchKernelOps ops{};
   fd::PlanInfo plan_info;
   fd::PagedView view;
   int64_t single_kv_len = 0;
@@ -302,7 +320,7 @@ void FlashInferDecoder::plan(const DecodeProblem& p, void* stream_ptr) {
 
   if (path == FlashInferPath::cuda_core_single) {
     s.single_kv_len = lens[0];
-    s.float_ws.ensure(fd::single_decode_tmp_bytes(p.dtype, p.num_heads, s.single_kv_len), "single-decode scratch");
+    s.float_ws.ensure(fd::single_decode_tmp_bytes(p.num_heads, s.single_kv_len), "single-decode scratch");
     s.split_kv = s.single_kv_len > 256;  // FlashInfer's own threshold for partitioning one request
   } else {
     const int page_size = p.kv.paged ? p.kv.page_size : s.options.contiguous_page_size;
@@ -310,21 +328,15 @@ void FlashInferDecoder::plan(const DecodeProblem& p, void* stream_ptr) {
     std::vector<int32_t> qo_indptr;
     s.build_tables(p, lens, page_size, indptr, qo_indptr, stream);
     const fd::Schedule sched{indptr.data(), qo_indptr.data(), p.batch, p.num_heads, p.num_kv_heads, page_size};
-    const bool tc = path == FlashInferPath::tensor_core;
-    const fd::WorkspaceBytes bytes = with_dtype(p.dtype, [&](auto d) {
-      return tc ? fd::batch_prefill_workspace<decltype(d)::value>(sched)
-                : fd::batch_decode_workspace<decltype(d)::value>(sched);
-    });
+    s.ops = batch_kernel_ops(path, p.dtype);
+    const fd::WorkspaceBytes bytes = s.ops.workspace(sched);
     s.float_ws.ensure(bytes.float_bytes, "FlashInfer float workspace");
     s.int_ws.ensure(bytes.int_bytes, "FlashInfer int workspace");
     s.int_host.ensure(bytes.int_bytes, "FlashInfer pinned int workspace");
-    s.plan_info = with_dtype(p.dtype, [&](auto d) {
-      return tc ? fd::batch_prefill_plan<decltype(d)::value>(sched, s.workspace(), stream)
-                : fd::batch_decode_plan<decltype(d)::value>(sched, s.workspace(), stream);
-    });
+    s.plan_info = s.ops.plan(sched, s.workspace(), stream);
     // The plan copies its work lists from the pinned buffer asynchronously; a later plan rewrites it.
     check_cuda(cudaStreamSynchronize(stream), "FlashInfer plan");
-    s.split_kv = tc ? fd::batch_prefill_split_kv(s.plan_info) : fd::batch_decode_split_kv(s.plan_info);
+    s.split_kv = s.ops.split_kv(s.plan_info);
   }
   s.shape = PlannedShape::of(p);
   s.planned = true;
@@ -346,19 +358,11 @@ void FlashInferDecoder::run(const DecodeProblem& p, void* stream) {
       });
       return;
     case FlashInferPath::cuda_core:
-    case FlashInferPath::tensor_core: {
+    case FlashInferPath::tensor_core:
       s.view.k = p.kv.k;
       s.view.v = p.kv.v;
-      const fd::Workspace ws = s.workspace();
-      with_dtype(p.dtype, [&](auto d) {
-        if (s.options.path == FlashInferPath::tensor_core) {
-          fd::batch_prefill_run<decltype(d)::value>(p, s.view, s.plan_info, ws, launch);
-        } else {
-          fd::batch_decode_run<decltype(d)::value>(p, s.view, s.plan_info, ws, launch);
-        }
-      });
+      s.ops.run(p, s.view, s.plan_info, s.workspace(), launch);
       return;
-    }
   }
 }
 

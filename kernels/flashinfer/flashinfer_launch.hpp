@@ -59,29 +59,27 @@ struct Launch {
   void* stream = nullptr;
 };
 
-// CUDA-core batch decode (BatchDecodeWithPagedKVCacheDispatched).
-template <DType D>
-WorkspaceBytes batch_decode_workspace(const Schedule& s);
-template <DType D>
-PlanInfo batch_decode_plan(const Schedule& s, const Workspace& ws, void* stream);
-template <DType D>
-void batch_decode_run(const DecodeProblem& p, const PagedView& kv, const PlanInfo& plan,
-                      const Workspace& ws, const Launch& launch);
-bool batch_decode_split_kv(const PlanInfo& plan);
+// One of FlashInfer's batch kernels over a paged cache together with its planner (FlashInfer's own
+// plan / run split): what plan() needs, the plan, the launch, and whether the plan splits the KV sequence.
+struct BatchKernelOps {
+  WorkspaceBytes (*workspace)(const Schedule& s);
+  PlanInfo (*plan)(const Schedule& s, const Workspace& ws, void* stream);
+  void (*run)(const DecodeProblem& p, const PagedView& kv, const PlanInfo& plan, const Workspace& ws,
+              const Launch& launch);
+  bool (*split_kv)(const PlanInfo& plan);
+};
 
-// Tensor-core path (BatchPrefillWithPagedKVCacheDispatched, qo_len = 1, CTA_TILE_Q = 16).
+// CUDA-core batch decode: DecodePlan + BatchDecodeWithPagedKVCacheDispatched (batch_decode_<dtype>.cu).
 template <DType D>
-WorkspaceBytes batch_prefill_workspace(const Schedule& s);
+BatchKernelOps batch_decode_ops();
+// Tensor-core path: PrefillPlan + BatchPrefillWithPagedKVCacheDispatched with qo_len = 1 and
+// CTA_TILE_Q = 16 (batch_prefill_<dtype>.cu).
 template <DType D>
-PlanInfo batch_prefill_plan(const Schedule& s, const Workspace& ws, void* stream);
-template <DType D>
-void batch_prefill_run(const DecodeProblem& p, const PagedView& kv, const PlanInfo& plan,
-                       const Workspace& ws, const Launch& launch);
-bool batch_prefill_split_kv(const PlanInfo& plan);
+BatchKernelOps batch_prefill_ops();
 
 // CUDA-core single-request decode (SingleDecodeWithKVCacheDispatched) on a contiguous cache of kv_len
 // tokens. tmp holds the split-KV partials: single_decode_tmp_bytes(...) bytes.
-std::size_t single_decode_tmp_bytes(DType dtype, int num_heads, int64_t kv_len);
+std::size_t single_decode_tmp_bytes(int num_heads, int64_t kv_len);
 template <DType D>
 void single_decode_run(const DecodeProblem& p, int64_t kv_len, void* tmp, const Launch& launch);
 

@@ -26,7 +26,3 @@ void single_decode_run(const DecodeProblem& p, int64_t kv_len, void* tmp, const 
 }
 
 }  // namespace santa::gpu::flashinfer_detail
-
-// Explicit instantiation for one dtype; used inside namespace santa::gpu::flashinfer_detail.
-#define SANTA_FLASHINFER_INSTANTIATE_SINGLE_DECODE(D) \
-  template void single_decode_run<D>(const DecodeProblem&, int64_t, void*, const Launch&);
