@@ -80,10 +80,8 @@ void append_strat(VecRef w, int64_t S, PhiloxStream& rng, int64_t begin, RowDraw
 
 void append_systematic(VecRef w, double scale, double offset, int64_t total_count, int64_t begin,
                        RowDraw& out) {
-  Eigen::Index last = -1;
-  for (Eigen::Index i = 0; i < w.size(); ++i) {
-    if (w[i] > 0.0) last = i;
-  }
+  Eigen::Index last = w.size() - 1;
+  while (last >= 0 && !(w[last] > 0.0)) --last;
   const std::size_t from = out.row.size();
   if (last >= 0 && total_count > 0) {
     double prefix = 0.0;  // inclusive prefix of x = scale * w
@@ -93,8 +91,9 @@ void append_systematic(VecRef w, double scale, double offset, int64_t total_coun
       prefix += scale * w[i];
       // The clamp keeps the running floor monotone and within the total under rounding; the last positive
       // row closes the slice so the counts sum to total_count exactly.
+      // offset + prefix >= 0, so truncation is the floor (and compiles to one instruction).
       const int64_t f = i == last ? total_count
-                                  : std::clamp(static_cast<int64_t>(std::floor(offset + prefix)), prev, total_count);
+                                  : std::clamp(static_cast<int64_t>(offset + prefix), prev, total_count);
       if (f > prev) push_count(out, from, begin + i, f - prev);
       prev = f;
     }

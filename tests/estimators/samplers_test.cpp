@@ -192,6 +192,10 @@ TEST(SystematicCounts, RoundingOfThePrefixNeverChangesTheTotal) {
       EXPECT_EQ(total_count(d), S) << "S=" << S << " a=" << a;
     }
   }
+  // Ten times 0.1 sums to 0.9999999999999999 in double: floor(0 + prefix) never reaches 1 by itself.
+  const RowDraw tenth = systematic_counts(Vec::Constant(10, 0.1), 0.0, 1);
+  EXPECT_EQ(total_count(tenth), 1);
+  EXPECT_EQ(tenth.row, std::vector<int64_t>{9});
 }
 
 TEST(SelectTopk, DeterministicRenormalisedLargest) {

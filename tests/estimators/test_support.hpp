@@ -19,6 +19,7 @@
 #include <string>
 
 #include "estimators/philox.hpp"
+#include "estimators/scheme.hpp"
 #include "estimators/types.hpp"
 
 namespace santa::testing {
@@ -62,6 +63,7 @@ inline const char* name(Dist d) {
   return "?";
 }
 constexpr Dist kAllDists[] = {Dist::near_uniform, Dist::peaked, Dist::zipf, Dist::sink_plus_local};
+inline void PrintTo(Dist d, std::ostream* os) { *os << name(d); }  // readable test parameters
 
 inline Vec make_distribution(Dist dist, int64_t n, uint64_t seed) {
   PhiloxStream rng(RngSite{.seed = seed, .step = 0xD157u});
@@ -167,3 +169,7 @@ inline ::testing::AssertionResult within_se(const Replicates& r, const Vec& targ
   } while (0)
 
 }  // namespace santa::testing
+
+namespace santa {
+inline void PrintTo(Scheme s, std::ostream* os) { *os << to_string(s); }  // readable test parameters
+}  // namespace santa
