@@ -1,0 +1,249 @@
+// Google Benchmark of the decode kernels (manual time from CUDA events, cold L2 before every call,
+// PROTOCOLS.md P1): Llama-3.1-8B shapes (H = 32, H_kv = 8, d = 128, bf16, i.i.d. N(0,1) q/K/V, every
+// sequence at full length), batch 1/4/16, several context lengths, dense / prop / flash at the paper's and
+// nearby budgets, and a sweep of the split factor. Counters per point: median/mean time, the bytes the
+// kernel must read (K, distinct V rows, q, partial results and tile statistics), achieved TB/s and the
+// fraction of the streaming-read ceiling measured at start-up on the same GPU.
+//
+//   santa_bench_kernels --benchmark_out=FILE --benchmark_out_format=json [--benchmark_filter=REGEX]
+// Without a GPU it prints a line and exits 0.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/decode.hpp"
+#include "kernels/device.hpp"
+#include "kernels/device_buffer.hpp"
+#include "kernels/timing.hpp"
+
+namespace {
+
+using namespace santa::gpu;
+
+constexpr int kHeads = 32, kKvHeads = 8, kDim = 128;
+// P1: 10 warm-ups, 40 timed calls. SANTA_BENCH_ITERS=k (for profiler runs) times k calls after no warm-up.
+int g_warmup = 10, g_iters = 40;
+double g_read_ceiling_tbps = 0.0;
+
+// The inputs of one (batch, context) point; only one is alive at a time (benchmarks run in order).
+struct Inputs {
+  int batch = 0;
+  int64_t n = 0;
+  DeviceBuffer q, k, v, out, lens, rec_rows, rec_samples;
+  DecodeProblem problem;
+  std::unique_ptr<DecodeWorkspace> ws;
+};
+
+Inputs& inputs_for(int batch, int64_t n) {
+  static std::unique_ptr<Inputs> cur;
+  if (cur && cur->batch == batch && cur->n == n) return *cur;
+  cur.reset();  // free the previous point's memory first
+  cur = std::make_unique<Inputs>();
+  Inputs& in = *cur;
+  in.batch = batch;
+  in.n = n;
+  const int64_t kv_elems = static_cast<int64_t>(batch) * n * kKvHeads * kDim;
+  in.q = DeviceBuffer(static_cast<size_t>(batch) * kHeads * kDim * 2);
+  in.out = DeviceBuffer(in.q.size());
+  in.k = DeviceBuffer(static_cast<size_t>(kv_elems) * 2);
+  in.v = DeviceBuffer(static_cast<size_t>(kv_elems) * 2);
+  fill_normal(in.q.data(), static_cast<int64_t>(batch) * kHeads * kDim, DType::bf16, 1);
+  fill_normal(in.k.data(), kv_elems, DType::bf16, 2);
+  fill_normal(in.v.data(), kv_elems, DType::bf16, 3);
+  in.lens = to_device(std::vector<int32_t>(static_cast<size_t>(batch), static_cast<int32_t>(n)));
+  in.rec_rows = DeviceBuffer(sizeof(int32_t) * batch * kKvHeads);
+  in.rec_samples = DeviceBuffer(sizeof(int32_t) * batch * kHeads);
+  DecodeProblem& p = in.problem;
+  p.batch = batch;
+  p.num_heads = kHeads;
+  p.num_kv_heads = kKvHeads;
+  p.head_dim = kDim;
+  p.dtype = DType::bf16;
+  p.q = in.q.data();
+  p.out = in.out.data();
+  p.kv.k = in.k.data();
+  p.kv.v = in.v.data();
+  p.kv.max_len = n;
+  p.kv.seq_lens = in.lens.as<int32_t>();
+  WorkspaceLimits l;
+  l.max_batch = batch;
+  l.num_heads = kHeads;
+  l.num_kv_heads = kKvHeads;
+  l.head_dim = kDim;
+  l.max_len = n;
+  l.min_tile = 64;
+  in.ws = std::make_unique<DecodeWorkspace>(l);
+  return in;
+}
+
+L2Flusher& flusher() {
+  static L2Flusher f;
+  return f;
+}
+
+struct Point {
+  KernelFamily family;
+  int batch;
+  int64_t n;
+  int64_t samples = 0;  // S
+  bool variant = false; // prop: largest remainder; flash: reference budget
+  int chunks = 0;       // 0 = automatic
+};
+
+std::string point_name(const Point& pt) {
+  std::string s = to_string(pt.family);
+  if (pt.family == KernelFamily::prop) s += pt.variant ? "_lr" : "_gs";
+  if (pt.family == KernelFamily::flash && pt.variant) s += "_ref";
+  if (pt.family != KernelFamily::dense) s += "/S:" + std::to_string(pt.samples);
+  s += "/B:" + std::to_string(pt.batch) + "/n:" + std::to_string(pt.n);
+  if (pt.chunks > 0) s += "/chunks:" + std::to_string(pt.chunks);
+  return s;
+}
+
+void run_point(benchmark::State& state, Point pt);
+
+// A point the GPU or the workspace cannot take (e.g. more chunks than SMs for prop) is skipped, not fatal.
+void run_point_checked(benchmark::State& state, Point pt) {
+  try {
+    run_point(state, pt);
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+  }
+}
+
+void run_point(benchmark::State& state, Point pt) {
+  Inputs& in = inputs_for(pt.batch, pt.n);
+  LaunchOptions lo;
+  lo.num_chunks = pt.chunks;
+  SamplingRng rng{2026, 0, nullptr};
+  SamplingRecord rec;
+  auto launch = [&] {
+    switch (pt.family) {
+      case KernelFamily::dense:
+        dense_decode(in.problem, *in.ws, lo);
+        break;
+      case KernelFamily::flash: {
+        FlashParams fp;
+        fp.samples = pt.samples;
+        fp.budget = pt.variant ? FlashBudget::reference : FlashBudget::exact_total;
+        flash_decode(in.problem, fp, rng, *in.ws, rec, lo);
+        break;
+      }
+      case KernelFamily::prop: {
+        PropParams pp;
+        pp.samples = pt.samples;
+        pp.budget = pt.variant ? PropBudget::largest_remainder : PropBudget::global_systematic;
+        prop_decode(in.problem, pp, rng, *in.ws, rec, lo);
+        break;
+      }
+    }
+  };
+  // Bytes the call must read. Distinct V rows come from one recorded (untimed) call.
+  const double kv_row = 2.0 * kDim;
+  const double k_bytes = static_cast<double>(pt.batch) * pt.n * kKvHeads * kv_row;
+  double v_rows = static_cast<double>(pt.batch) * pt.n * kKvHeads;
+  const int tile = pt.family == KernelFamily::prop ? PropParams{}.tile : FlashParams{}.tile;
+  const SplitInfo split = split_info(pt.family, in.problem, tile, *in.ws, lo);
+  if (pt.family != KernelFamily::dense) {
+    rec.distinct_rows = in.rec_rows.as<int32_t>();
+    rec.samples_drawn = in.rec_samples.as<int32_t>();
+    launch();
+    v_rows = 0;
+    for (int32_t r : in.rec_rows.download_vector<int32_t>(static_cast<size_t>(pt.batch) * kKvHeads)) v_rows += r;
+    double drawn = 0;
+    for (int32_t s : in.rec_samples.download_vector<int32_t>(static_cast<size_t>(pt.batch) * kHeads)) drawn += s;
+    state.counters["samples_per_head"] = drawn / (pt.batch * kHeads);
+    rec = SamplingRecord{};
+  }
+  const double partials = 2.0 * pt.batch * kHeads * split.num_chunks * (kDim + 2) * 4.0;  // written + merged
+  const double tiles = pt.family == KernelFamily::prop ? 2.0 * pt.batch * kHeads * ((pt.n + tile - 1) / tile) * 8.0 : 0.0;
+  const double bytes = k_bytes + v_rows * kv_row + 2.0 * pt.batch * kHeads * kDim * 2 + partials + tiles;
+  for (int i = 0; i < g_warmup; ++i) {
+    flusher().flush();
+    launch();
+  }
+  std::vector<double> us;
+  for (auto _ : state) {
+    const double t = time_once_us(launch, flusher());
+    state.SetIterationTime(t * 1e-6);
+    us.push_back(t);
+  }
+  const double med = median(us);
+  state.counters["median_us"] = med;
+  state.counters["mean_us"] = mean(us);
+  state.counters["bytes"] = bytes;
+  state.counters["k_bytes"] = k_bytes;
+  state.counters["v_rows"] = v_rows;
+  state.counters["tbps"] = bytes / (med * 1e-6) / 1e12;
+  state.counters["frac_read_ceiling"] = g_read_ceiling_tbps > 0 ? bytes / (med * 1e-6) / 1e12 / g_read_ceiling_tbps : 0.0;
+  state.counters["chunks"] = split.num_chunks;
+  state.counters["rows_per_chunk"] = split.rows_per_chunk;
+  state.counters["S"] = static_cast<double>(pt.samples);
+  state.counters["batch"] = pt.batch;
+  state.counters["n_k"] = static_cast<double>(pt.n);
+}
+
+std::vector<Point> grid() {
+  std::vector<Point> v;
+  auto add_all = [&](int b, int64_t n) {
+    v.push_back({KernelFamily::dense, b, n});
+    for (int64_t S : {128, 256, 1024}) v.push_back({KernelFamily::prop, b, n, S});
+    v.push_back({KernelFamily::prop, b, n, 128, true});
+    for (int64_t S : {256, 1024, 2048}) v.push_back({KernelFamily::flash, b, n, S});
+    v.push_back({KernelFamily::flash, b, n, 2048, true});
+  };
+  for (int64_t n : {4096, 8192, 16384, 32768, 65536, 131072}) add_all(1, n);
+  for (int64_t n : {8192, 32768, 131072}) add_all(4, n);
+  for (int64_t n : {8192, 32768, 65536}) add_all(16, n);
+  // Split-factor sweep at 32k (auto is in the grid above).
+  for (int b : {1, 4, 16}) {
+    for (int c : {8, 16, 32, 64, 128}) {
+      v.push_back({KernelFamily::dense, b, 32768, 0, false, c});
+      v.push_back({KernelFamily::prop, b, 32768, 128, false, c});
+      v.push_back({KernelFamily::flash, b, 32768, 2048, false, c});
+    }
+  }
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (const char* it = std::getenv("SANTA_BENCH_ITERS")) {
+    g_iters = std::max(1, std::atoi(it));
+    g_warmup = 0;
+  }
+  if (!gpu_available()) {
+    std::printf("santa_bench_kernels: no GPU, nothing to measure\n");
+    return 0;
+  }
+  const DeviceInfo info = device_info();
+  const BandwidthCeiling bw = measure_bandwidth(std::size_t{2} << 30, 20);
+  g_read_ceiling_tbps = bw.read_tbps;
+  benchmark::AddCustomContext("gpu", info.name);
+  benchmark::AddCustomContext("sm_count", std::to_string(info.sm_count));
+  benchmark::AddCustomContext("l2_bytes", std::to_string(info.l2_bytes));
+  benchmark::AddCustomContext("driver_version", std::to_string(info.driver_version));
+  benchmark::AddCustomContext("read_ceiling_tbps", std::to_string(bw.read_tbps));
+  benchmark::AddCustomContext("copy_ceiling_tbps", std::to_string(bw.copy_tbps));
+  benchmark::AddCustomContext("l2_flush_bytes", std::to_string(flusher().bytes()));
+  std::printf("GPU %s: streaming read %.3f TB/s, D2D copy %.3f TB/s (read+write), %d SMs\n", info.name.c_str(),
+              bw.read_tbps, bw.copy_tbps, info.sm_count);
+  for (const Point& pt : grid()) {
+    benchmark::RegisterBenchmark(point_name(pt).c_str(), run_point_checked, pt)
+        ->UseManualTime()
+        ->Iterations(g_iters)
+        ->Unit(benchmark::kMicrosecond);
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
