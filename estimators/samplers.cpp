@@ -114,37 +114,34 @@ int64_t set_weights(RowDraw& out, std::size_t from, double coef) {
 
 namespace {
 
-// weight = count / S and the guarantee that the counts sum to S.
-RowDraw finish(RowDraw&& out, int64_t S) {
+// Checks S and p, lets `append` draw the counts (it gets sum(p)), then sets weight = count / S and checks
+// that the counts sum to S.
+template <class Append>
+RowDraw sample_checked(std::string_view where, VecRef p, int64_t S, Append&& append) {
+  check::budget(where, S);
+  const double total = check::probability_total(where, p);
+  RowDraw out;
+  append(total, out);
   out.samples = detail::set_weights(out, 0, 1.0 / static_cast<double>(S));
-  if (out.samples != S) throw std::logic_error("sampler drew a total that differs from S");
-  return std::move(out);
+  if (out.samples != S) throw std::logic_error(std::string(where) + ": drew a total that differs from S");
+  return out;
 }
 
 }  // namespace
 
 RowDraw sample_iid(VecRef p, int64_t S, PhiloxStream& rng) {
-  check::budget("sample_iid", S);
-  check::probability_total("sample_iid", p);
-  RowDraw out;
-  detail::append_iid(p, S, rng, 0, out);
-  return finish(std::move(out), S);
+  return sample_checked("sample_iid", p, S, [&](double, RowDraw& out) { detail::append_iid(p, S, rng, 0, out); });
 }
 
 RowDraw sample_strat(VecRef p, int64_t S, PhiloxStream& rng) {
-  check::budget("sample_strat", S);
-  check::probability_total("sample_strat", p);
-  RowDraw out;
-  detail::append_strat(p, S, rng, 0, out);
-  return finish(std::move(out), S);
+  return sample_checked("sample_strat", p, S,
+                        [&](double, RowDraw& out) { detail::append_strat(p, S, rng, 0, out); });
 }
 
 RowDraw sample_sys(VecRef p, int64_t S, PhiloxStream& rng) {
-  check::budget("sample_sys", S);
-  const double total = check::probability_total("sample_sys", p);
-  RowDraw out;
-  detail::append_systematic(p, static_cast<double>(S) / total, rng.next_double(), S, 0, out);
-  return finish(std::move(out), S);
+  return sample_checked("sample_sys", p, S, [&](double total, RowDraw& out) {
+    detail::append_systematic(p, static_cast<double>(S) / total, rng.next_double(), S, 0, out);
+  });
 }
 
 RowDraw systematic_counts(VecRef weights_times_S, double offset, int64_t expected_total) {

@@ -72,6 +72,23 @@ BENCHMARK_CAPTURE(BM_Estimator, prop_reference, Scheme::prop_reference)->Unit(be
 BENCHMARK_CAPTURE(BM_Estimator, global_systematic, Scheme::global_systematic)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_Estimator, topk, Scheme::topk)->Unit(benchmark::kMicrosecond);
 
+// The draw alone (no value rows read): the sampling cost; the rest of BM_Estimator is the gather of V rows.
+void BM_DrawOnly(benchmark::State& state, Scheme scheme) {
+  const Head& h = head();
+  uint32_t step = 0;
+  for (auto _ : state) {
+    RowDraw d = draw(scheme, h.p, kS, kTile, RngSite{.seed = 7, .step = step++});
+    benchmark::DoNotOptimize(d.row.data());
+  }
+}
+BENCHMARK_CAPTURE(BM_DrawOnly, iid, Scheme::iid)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_DrawOnly, strat, Scheme::strat)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_DrawOnly, sys, Scheme::sys)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_DrawOnly, flash, Scheme::flash)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_DrawOnly, prop_reference, Scheme::prop_reference)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_DrawOnly, global_systematic, Scheme::global_systematic)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_DrawOnly, topk, Scheme::topk)->Unit(benchmark::kMicrosecond);
+
 // The closed forms the variance experiments evaluate once per point.
 void BM_MseStrat(benchmark::State& state) {
   const Head& h = head();

@@ -35,11 +35,10 @@ TEST(BernoulliScores, UnbiasedInBothModes) {
   const double max_abs = in.q.cwiseAbs().maxCoeff();
   for (const BernoulliMode mode : {BernoulliMode::standard, BernoulliMode::stratified}) {
     for (const double norm : {0.0, 2.5 * max_abs}) {
-      testing::Replicates reps;
-      for (uint32_t r = 0; r < 3000; ++r) {
+      const testing::Replicates reps = testing::replicate(3000, [&](uint32_t r) {
         PhiloxStream rng(RngSite{.seed = 2, .step = r});
-        reps.add(bernoulli_scores(sample_ternary(in.q, 4, mode, rng, norm), in.k));
-      }
+        return bernoulli_scores(sample_ternary(in.q, 4, mode, rng, norm), in.k);
+      });
       EXPECT_TRUE(testing::within_se(reps, in.exact)) << name(mode) << " norm " << norm;
     }
   }

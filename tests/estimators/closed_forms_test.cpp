@@ -82,11 +82,9 @@ TEST_P(MseMonteCarlo, MatchesClosedForm) {
   const Vec p = testing::make_distribution(dist, n, 8);
   const MatRM v = testing::gaussian_values(n, d, 9);
   const Vec y = exact_from_probabilities(p, v).y;
-  testing::Replicates err;
-  for (int64_t r = 0; r < R; ++r) {
-    err.add((apply_draw(draw(scheme, p, S, 0, RngSite{.seed = 10, .step = static_cast<uint32_t>(r)}), v) - y)
-                .squaredNorm());
-  }
+  const testing::Replicates err = testing::replicate(R, [&](uint32_t r) {
+    return (apply_draw(draw(scheme, p, S, 0, RngSite{.seed = 10, .step = r}), v) - y).squaredNorm();
+  });
   const double closed = *closed_form_mse(scheme, p, v, S, 0);
   EXPECT_TRUE(testing::within_se(err, Vec::Constant(1, closed))) << to_string(scheme) << " closed form " << closed;
 }
@@ -94,10 +92,7 @@ TEST_P(MseMonteCarlo, MatchesClosedForm) {
 INSTANTIATE_TEST_SUITE_P(AllDistributions, MseMonteCarlo,
                          ::testing::Combine(::testing::Values(Scheme::iid, Scheme::strat),
                                             ::testing::ValuesIn(kAllDists)),
-                         [](const auto& info) {
-                           return std::string(to_string(std::get<0>(info.param))) + "_" +
-                                  testing::name(std::get<1>(info.param));
-                         });
+                         testing::SchemeDistName());
 
 // One tile holding everything reduces flash to the plain sampler.
 TEST(MseFlash, OneTileIsThePlainSampler) {
@@ -115,11 +110,10 @@ TEST(MseFlash, MatchesMonteCarlo) {
     const MatRM v = testing::block_values(n, d, 50, 14);
     const Vec y = exact_from_probabilities(p, v).y;
     for (const WithinTile w : {WithinTile::iid, WithinTile::strat}) {
-      testing::Replicates err;
-      for (int64_t r = 0; r < R; ++r) {
-        const RngSite site{.seed = 15, .step = static_cast<uint32_t>(r)};
-        err.add((apply_draw(sample_flash(p, S, tile, site, FlashBudgetRule::exact_total, w), v) - y).squaredNorm());
-      }
+      const testing::Replicates err = testing::replicate(R, [&](uint32_t r) {
+        const RngSite site{.seed = 15, .step = r};
+        return (apply_draw(sample_flash(p, S, tile, site, FlashBudgetRule::exact_total, w), v) - y).squaredNorm();
+      });
       const double closed = mse_flash(p, v, S, tile, w);
       EXPECT_TRUE(testing::within_se(err, Vec::Constant(1, closed)))
           << testing::name(dist) << " within " << static_cast<int>(w) << " closed " << closed;

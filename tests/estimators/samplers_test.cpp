@@ -49,21 +49,16 @@ TEST_P(SamplerUnbiased, ReplicateMeanMatchesExactOutput) {
   const Vec p = testing::make_distribution(dist, n, 11);
   const MatRM v = testing::gaussian_values(n, d, 12);
   const ExactHead exact = exact_from_probabilities(p, v);
-  testing::Replicates reps;
-  for (int64_t r = 0; r < R; ++r) {
-    const RowDraw dr = draw(scheme, p, S, 0, RngSite{.seed = 0x5A17A, .step = static_cast<uint32_t>(r)});
-    reps.add(apply_draw(dr, v));
-  }
+  const testing::Replicates reps = testing::replicate(R, [&](uint32_t r) {
+    return apply_draw(draw(scheme, p, S, 0, RngSite{.seed = 0x5A17A, .step = r}), v);
+  });
   EXPECT_TRUE(testing::within_se(reps, exact.y)) << to_string(scheme) << " on " << testing::name(dist);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllDistributions, SamplerUnbiased,
                          ::testing::Combine(::testing::Values(Scheme::iid, Scheme::strat, Scheme::sys),
                                             ::testing::ValuesIn(kAllDists)),
-                         [](const auto& info) {
-                           return std::string(to_string(std::get<0>(info.param))) + "_" +
-                                  testing::name(std::get<1>(info.param));
-                         });
+                         testing::SchemeDistName());
 
 // Pearson chi-square of pooled i.i.d. counts over 8 categories against Categorical(p): 2000 draws of S = 16
 // are 32000 independent categorical draws if sample_iid is right. Bound: the chi-square(7) quantile at

@@ -131,6 +131,22 @@ class Replicates {
   Vec mean_, m2_;
 };
 
+// Replicates of one(r) for r = 0..R-1 (r is the RNG step of replicate r).
+template <class One>
+Replicates replicate(int64_t R, One&& one) {
+  Replicates reps;
+  for (int64_t r = 0; r < R; ++r) reps.add(one(static_cast<uint32_t>(r)));
+  return reps;
+}
+
+// Test-name generator for (Scheme, Dist) parameters: "iid_zipf".
+struct SchemeDistName {
+  template <class Info>
+  std::string operator()(const Info& info) const {
+    return std::string(to_string(std::get<0>(info.param))) + "_" + name(std::get<1>(info.param));
+  }
+};
+
 // |mean_j - target_j| <= z SE_j for every j (a coordinate with SE 0, e.g. a deterministic one, must match to
 // rounding). Reports the worst coordinate.
 inline ::testing::AssertionResult within_se(const Vec& mean, const Vec& se, const Vec& target, double z = kZ) {

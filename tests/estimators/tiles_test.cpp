@@ -113,9 +113,8 @@ TEST_P(TileUnbiased, ReplicateMeanMatchesExactOutput) {
   const Vec p = testing::make_distribution(dist, n, 21);
   const MatRM v = testing::block_values(n, d, 64, 22);
   const Vec y = exact_from_probabilities(p, v).y;
-  testing::Replicates reps;
-  for (int64_t r = 0; r < R; ++r) {
-    const RngSite site{.seed = 23, .step = static_cast<uint32_t>(r)};
+  const testing::Replicates reps = testing::replicate(R, [&](uint32_t r) {
+    const RngSite site{.seed = 23, .step = r};
     RowDraw dr;
     switch (variant) {
       case 0: dr = sample_flash(p, S, tile, site); break;
@@ -123,8 +122,8 @@ TEST_P(TileUnbiased, ReplicateMeanMatchesExactOutput) {
       case 2: dr = sample_flash(p, S, tile, site, FlashBudgetRule::reference, WithinTile::strat); break;
       default: dr = sample_global_systematic(p, S, tile, site); break;
     }
-    reps.add(apply_draw(dr, v));
-  }
+    return apply_draw(dr, v);
+  });
   EXPECT_TRUE(testing::within_se(reps, y));
 }
 
