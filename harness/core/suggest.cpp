@@ -24,7 +24,9 @@ std::string closest_name(std::string_view name, const std::vector<std::string>& 
   std::string best;
   std::size_t best_d = std::max<std::size_t>(2, name.size() / 3) + 1;
   for (const auto& c : candidates) {
-    const std::size_t d = edit_distance(name, c);
+    std::size_t d = edit_distance(name, c);
+    // A truncated name ("rel" for "rel_se") is a typo too, however many letters are missing.
+    if (name.size() >= 2 && c.size() > name.size() && edit_distance(name, c.substr(0, name.size())) == 0) d = 1;
     if (d < best_d) {
       best_d = d;
       best = c;

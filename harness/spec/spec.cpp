@@ -107,7 +107,8 @@ std::vector<Parser::Entry> Parser::entries(const YAML::Node& map, const std::str
 }
 
 std::optional<Value> Parser::scalar_value(const YAML::Node& n, const ParamDef& def, const SourceMark& at) {
-  const SourceMark where = mark(n, at);
+  // An empty value has no position of its own (yaml-cpp marks where the next token starts): blame its key.
+  const SourceMark where = n.IsNull() && at.known() ? at : mark(n, at);
   if (n.IsNull()) {
     error(where, fmt::format("{} has no value; allowed: {}", def.name, def.allowed()));
     return std::nullopt;
@@ -435,7 +436,10 @@ Spec Parser::run() {
 SpecError::SpecError(std::vector<std::string> errs)
     : std::runtime_error([&] {
         std::string all;
-        for (const auto& e : errs) all += (all.empty() ? "" : "\n") + e;
+        for (const auto& e : errs) {
+          if (!all.empty()) all += '\n';
+          all += e;
+        }
         return all;
       }()),
       errors(std::move(errs)) {}
@@ -515,14 +519,14 @@ std::string Spec::describe_parameters() const {
 std::string Spec::describe_sweep() const {
   std::string out;
   for (const auto& a : axes) {
-    out += a.names.size() > 1 ? "zip(" + join(a.names) + "): " : a.names.front() + ": ";
+    out += a.names.size() > 1 ? fmt::format("zip({}): ", join(a.names)) : a.names.front() + ": ";
     std::vector<std::string> steps;
     for (const auto& step : a.values) {
       std::vector<std::string> parts;
       for (const auto& v : step) parts.push_back(display(v.value));
-      steps.push_back(parts.size() > 1 ? "(" + join(parts) + ")" : parts.front());
+      steps.push_back(parts.size() > 1 ? fmt::format("({})", join(parts)) : parts.front());
     }
-    out += "[" + join(steps) + "]\n";
+    out += fmt::format("[{}]\n", join(steps));
   }
   return out;
 }

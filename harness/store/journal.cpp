@@ -89,9 +89,15 @@ std::string payload_of(const Row& row) {
   }
   for (const auto& a : row.arrays) {
     p += "\t@" + escape(a.name) + '=';
-    for (std::size_t k = 0; k < a.shape.size(); ++k) p += (k ? "," : "") + std::to_string(a.shape[k]);
+    for (std::size_t k = 0; k < a.shape.size(); ++k) {
+      if (k) p += ',';
+      p += std::to_string(a.shape[k]);
+    }
     p += '|';
-    for (std::size_t k = 0; k < a.data.size(); ++k) p += (k ? "," : "") + encode_real(a.data[k]);
+    for (std::size_t k = 0; k < a.data.size(); ++k) {
+      if (k) p += ',';
+      p += encode_real(a.data[k]);
+    }
   }
   return p;
 }

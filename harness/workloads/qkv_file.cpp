@@ -11,7 +11,7 @@ namespace {
 
 std::string shape_str(const std::vector<hsize_t>& s) {
   std::string out = "[";
-  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  for (std::size_t i = 0; i < s.size(); ++i) out += fmt::format("{}{}", i ? ", " : "", s[i]);
   return out + "]";
 }
 
@@ -56,7 +56,7 @@ Raw read_dataset(H5::H5File& f, const std::string& path, const char* name, int r
         idx[a] = rest % raw.shape[a];
         rest /= raw.shape[a];
       }
-      for (std::size_t a = 0; a < idx.size(); ++a) index += (a ? ", " : "") + std::to_string(idx[a]);
+      for (std::size_t a = 0; a < idx.size(); ++a) index += fmt::format("{}{}", a ? ", " : "", idx[a]);
       throw WorkloadError(fmt::format("{}: {}[{}] = {}; allowed: finite values only", path, name, index,
                                       raw.data[i]));
     }
