@@ -15,6 +15,7 @@ struct RunOptions {
   int jobs = 1;
   std::string shard;  // "K/N", 0 <= K < N; "" = every point
   std::size_t cache_mb = 1536;
+  double commit_interval_s = 0.0;  // least time between rewrites of the result file (rows in between: journal)
   std::string command_line;  // recorded in the result file
 };
 

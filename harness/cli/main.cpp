@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   run_cmd->add_option("-j,--jobs", run.jobs, "points run in parallel (threads; one writer)");
   run_cmd->add_option("--shard", run.shard, "run only points with index % N == K (K/N, 0 <= K < N)");
   run_cmd->add_option("--cache-mb", run.cache_mb, "memory for workloads shared between points (MiB)");
+  run_cmd->add_option("--commit-interval", run.commit_interval_s,
+                      "least seconds between rewrites of the result file (default 0: whenever a rewrite costs under "
+                      "5% of the run; finished rows in between are kept in FILE.journal)");
 
   std::string spec_path;
   auto* validate_cmd = app.add_subcommand("validate", "check a spec (and its workload files); run nothing");

@@ -96,6 +96,10 @@ int run_command(const RunOptions& opt) {
     fmt::print(stderr, "santa run: --shard '{}' is invalid; allowed: K/N with 0 <= K < N (e.g. 0/4)\n", opt.shard);
     return kExitInvalid;
   }
+  if (!(opt.commit_interval_s >= 0.0)) {
+    fmt::print(stderr, "santa run: --commit-interval {} is invalid; allowed: seconds >= 0\n", opt.commit_interval_s);
+    return kExitInvalid;
+  }
   if (opt.jobs < 1) {
     fmt::print(stderr, "santa run: --jobs {} is invalid; allowed: 1 or more threads\n", opt.jobs);
     return kExitInvalid;
@@ -180,7 +184,7 @@ int run_command(const RunOptions& opt) {
   SignalGuard signals;
   std::optional<store::ResultWriter> writer;
   try {
-    writer.emplace(output, std::move(data));
+    writer.emplace(output, std::move(data), 0.05, opt.commit_interval_s);
   } catch (const std::exception& e) {
     fmt::print(stderr, "santa run: {}\n", e.what());
     return kExitFailed;

@@ -12,8 +12,8 @@ std::string journal_header(const ResultData& data) {
                      hex64(fnv1a64(data.layout.signature())));
 }
 
-ResultWriter::ResultWriter(std::string path, ResultData data, double max_overhead)
-    : path_(std::move(path)), data_(std::move(data)), max_overhead_(max_overhead) {
+ResultWriter::ResultWriter(std::string path, ResultData data, double max_overhead, double min_interval_s)
+    : path_(std::move(path)), data_(std::move(data)), max_overhead_(max_overhead), min_interval_(min_interval_s) {
   commit();
   journal_ = std::make_unique<Journal>(journal_path(path_), journal_header(data_));
   journal_->clear();
@@ -25,7 +25,7 @@ void ResultWriter::append(const Row& row) {
   data_.upsert(std::move(conformed));
   ++pending_;
   const double since = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_end_).count();
-  if (since * max_overhead_ >= last_seconds_) commit();
+  if (since >= min_interval_ && since * max_overhead_ >= last_seconds_) commit();
 }
 
 void ResultWriter::commit() {

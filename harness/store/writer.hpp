@@ -21,7 +21,9 @@ std::string journal_header(const ResultData& data);
 class ResultWriter {
  public:
   // Writes `data` (attributes, layout, any rows already done) to `path` at once, then journals appends.
-  ResultWriter(std::string path, ResultData data, double max_overhead = 0.05);
+  // A rewrite is due when the time since the last one is >= max(min_interval_s, last rewrite's duration /
+  // max_overhead).
+  ResultWriter(std::string path, ResultData data, double max_overhead = 0.05, double min_interval_s = 0.0);
 
   void append(const Row& row);  // throws StoreError when the row does not fit the layout
   void set_attribute(const std::string& name, Value v) { data_.set_attribute(name, std::move(v)); }
@@ -36,7 +38,7 @@ class ResultWriter {
   std::string path_;
   ResultData data_;
   std::unique_ptr<Journal> journal_;
-  double max_overhead_;
+  double max_overhead_, min_interval_;
   int64_t commits_ = 0, pending_ = 0;
   std::chrono::steady_clock::time_point last_end_;
   double last_seconds_ = 0.0;
