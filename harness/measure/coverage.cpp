@@ -13,6 +13,7 @@
 #include <map>
 
 #include "estimators/philox.hpp"
+#include "harness/measure/cover_levels.hpp"
 #include "harness/measure/moments.hpp"
 #include "harness/measure/runners.hpp"
 #include "harness/workloads/prefill.hpp"
@@ -21,8 +22,6 @@ namespace santa::harness::measure {
 namespace {
 
 using workloads::MatRMf;
-constexpr uint16_t kNever = 0xFFFF;
-constexpr int64_t kQueryBlock = 128;
 
 // cover level per key for every query head of one trial: smallest budget S at which some row reads it.
 struct CoverLevels {
@@ -32,36 +31,6 @@ struct CoverLevels {
 std::string workload_key(const Point& p) {
   return fmt::format("coverage|n={}|d={}|H={}|H_kv={}|{}|{}", p.integer("n_k"), p.integer("d"), p.integer("H"),
                      p.integer("H_kv"), p.text("dtype"), p.text("distribution"));
-}
-
-void causal_cover_levels(const MatRMf& Q, const MatRMf& K, int64_t cap, const RngSite& base,
-                         std::vector<uint16_t>& level, const std::atomic<bool>& cancel) {
-  const int64_t n = Q.rows();
-  const float scale = 1.0f / std::sqrt(float(Q.cols()));
-  level.assign(static_cast<std::size_t>(n), kNever);
-  std::vector<double> cdf(static_cast<std::size_t>(n));
-  Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> block;
-  Eigen::ArrayXf w;
-  for (int64_t i0 = 0; i0 < n; i0 += kQueryBlock) {
-    if (cancel.load(std::memory_order_relaxed)) throw Cancelled();
-    const int64_t rows = std::min(kQueryBlock, n - i0), keys = i0 + rows;
-    block.noalias() = Q.middleRows(i0, rows) * K.topRows(keys).transpose();
-    for (int64_t r = 0; r < rows; ++r) {
-      const int64_t i = i0 + r, len = i + 1;
-      const auto s = block.row(r).head(len).array() * scale;
-      w = (s - s.maxCoeff()).exp();
-      double acc = 0.0;
-      for (int64_t j = 0; j < len; ++j) cdf[j] = (acc += w[j]);
-      RngSite site = base;
-      site.tile = static_cast<uint32_t>(i);
-      PhiloxStream rng(site);
-      for (int64_t m = 0; m < cap; ++m) {
-        const double u = rng.next_double() * acc;
-        const int64_t j = std::min<int64_t>(std::upper_bound(cdf.begin(), cdf.begin() + len, u) - cdf.begin(), i);
-        level[j] = std::min<uint16_t>(level[j], static_cast<uint16_t>(m + 1));
-      }
-    }
-  }
 }
 
 class CoverageRunner final : public Runner {
@@ -115,7 +84,7 @@ class CoverageRunner final : public Runner {
       for (int64_t g = 0; g < H_kv; ++g) {
         int64_t group = 0;
         for (int64_t j = 0; j < n; ++j) {
-          uint16_t best = kNever;
+          uint16_t best = kNeverCovered;
           for (int64_t h = g * G; h < (g + 1) * G; ++h) best = std::min(best, levels->head[h][j]);
           group += best <= S ? 1 : 0;
         }
