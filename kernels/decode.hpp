@@ -25,7 +25,7 @@ namespace santa::gpu {
 // What the kernels support (anything else is rejected before launch).
 inline constexpr int kSupportedHeadDims[] = {64, 128, 256};
 inline constexpr int kSupportedGroupSizes[] = {1, 2, 4, 8};
-inline constexpr int kMinTile = 32, kMaxTile = 1024;
+inline constexpr int kMinTile = 32, kMaxTile = 512;
 
 // The largest problem a workspace serves.
 struct WorkspaceLimits {

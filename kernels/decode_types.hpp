@@ -55,13 +55,13 @@ enum class PropBudget { global_systematic, largest_remainder };
 
 struct FlashParams {
   int64_t samples = 2048;  // S
-  int tile = 256;          // keys per sampling tile (power of two in [32, 1024])
+  int tile = 256;          // keys per sampling tile (power of two in [32, 512])
   FlashBudget budget = FlashBudget::exact_total;
 };
 
 struct PropParams {
   int64_t samples = 128;  // S
-  int tile = 256;         // keys per tile (power of two in [32, 1024])
+  int tile = 256;         // keys per tile (power of two in [32, 512])
   PropBudget budget = PropBudget::global_systematic;
 };
 
@@ -76,6 +76,7 @@ struct SamplingRecord {
 struct LaunchOptions {
   void* stream = nullptr;  // a cudaStream_t; nullptr is the default stream
   int num_chunks = 0;      // CTAs per (sequence, KV head); 0 = automatic
+  int prefetch_steps = -1; // L2 prefetch distance of the key/value stream in 16-key steps per warp; -1 = default
 };
 
 }  // namespace santa::gpu

@@ -95,6 +95,7 @@ struct Point {
   int64_t samples = 0;  // S
   bool variant = false; // prop: largest remainder; flash: reference budget
   int chunks = 0;       // 0 = automatic
+  int prefetch = -1;    // L2 prefetch distance in steps; -1 = the library's default
 };
 
 std::string point_name(const Point& pt) {
@@ -104,6 +105,7 @@ std::string point_name(const Point& pt) {
   if (pt.family != KernelFamily::dense) s += "/S:" + std::to_string(pt.samples);
   s += "/B:" + std::to_string(pt.batch) + "/n:" + std::to_string(pt.n);
   if (pt.chunks > 0) s += "/chunks:" + std::to_string(pt.chunks);
+  if (pt.prefetch >= 0) s += "/pf:" + std::to_string(pt.prefetch);
   return s;
 }
 
@@ -122,6 +124,7 @@ void run_point(benchmark::State& state, Point pt) {
   Inputs& in = inputs_for(pt.batch, pt.n);
   LaunchOptions lo;
   lo.num_chunks = pt.chunks;
+  lo.prefetch_steps = pt.prefetch;
   SamplingRng rng{2026, 0, nullptr};
   SamplingRecord rec;
   auto launch = [&] {
@@ -202,12 +205,17 @@ std::vector<Point> grid() {
   for (int64_t n : {4096, 8192, 16384, 32768, 65536, 131072}) add_all(1, n);
   for (int64_t n : {8192, 32768, 131072}) add_all(4, n);
   for (int64_t n : {8192, 32768, 65536}) add_all(16, n);
-  // Split-factor sweep at 32k (auto is in the grid above).
+  // Split-factor and prefetch-distance sweeps at 32k (auto/default are in the grid above).
   for (int b : {1, 4, 16}) {
-    for (int c : {8, 16, 32, 64, 128}) {
+    for (int c : {8, 16, 32, 64}) {
       v.push_back({KernelFamily::dense, b, 32768, 0, false, c});
       v.push_back({KernelFamily::prop, b, 32768, 128, false, c});
       v.push_back({KernelFamily::flash, b, 32768, 2048, false, c});
+    }
+    for (int pf : {0, 1, 2, 3, 4, 6}) {
+      v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, pf});
+      v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, pf});
+      v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, pf});
     }
   }
   return v;

@@ -16,7 +16,7 @@ import re
 import sys
 
 NAME = re.compile(r"^(?P<kind>dense|prop_gs|prop_lr|flash|flash_ref)(/S:(?P<S>\d+))?/B:(?P<B>\d+)/n:(?P<n>\d+)"
-                  r"(/chunks:(?P<chunks>\d+))?")
+                  r"(/chunks:(?P<chunks>\d+))?(/pf:(?P<pf>\d+))?")
 
 
 def load_bench(paths, merged_path=None):
@@ -39,7 +39,7 @@ def load_bench(paths, merged_path=None):
             continue
         rows.append({
             "kind": m["kind"], "S": int(m["S"] or 0), "B": int(m["B"]), "n": int(m["n"]),
-            "chunks_req": int(m["chunks"] or 0), "median_us": b["median_us"], "mean_us": b["mean_us"],
+            "chunks_req": int(m["chunks"] or 0), "pf_req": int(m["pf"]) if m["pf"] else -1, "median_us": b["median_us"], "mean_us": b["mean_us"],
             "bytes": b["bytes"], "tbps": b["tbps"], "frac": b["frac_read_ceiling"], "chunks": int(b["chunks"]),
             "v_rows": b["v_rows"], "samples_per_head": b.get("samples_per_head", 0.0)})
     return ctx, rows
@@ -69,7 +69,7 @@ def main():
     a = ap.parse_args()
     ctx, rows = load_bench(a.bench, a.merged)
     best, detail = load_torch(a.torch)
-    auto = {(r["kind"], r["S"], r["B"], r["n"]): r for r in rows if r["chunks_req"] == 0}
+    auto = {(r["kind"], r["S"], r["B"], r["n"]): r for r in rows if r["chunks_req"] == 0 and r["pf_req"] < 0}
     lines = [f"GPU: {ctx.get('gpu', '?')}, streaming-read ceiling {float(ctx.get('read_ceiling_tbps', 0)):.3f} TB/s, "
              f"D2D copy {float(ctx.get('copy_ceiling_tbps', 0)):.3f} TB/s (read+write), L2 flush "
              f"{int(ctx.get('l2_flush_bytes', 0)) >> 20} MiB", ""]
@@ -135,6 +135,18 @@ def main():
                     cs.append(f"{m[0]['median_us']:.1f}" if m else "-")
                 ar = auto.get((kind, S, B, 32768))
                 cs.append(f"{ar['median_us']:.1f} ({ar['chunks']})" if ar else "-")
+                lines.append(f"| {kind} | {B} | " + " | ".join(cs) + " |")
+    pfs = [r for r in rows if r["pf_req"] >= 0]
+    if pfs:
+        levels = sorted({r["pf_req"] for r in pfs})
+        lines += ["", "L2 prefetch distance sweep at n_k = 32768 (median us; steps of 16 keys per warp ahead):", "",
+                  "| kernel | B | " + " | ".join(str(x) for x in levels) + " |", "|---|---|" + "---|" * len(levels)]
+        for kind in ("dense", "prop_gs", "flash"):
+            for B in sorted({r["B"] for r in pfs}):
+                cs = []
+                for x in levels:
+                    m = [r for r in pfs if r["kind"] == kind and r["B"] == B and r["pf_req"] == x]
+                    cs.append(f"{m[0]['median_us']:.1f}" if m else "-")
                 lines.append(f"| {kind} | {B} | " + " | ".join(cs) + " |")
     crossover = None
     for n in sorted({r["n"] for r in rows if r["B"] == 1}):

@@ -68,7 +68,7 @@ void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, cons
   check_fits(problem, workspace.limits());
   const detail::Plan plan = detail::make_plan(KernelFamily::dense, problem, 0, workspace.limits(),
                                               workspace.sm_count(), launch.num_chunks);
-  detail::KernelParams p = detail::make_params(problem, workspace, plan);
+  detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::dense);
   const auto stream = static_cast<cudaStream_t>(launch.stream);
   with_head_dim(problem.head_dim, [&](auto dc) {
     constexpr int D = decltype(dc)::value;
@@ -86,7 +86,7 @@ void flash_decode(const DecodeProblem& problem, const FlashParams& params, const
   check_flash_params(params, workspace.limits());
   const detail::Plan plan = detail::make_plan(KernelFamily::flash, problem, params.tile, workspace.limits(),
                                               workspace.sm_count(), launch.num_chunks);
-  detail::KernelParams p = detail::make_params(problem, workspace, plan);
+  detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::flash);
   p.mode = static_cast<int32_t>(params.budget == FlashBudget::exact_total ? detail::SamplingMode::flash_exact
                                                                           : detail::SamplingMode::flash_reference);
   p.tile = params.tile;
@@ -102,7 +102,7 @@ void prop_decode(const DecodeProblem& problem, const PropParams& params, const S
   check_prop_params(params, workspace.limits());
   const detail::Plan plan = detail::make_plan(KernelFamily::prop, problem, params.tile, workspace.limits(),
                                               workspace.sm_count(), launch.num_chunks);
-  detail::KernelParams p = detail::make_params(problem, workspace, plan);
+  detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::prop);
   p.mode = static_cast<int32_t>(params.budget == PropBudget::global_systematic
                                     ? detail::SamplingMode::prop_global_systematic
                                     : detail::SamplingMode::prop_largest_remainder);

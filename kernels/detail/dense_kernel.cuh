@@ -63,7 +63,12 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(cons
 #pragma unroll
   for (int mt = 0; mt < D / 16; ++mt) acc[mt][0] = acc[mt][1] = acc[mt][2] = acc[mt][3] = 0.f;
 
+  const int P = p.prefetch;
   for (int row0 = r0 + 16 * warp; row0 < r1; row0 += 16 * kWarps) {
+    if (P > 0) {  // keys (lanes 0-15) and values (lanes 16-31) of this warp's step P steps ahead
+      const int row = row0 + 16 * kWarps * P + (lane & 15);
+      if (row < r1) prefetch_l2((lane < 16 ? kp : vp) + rows(row), D * static_cast<int>(sizeof(T)));
+    }
     KFrag<D> kf;
     VFrag<D> vf;
     load_k<D, T>(kf, kp, rows, row0, r1, g, c);

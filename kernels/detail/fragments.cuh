@@ -38,6 +38,17 @@ __device__ __forceinline__ uint4 ld_gather(const void* p) {
   return r;
 }
 
+// Asks L2 to fetch `bytes` (a multiple of 16, 16-byte aligned) without a register destination: keeps many
+// more bytes in flight than the registers of the loads could hold. sm_90: one bulk prefetch; older GPUs:
+// one prefetch per 128-byte line.
+__device__ __forceinline__ void prefetch_l2(const void* p, int bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(p), "r"(bytes));
+#else
+  for (int o = 0; o < bytes; o += 128) asm volatile("prefetch.global.L2 [%0];" ::"l"(static_cast<const char*>(p) + o));
+#endif
+}
+
 __device__ __forceinline__ uint32_t word_of(const uint4& v, int w) {
   return w == 0 ? v.x : w == 1 ? v.y : w == 2 ? v.z : v.w;
 }
@@ -114,6 +125,13 @@ __device__ __forceinline__ KvRows kv_rows(const KernelParams& p, int b, int kvh)
     r.seq_base = static_cast<int64_t>(b) * p.max_len;
   }
   return r;
+}
+
+// L2 prefetch of the 16 rows of a step starting at row0 (lane i < 16 takes row row0 + i).
+template <int D, class T>
+__device__ __forceinline__ void prefetch_step(const T* base, const KvRows& rows, int row0, int row_end, int lane) {
+  const int row = row0 + (lane & 15);
+  if (lane < 16 && row < row_end) prefetch_l2(base + rows(row), D * static_cast<int>(sizeof(T)));
 }
 
 // The query heads of one KV head as A fragments of the score product (heads >= G are zero).

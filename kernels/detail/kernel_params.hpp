@@ -38,6 +38,7 @@ struct KernelParams {
   int num_chunks = 0;  // CTAs per (sequence, KV head)
   int unit = 0;        // a chunk is a multiple of `unit` keys (the tile for the sampling kernels)
   int rows_max = 0;    // keys of the longest chunk (shared-memory sizing)
+  int prefetch = 0;    // 16-key steps of this warp whose rows are prefetched into L2 ahead of their loads
   // sampling
   int32_t mode = 0;  // SamplingMode
   int tile = 0;
@@ -70,9 +71,9 @@ SANTA_KHD std::size_t dense_smem_floats(int group, int head_dim) {
   return static_cast<std::size_t>(kWarps) * group * head_dim + 2 * kWarps * kMaxGroup;
 }
 
-// Merge scratch (last CTA): a weight per (chunk, head), and per-thread float4 partials.
+// Merge scratch (last CTA): a weight per (chunk, head), per-thread float4 partials, the chunks' (max, sum).
 SANTA_KHD std::size_t merge_smem_floats(int num_chunks, int group) {
-  return static_cast<std::size_t>(num_chunks) * group + kMaxGroup + 4 + 4 * kThreads;
+  return 3 * static_cast<std::size_t>(num_chunks) * group + kMaxGroup + 4 + 4 * kThreads;
 }
 
 // Shared memory of the sampling kernel, in floats: scores/weights [G][rows_max] (reused for the gather's

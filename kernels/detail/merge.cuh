@@ -41,20 +41,26 @@ __device__ void merge_chunks(const KernelParams& p, int b, int kvh, float* smem)
   float* s_den = smem + C * G;       // [kMaxGroup]
   float4* s_red = reinterpret_cast<float4*>(smem + ((C * G + kMaxGroup + 3) & ~3));  // [kThreads], 16-byte aligned
 
+  // Chunk weights: all (max, sum) pairs are fetched in one parallel round, then warp h reduces head h over
+  // the chunks (lanes take interleaved chunks, a fixed shuffle tree combines them: deterministic).
   if constexpr (kKind == MergeKind::softmax) {
-    for (int e = tid; e < C * G; e += kThreads) s_w[e] = __ldcg(ml + 2 * e);  // chunk maxima first
+    float2* s_ml = reinterpret_cast<float2*>(s_red + kThreads);  // [C][G] (max, sum)
+    for (int e = tid; e < C * G; e += kThreads) s_ml[e] = __ldcg(reinterpret_cast<const float2*>(ml) + e);
     __syncthreads();
-    if (tid < G) {
+    const int warp = tid >> 5, lane = tid & 31;
+    if (warp < G) {
       float mstar = -INFINITY;
-      for (int c = 0; c < C; ++c) mstar = fmaxf(mstar, s_w[c * G + tid]);
+      for (int c = lane; c < C; c += 32) mstar = fmaxf(mstar, s_ml[c * G + warp].x);
+      mstar = warp_max(mstar);
       float den = 0.f;
-      for (int c = 0; c < C; ++c) {
-        const float m = s_w[c * G + tid];
-        const float w = m == -INFINITY ? 0.f : exp2f(m - mstar);
-        den += w * __ldcg(ml + 2 * (c * G + tid) + 1);
-        s_w[c * G + tid] = w;
+      for (int c = lane; c < C; c += 32) {
+        const float2 v = s_ml[c * G + warp];
+        const float w = v.x == -INFINITY ? 0.f : exp2f(v.x - mstar);
+        den += w * v.y;
+        s_w[c * G + warp] = w;
       }
-      s_den[tid] = den;
+      den = warp_sum(den);
+      if (lane == 0) s_den[warp] = den;
     }
   } else {
     for (int e = tid; e < C * G; e += kThreads) s_w[e] = 1.f;
@@ -72,7 +78,7 @@ __device__ void merge_chunks(const KernelParams& p, int b, int kvh, float* smem)
     float4 s = make_float4(0.f, 0.f, 0.f, 0.f);
     if (col < ncols) {
       const int h = (4 * col) / D;
-#pragma unroll 4
+#pragma unroll 8
       for (int c = part; c < C; c += split) {
         const float w = s_w[c * G + h];
         const float4 a = __ldcg(acc4 + static_cast<int64_t>(c) * ncols + col);
@@ -104,17 +110,21 @@ __device__ void merge_chunks(const KernelParams& p, int b, int kvh, float* smem)
     __syncthreads();
   }
 
-  // Records (sampling kernels): samples drawn per head and distinct V rows per KV head, summed over chunks.
+  // Records (sampling kernels): samples drawn per head and distinct V rows per KV head, summed over chunks
+  // (integers: any order gives the same total).
   const int32_t* cnt = p.part_cnt + static_cast<int64_t>(group) * C * kCntStride;
-  if (p.samples_out != nullptr && tid < G) {
-    int total = 0;
-    for (int c = 0; c < C; ++c) total += __ldcg(cnt + c * kCntStride + tid);
-    p.samples_out[static_cast<int64_t>(b) * p.num_heads + kvh * G + tid] = total;
-  }
-  if (p.rows_out != nullptr && tid == kThreads - 1) {
-    int total = 0;
-    for (int c = 0; c < C; ++c) total += __ldcg(cnt + c * kCntStride + kMaxGroup);
-    p.rows_out[group] = total;
+  if (p.samples_out != nullptr || p.rows_out != nullptr) {
+    const int warp = tid >> 5, lane = tid & 31;
+    if (warp <= G) {
+      const int slot = warp < G ? warp : kMaxGroup;
+      int total = 0;
+      for (int c = lane; c < C; c += 32) total += __ldcg(cnt + c * kCntStride + slot);
+      total = warp_sum(total);
+      if (lane == 0) {
+        if (warp < G && p.samples_out != nullptr) p.samples_out[static_cast<int64_t>(b) * p.num_heads + kvh * G + warp] = total;
+        if (warp == G && p.rows_out != nullptr) p.rows_out[group] = total;
+      }
+    }
   }
   if (tid == 0) {  // every CTA of this group has arrived: nobody reads these counters any more in this call
     *merge_counter(p, group) = 0u;

@@ -17,15 +17,23 @@ struct Plan {
   int64_t n_max = 0;
 };
 
-// Keys per CTA are capped (the sampling kernels keep the chunk's scores in shared memory); the automatic
-// split aims at about 4 CTAs per SM in total so that batch 1 still fills the GPU (>= 2 waves of 2 CTAs/SM).
-inline constexpr int kDenseRowsCap = 8192;
-inline constexpr int kSamplingRowsCap = 2048;
+// Keys per CTA are capped (the sampling kernels keep the chunk's scores in shared memory).
+inline constexpr int kDenseRowsCap = 4096;
+inline constexpr int kSamplingRowsCap = 4096;
 inline constexpr int kDenseUnit = 64;
+// Default L2 prefetch distances (16-key steps per warp) when LaunchOptions::prefetch_steps < 0.
+inline constexpr int kDensePrefetch = 1;
+inline constexpr int kSamplingPrefetch = 3;
+// Automatic split: the chunk count minimising waves x (keys per CTA + a per-CTA fixed cost in key
+// equivalents), with 2 resident CTAs per SM (1 for d = 256). The fixed costs (merge, sampling phases,
+// barrier) were measured in call 1 (kernels/NOTES.md).
+inline constexpr int kDenseCtaCostRows = 512;
+inline constexpr int kSamplingCtaCostRows = 1024;
 
 Plan make_plan(KernelFamily family, const DecodeProblem& problem, int tile, const WorkspaceLimits& limits,
                int sm_count, int requested_chunks);
 
-KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& workspace, const Plan& plan);
+KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& workspace, const Plan& plan,
+                         const LaunchOptions& launch, KernelFamily family);
 
 }  // namespace santa::gpu::detail

@@ -35,21 +35,139 @@ __device__ __forceinline__ uint32_t sampling_step(const KernelParams& p) {
   return p.step_ptr != nullptr ? *p.step_ptr : p.step;
 }
 
-// Tile masses in 64-bit fixed point: W_t = exp2(m_t - m*) l_t <= tile <= 1024 = 2^10, scaled by 2^40, so a
-// sum over up to 2^12 tiles stays below 2^62. Integer sums are associative: every CTA gets the same prefix.
+// Tile masses in 64-bit fixed point: W_t = exp2(m_t - m*) l_t <= tile <= 512 = 2^9, scaled by 2^40, so a
+// sum over up to 2^12 tiles stays below 2^61. Integer sums are associative: every CTA gets the same prefix.
 __device__ __forceinline__ unsigned long long fixed_mass(float m, float l, float mstar) {
   const double w = static_cast<double>(exp2f(m - mstar)) * static_cast<double>(l);
   return static_cast<unsigned long long>(w * 1099511627776.0);  // 2^40
 }
+
+// PER consecutive floats of shared memory <-> registers (16-byte accesses where PER allows).
+template <int PER>
+__device__ __forceinline__ void load_run(const float* src, float (&x)[PER]) {
+  if constexpr (PER % 4 == 0) {
+#pragma unroll
+    for (int k = 0; k < PER; k += 4) {
+      const float4 v = *reinterpret_cast<const float4*>(src + k);
+      x[k] = v.x, x[k + 1] = v.y, x[k + 2] = v.z, x[k + 3] = v.w;
+    }
+  } else {
+#pragma unroll
+    for (int k = 0; k < PER; ++k) x[k] = src[k];
+  }
+}
+
+template <int PER>
+__device__ __forceinline__ void store_run(float* dst, const float (&x)[PER]) {
+  if constexpr (PER % 4 == 0) {
+#pragma unroll
+    for (int k = 0; k < PER; k += 4) *reinterpret_cast<float4*>(dst + k) = make_float4(x[k], x[k + 1], x[k + 2], x[k + 3]);
+  } else {
+#pragma unroll
+    for (int k = 0; k < PER; ++k) dst[k] = x[k];
+  }
+}
+
+// Phase B for one (head, tile), the tile's scores in col[0, 32 * PER): lane owns keys [PER lane, PER lane + PER).
+// Leaves the fp32 running prefix of exp2(s - m) in col; returns max, sum (== the last prefix) and the last
+// key with positive weight.
+template <int PER>
+__device__ __forceinline__ void tile_prefix(float* col, int lane, float& m_out, float& l_out, int& last_out) {
+  float x[PER];
+  load_run<PER>(col + lane * PER, x);
+  float mx = x[0];
+#pragma unroll
+  for (int k = 1; k < PER; ++k) mx = fmaxf(mx, x[k]);
+  mx = warp_max(mx);
+  float sum = 0.f;
+  int last = -1;
+#pragma unroll
+  for (int k = 0; k < PER; ++k) {
+    x[k] = exp2f(x[k] - mx);
+    sum += x[k];
+    if (x[k] > 0.f) last = lane * PER + k;
+  }
+  float incl = sum;
+#pragma unroll
+  for (int o = 1; o < 32; o <<= 1) {
+    const float t = __shfl_up_sync(0xFFFFFFFFu, incl, o);
+    if (lane >= o) incl += t;
+  }
+  float run = __shfl_up_sync(0xFFFFFFFFu, incl, 1);
+  if (lane == 0) run = 0.f;
+#pragma unroll
+  for (int k = 0; k < PER; ++k) {
+    run += x[k];
+    x[k] = run;
+  }
+  store_run<PER>(col + lane * PER, x);
+  l_out = __shfl_sync(0xFFFFFFFFu, run, 31);  // the prefix stored at the tile's last key
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) last = max(last, __shfl_xor_sync(0xFFFFFFFFu, last, o));
+  m_out = mx;
+  last_out = last;
+}
+
+// Phase D for one (head, tile): systematic counts on the count axis [B0, B1] with offset u,
+// c_i = floor(u + F_i) - floor(u + F_{i-1}), F_i = B0 + (B1 - B0) prefix_i / l (fp64), F forced to B1 from the
+// last positive key on (so the tile's counts sum to floor(u + B1) - floor(u + B0) exactly). The weights
+// count * f replace the prefix in col. Returns the tile's total count (warp-uniform).
+template <int PER>
+__device__ __forceinline__ int tile_counts(float* col, int lane, double B0, double B1, double u, float f, int last,
+                                           float l_tile, int32_t* counts_row, int valid) {
+  float x[PER];
+  load_run<PER>(col + lane * PER, x);
+  const float left = __shfl_up_sync(0xFFFFFFFFu, x[PER - 1], 1);  // prefix of the key before this lane's first
+  const double inv_l = 1.0 / static_cast<double>(l_tile), span = B1 - B0;
+  auto F = [&](int i, float prefix) -> double {
+    if (i >= last) return B1;
+    return fmin(B0 + span * (static_cast<double>(prefix) * inv_l), B1);
+  };
+  double Fp = lane == 0 ? B0 : F(lane * PER - 1, left);
+  int csum = 0;
+#pragma unroll
+  for (int k = 0; k < PER; ++k) {
+    const double Fi = F(lane * PER + k, x[k]);
+    const int cnt = static_cast<int>(floor(u + Fi) - floor(u + Fp));
+    Fp = Fi;
+    x[k] = static_cast<float>(cnt) * f;
+    csum += cnt;
+    if (counts_row != nullptr && lane * PER + k < valid) counts_row[lane * PER + k] = cnt;
+  }
+  store_run<PER>(col + lane * PER, x);
+  return warp_sum(csum);
+}
+
+template <template <int> class Fn, class... Args>
+__device__ __forceinline__ auto with_per(int per, Args&&... args) {
+  switch (per) {
+    case 1: return Fn<1>::run(args...);
+    case 2: return Fn<2>::run(args...);
+    case 4: return Fn<4>::run(args...);
+    case 8: return Fn<8>::run(args...);
+    default: return Fn<16>::run(args...);  // tile 512 (kMaxTile): 32 keys per lane would spill
+  }
+}
+template <int PER>
+struct TilePrefixFn {
+  template <class... A>
+  static __device__ __forceinline__ void run(A&&... a) { tile_prefix<PER>(a...); }
+};
+template <int PER>
+struct TileCountsFn {
+  template <class... A>
+  static __device__ __forceinline__ int run(A&&... a) { return tile_counts<PER>(a...); }
+};
 
 template <int D, class T, int kMaxG>
 __global__ void __launch_bounds__(kThreads, D <= 128 ? 2 : 1) sampling_decode_kernel(const KernelParams p) {
   using BlockScan = cub::BlockScan<int, kThreads>;
   __shared__ typename BlockScan::TempStorage scan_storage;
   __shared__ __align__(16) T s_q[kMaxGroup * kQRowStride<D>];
-  __shared__ int s_flag, s_lid, s_R;
+  __shared__ int s_flag, s_lid;
   __shared__ int s_cnt[kMaxGroup];
   __shared__ float s_mc[kMaxGroup], s_L[kMaxGroup];
+  __shared__ unsigned long long s_Z[kMaxGroup];
   extern __shared__ float4 smem4[];
   float* smem = reinterpret_cast<float*>(smem4);
 
@@ -61,7 +179,6 @@ __global__ void __launch_bounds__(kThreads, D <= 128 ? 2 : 1) sampling_decode_ke
   if (tid == 0) {
     s_lid = prop ? static_cast<int>(atomicAdd(ticket_counter(p), 1u))
                  : static_cast<int>(blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z));
-    s_R = 0;
   }
   if (tid < kMaxGroup) s_cnt[tid] = 0;
   __syncthreads();
@@ -116,7 +233,13 @@ __global__ void __launch_bounds__(kThreads, D <= 128 ? 2 : 1) sampling_decode_ke
     };
     KFrag<D> fa, fb;
     if (warp < nsteps) load_k<D, T>(fa, kp, rows, r0 + 16 * warp, r1, g, c);
+    const int P = p.prefetch;
     for (int s = warp; s < nsteps; s += 2 * kWarps) {
+      if (P > 0) {  // two new steps per iteration, P (+1) iterations of this warp ahead
+        const int a = s + kWarps * (P + 1), bstep = a + kWarps;
+        if (a < nsteps) prefetch_step<D, T>(kp, rows, r0 + 16 * a, r1, lane);
+        if (bstep < nsteps) prefetch_step<D, T>(kp, rows, r0 + 16 * bstep, r1, lane);
+      }
       const int s2 = s + kWarps;
       if (s2 < nsteps) load_k<D, T>(fb, kp, rows, r0 + 16 * s2, r1, g, c);
       store(fa, s);
@@ -126,38 +249,13 @@ __global__ void __launch_bounds__(kThreads, D <= 128 ? 2 : 1) sampling_decode_ke
   }
   __syncthreads();
 
-  // ---- B. per (head, tile): max, exp2, running prefix (each lane owns TR/32 consecutive keys).
+  // ---- B. per (head, tile): max, exp2, fp32 running prefix (each lane owns TR/32 consecutive keys).
   const int per = TR / 32;
   for (int task = warp; task < G * ntl; task += kWarps) {
     const int h = task / ntl, lt = task % ntl;
-    float* col = sc + h * rows_max + lt * TR;
-    float mx = -INFINITY;
-    for (int i = lane; i < TR; i += 32) mx = fmaxf(mx, col[i]);
-    mx = warp_max(mx);
-    float* mine = col + lane * per;
-    float sum = 0.f;
-    int last = -1;
-    for (int i = 0; i < per; ++i) {
-      const float e = exp2f(mine[i] - mx);
-      mine[i] = e;
-      sum += e;
-      if (e > 0.f) last = lane * per + i;
-    }
-    float incl = sum;
-#pragma unroll
-    for (int o = 1; o < 32; o <<= 1) {
-      const float t = __shfl_up_sync(0xFFFFFFFFu, incl, o);
-      if (lane >= o) incl += t;
-    }
-    float run = __shfl_up_sync(0xFFFFFFFFu, incl, 1);
-    if (lane == 0) run = 0.f;
-    for (int i = 0; i < per; ++i) {
-      run += mine[i];
-      mine[i] = run;
-    }
-    const float l_tile = __shfl_sync(0xFFFFFFFFu, run, 31);  // == the prefix stored at the tile's last key
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) last = max(last, __shfl_xor_sync(0xFFFFFFFFu, last, o));
+    float mx, l_tile;
+    int last;
+    with_per<TilePrefixFn>(per, sc + h * rows_max + lt * TR, lane, mx, l_tile, last);
     if (lane == 0) {
       t_m[h * tpc + lt] = mx;
       t_l[h * tpc + lt] = l_tile;
@@ -167,29 +265,31 @@ __global__ void __launch_bounds__(kThreads, D <= 128 ? 2 : 1) sampling_decode_ke
   __syncthreads();
 
   // ---- C. budgets: boundaries [B0, B1] of each tile on the count axis, the offset u, the weight factor.
+  // Serial work is kept short: per-(head, tile) work (Philox offsets, boundaries) runs one thread per task.
   const int64_t S = p.samples;
+  const double Sd = static_cast<double>(S);
   if (!prop) {
-    if (tid < G) {  // flash: combine the chunk's tiles log-sum-exp style
+    if (tid < G) {  // flash: the chunk's log-sum-exp statistics per head
       const int h = tid;
       float mc = -INFINITY;
       for (int lt = 0; lt < ntl; ++lt) mc = fmaxf(mc, t_m[h * tpc + lt]);
       float Lsum = 0.f;
-      for (int lt = 0; lt < ntl; ++lt) {
-        const int t = t0 + lt;
-        const int64_t base = S / ntiles, extra = S % ntiles;
-        int64_t nt = p.mode == static_cast<int>(SamplingMode::flash_exact) ? base + (t < extra ? 1 : 0) : base;
-        if (nt < 1) nt = 1;
-        const float w = exp2f(t_m[h * tpc + lt] - mc) * t_l[h * tpc + lt];
-        Lsum += w;
-        t_f[h * tpc + lt] = w / static_cast<float>(nt);
-        t_b0[h * tpc + lt] = 0.0;
-        t_b1[h * tpc + lt] = static_cast<double>(nt);
-        santa::RngSite site{p.seed, step, static_cast<uint32_t>(b), static_cast<uint32_t>(kvh * G + h),
-                            static_cast<uint32_t>(t)};
-        t_u[h * tpc + lt] = santa::systematic_offset(site);
-      }
+      for (int lt = 0; lt < ntl; ++lt) Lsum += exp2f(t_m[h * tpc + lt] - mc) * t_l[h * tpc + lt];
       s_mc[h] = mc;
       s_L[h] = Lsum;
+    }
+    __syncthreads();
+    for (int task = tid; task < G * ntl; task += kThreads) {
+      const int h = task / ntl, lt = task % ntl, t = t0 + lt;
+      const int64_t base = S / ntiles, extra = S % ntiles;
+      int64_t nt = p.mode == static_cast<int>(SamplingMode::flash_exact) ? base + (t < extra ? 1 : 0) : base;
+      if (nt < 1) nt = 1;
+      t_f[h * tpc + lt] = exp2f(t_m[h * tpc + lt] - s_mc[h]) * t_l[h * tpc + lt] / static_cast<float>(nt);
+      t_b0[h * tpc + lt] = 0.0;
+      t_b1[h * tpc + lt] = static_cast<double>(nt);
+      const santa::RngSite site{p.seed, step, static_cast<uint32_t>(b), static_cast<uint32_t>(kvh * G + h),
+                                static_cast<uint32_t>(t)};
+      t_u[h * tpc + lt] = santa::systematic_offset(site);
     }
   } else {
     // Publish this chunk's tiles, then wait for the whole (sequence, KV head).
@@ -207,56 +307,73 @@ __global__ void __launch_bounds__(kThreads, D <= 128 ? 2 : 1) sampling_decode_ke
       volatile uint32_t* bar = barrier_counter(p, group);
       long long waited = 0;
       while (*bar < static_cast<uint32_t>(C)) {
-        __nanosleep(64);
-        if (++waited > (1ll << 26)) __trap();  // seconds: a broken co-residency assumption fails loudly
+        __nanosleep(32);
+        if (++waited > (1ll << 27)) __trap();  // seconds: a broken co-residency assumption fails loudly
       }
       __threadfence();
     }
     __syncthreads();
-    if (warp < G) {  // warp h scans head h's tile masses
-      const int h = warp;
-      const int hg = kvh * G + h;
+    const bool global_sys = p.mode == static_cast<int>(SamplingMode::prop_global_systematic);
+    auto* x0 = reinterpret_cast<unsigned long long*>(t_b0);  // integer prefixes first, boundaries later
+    auto* x1 = reinterpret_cast<unsigned long long*>(t_b1);
+    if (warp < G) {  // warp h: all tile masses of head h, in blocks of 32 x kPer tiles, one load round each
+      constexpr int kPer = 8;
+      const int h = warp, hg = kvh * G + h;
       const float2* hs = reinterpret_cast<const float2*>(ts) + (static_cast<int64_t>(b) * p.num_heads + hg) * p.max_tiles;
-      const int k = (ntiles + 31) / 32;
-      const int tb = min(ntiles, lane * k), te = min(ntiles, tb + k);
-      float mstar = -INFINITY;
-      for (int t = tb; t < te; ++t) mstar = fmaxf(mstar, __ldcg(hs + t).x);
-      mstar = warp_max(mstar);
-      unsigned long long lsum = 0;
-      for (int t = tb; t < te; ++t) {
-        const float2 v = __ldcg(hs + t);
-        lsum += fixed_mass(v.x, v.y, mstar);
-      }
-      unsigned long long incl = lsum;
+      auto load_block = [&](int base, float2 (&v)[kPer]) {
 #pragma unroll
-      for (int o = 1; o < 32; o <<= 1) {
-        const unsigned long long t = __shfl_up_sync(0xFFFFFFFFu, incl, o);
-        if (lane >= o) incl += t;
-      }
-      const unsigned long long Z = __shfl_sync(0xFFFFFFFFu, incl, 31);
-      const double Sd = static_cast<double>(S), Zd = static_cast<double>(Z);
-      if (p.mode == static_cast<int>(SamplingMode::prop_global_systematic)) {
-        santa::RngSite site{p.seed, step, static_cast<uint32_t>(b), static_cast<uint32_t>(hg), santa::kHeadSiteTile};
-        const double u = santa::systematic_offset(site);
-        unsigned long long run = incl - lsum;  // exclusive prefix (integers: exact)
-        for (int t = tb; t < te; ++t) {
-          const float2 v = __ldcg(hs + t);
-          const unsigned long long w = fixed_mass(v.x, v.y, mstar);
-          const int lt = t - t0;
-          if (lt >= 0 && lt < ntl) {
-            t_b0[h * tpc + lt] = fmin(Sd * (static_cast<double>(run) / Zd), Sd);
-            t_b1[h * tpc + lt] = t == ntiles - 1 ? Sd : fmin(Sd * (static_cast<double>(run + w) / Zd), Sd);
-            t_u[h * tpc + lt] = u;
-            t_f[h * tpc + lt] = 1.f;
-          }
-          run += w;
+        for (int k = 0; k < kPer; ++k) {
+          const int t = base + lane * kPer + k;
+          v[k] = t < ntiles ? __ldcg(hs + t) : make_float2(-INFINITY, 0.f);
         }
-      } else {
+      };
+      float mstar = -INFINITY;
+      for (int base = 0; base < ntiles; base += 32 * kPer) {
+        float2 v[kPer];
+        load_block(base, v);
+#pragma unroll
+        for (int k = 0; k < kPer; ++k) mstar = fmaxf(mstar, v[k].x);
+      }
+      mstar = warp_max(mstar);
+      unsigned long long carry = 0;  // exact integer prefix of all earlier blocks
+      for (int base = 0; base < ntiles; base += 32 * kPer) {
+        float2 v[kPer];
+        load_block(base, v);
+        unsigned long long lsum = 0;
+#pragma unroll
+        for (int k = 0; k < kPer; ++k) lsum += v[k].y > 0.f ? fixed_mass(v[k].x, v[k].y, mstar) : 0ull;
+        unsigned long long incl = lsum;
+#pragma unroll
+        for (int o = 1; o < 32; o <<= 1) {
+          const unsigned long long t = __shfl_up_sync(0xFFFFFFFFu, incl, o);
+          if (lane >= o) incl += t;
+        }
+        unsigned long long run = carry + (incl - lsum);
+#pragma unroll
+        for (int k = 0; k < kPer; ++k) {
+          const int lt = base + lane * kPer + k - t0;
+          const unsigned long long w = v[k].y > 0.f ? fixed_mass(v[k].x, v[k].y, mstar) : 0ull;
+          if (lt >= 0 && lt < ntl) x0[h * tpc + lt] = run;
+          run += w;
+          if (lt >= 0 && lt < ntl) x1[h * tpc + lt] = run;
+        }
+        carry += __shfl_sync(0xFFFFFFFFu, incl, 31);
+      }
+      const unsigned long long Z = carry;
+      if (lane == 0) s_Z[h] = Z;
+      if (!global_sys) {
         // Largest remainder of S P_t; ties: tiles with mass first, then the lower index (the CPU rule).
+        const double Zd = static_cast<double>(Z);
         long long floors = 0;
-        for (int t = tb; t < te; ++t) {
-          const float2 v = __ldcg(hs + t);
-          floors += static_cast<long long>(floor(Sd * (static_cast<double>(fixed_mass(v.x, v.y, mstar)) / Zd)));
+        for (int base = 0; base < ntiles; base += 32 * kPer) {
+          float2 v[kPer];
+          load_block(base, v);
+#pragma unroll
+          for (int k = 0; k < kPer; ++k) {
+            if (base + lane * kPer + k < ntiles) {
+              floors += static_cast<long long>(floor(Sd * (static_cast<double>(fixed_mass(v[k].x, v[k].y, mstar)) / Zd)));
+            }
+          }
         }
         floors = warp_sum(floors);
         long long left = S - floors;
@@ -267,82 +384,82 @@ __global__ void __launch_bounds__(kThreads, D <= 128 ? 2 : 1) sampling_decode_ke
           const double xt = Sd * (static_cast<double>(wt) / Zd);
           const double rt = xt - floor(xt);
           int ahead = 0;
-          for (int t2 = tb; t2 < te; ++t2) {
-            const float2 v = __ldcg(hs + t2);
-            const unsigned long long w2 = fixed_mass(v.x, v.y, mstar);
-            const double x2 = Sd * (static_cast<double>(w2) / Zd);
-            const double r2 = x2 - floor(x2);
-            const bool before = r2 > rt || (r2 == rt && ((w2 > 0) > (wt > 0) || ((w2 > 0) == (wt > 0) && t2 < t)));
-            ahead += before ? 1 : 0;
+          for (int base = 0; base < ntiles; base += 32 * kPer) {
+            float2 v[kPer];
+            load_block(base, v);
+#pragma unroll
+            for (int k = 0; k < kPer; ++k) {
+              const int t2 = base + lane * kPer + k;
+              if (t2 >= ntiles) continue;
+              const unsigned long long w2 = fixed_mass(v[k].x, v[k].y, mstar);
+              const double x2 = Sd * (static_cast<double>(w2) / Zd);
+              const double r2 = x2 - floor(x2);
+              const bool before =
+                  r2 > rt || (r2 == rt && ((w2 > 0) > (wt > 0) || ((w2 > 0) == (wt > 0) && t2 < t)));
+              ahead += before ? 1 : 0;
+            }
           }
           ahead = warp_sum(ahead);
-          const double St = floor(xt) + (ahead < left ? 1.0 : 0.0);
-          if (lane == 0) {
-            santa::RngSite site{p.seed, step, static_cast<uint32_t>(b), static_cast<uint32_t>(hg),
-                                static_cast<uint32_t>(t)};
-            t_b0[h * tpc + lt] = 0.0;
-            t_b1[h * tpc + lt] = wt > 0 ? St : 0.0;
-            t_u[h * tpc + lt] = santa::systematic_offset(site);
-            t_f[h * tpc + lt] = 1.f;
-          }
+          if (lane == 0) x1[h * tpc + lt] = wt > 0 ? static_cast<unsigned long long>(floor(xt)) + (ahead < left ? 1ull : 0ull) : 0ull;
         }
       }
     }
+    __syncthreads();
+    // One thread per (head, tile): boundaries and offsets.
+    for (int task = tid; task < G * ntl; task += kThreads) {
+      const int h = task / ntl, lt = task % ntl, t = t0 + lt;
+      const int hg = kvh * G + h;
+      t_f[h * tpc + lt] = 1.f;
+      if (global_sys) {
+        const double Zd = static_cast<double>(s_Z[h]);
+        const unsigned long long a = x0[h * tpc + lt], e = x1[h * tpc + lt];
+        t_b0[h * tpc + lt] = fmin(Sd * (static_cast<double>(a) / Zd), Sd);
+        t_b1[h * tpc + lt] = t == ntiles - 1 ? Sd : fmin(Sd * (static_cast<double>(e) / Zd), Sd);
+        const santa::RngSite site{p.seed, step, static_cast<uint32_t>(b), static_cast<uint32_t>(hg), santa::kHeadSiteTile};
+        t_u[h * tpc + lt] = santa::systematic_offset(site);
+      } else {
+        const unsigned long long St = x1[h * tpc + lt];
+        t_b0[h * tpc + lt] = 0.0;
+        t_b1[h * tpc + lt] = static_cast<double>(St);
+        const santa::RngSite site{p.seed, step, static_cast<uint32_t>(b), static_cast<uint32_t>(hg), static_cast<uint32_t>(t)};
+        t_u[h * tpc + lt] = santa::systematic_offset(site);
+      }
+    }
   }
   __syncthreads();
 
-  // ---- D. counts -> weights, in place of the prefix. Each lane walks its keys backwards so it reads
-  // prefix[i-1] before anyone overwrites it (its left neighbour's last prefix is read before __syncwarp).
+  // ---- D. counts -> weights, in place of the prefix.
   for (int task = warp; task < G * ntl; task += kWarps) {
     const int h = task / ntl, lt = task % ntl;
-    float* col = sc + h * rows_max + lt * TR;
-    const double B0 = t_b0[h * tpc + lt], B1 = t_b1[h * tpc + lt], u = t_u[h * tpc + lt];
-    const float f = t_f[h * tpc + lt];
-    const int last = t_last[h * tpc + lt];
-    const double inv_l = 1.0 / static_cast<double>(t_l[h * tpc + lt]);
-    const double span = B1 - B0;
-    const int first = lane * per;
-    auto F = [&](int i, float prefix) -> double {
-      if (i < 0) return B0;
-      if (i >= last) return B1;
-      return fmin(B0 + span * (static_cast<double>(prefix) * inv_l), B1);
-    };
-    const float left_prefix = first > 0 ? col[first - 1] : 0.f;
-    __syncwarp();
-    double Fi = F(first + per - 1, col[first + per - 1]);
-    int csum = 0;
     const int64_t grow0 = static_cast<int64_t>(t0 + lt) * TR;  // sequence row of the tile's first key
-    for (int i = first + per - 1; i >= first; --i) {
-      const double Fp = i == first ? F(first - 1, left_prefix) : F(i - 1, col[i - 1]);
-      const int cnt = static_cast<int>(floor(u + Fi) - floor(u + Fp));
-      col[i] = static_cast<float>(cnt) * f;
-      csum += cnt;
-      if (p.counts_out != nullptr && grow0 + i < n) {
-        p.counts_out[(static_cast<int64_t>(b) * p.num_heads + kvh * G + h) * p.n_max + grow0 + i] = cnt;
-      }
-      Fi = Fp;
-    }
-    csum = warp_sum(csum);
-    if (lane == 0) atomicAdd(&s_cnt[h], csum);  // integer: order does not matter
+    int32_t* counts_row = p.counts_out == nullptr
+                              ? nullptr
+                              : p.counts_out + (static_cast<int64_t>(b) * p.num_heads + kvh * G + h) * p.n_max + grow0;
+    const int total = with_per<TileCountsFn>(per, sc + h * rows_max + lt * TR, lane, t_b0[h * tpc + lt],
+                                             t_b1[h * tpc + lt], t_u[h * tpc + lt], t_f[h * tpc + lt],
+                                             t_last[h * tpc + lt], t_l[h * tpc + lt], counts_row,
+                                             static_cast<int>(n - grow0));
+    if (lane == 0) atomicAdd(&s_cnt[h], total);  // integer: order does not matter
   }
   __syncthreads();
 
-  // ---- E1. compact the rows any head sampled.
+  // ---- E1. compact the rows any head sampled: each thread takes a run of rows, one block scan.
   const int rows_cov = ntl * TR;
-  int base = 0;
-  for (int i0 = 0; i0 < rows_cov; i0 += kThreads) {
-    const int i = i0 + tid;
-    int hit = 0;
-    if (i < rows_cov) {
-      for (int h = 0; h < G; ++h) hit |= sc[h * rows_max + i] != 0.f ? 1 : 0;
-    }
-    int pos, total;
-    BlockScan(scan_storage).ExclusiveSum(hit, pos, total);
-    if (hit) list[base + pos] = static_cast<uint16_t>(i);
-    base += total;
-    __syncthreads();
+  const int rpt = (rows_cov + kThreads - 1) / kThreads;
+  const int i_begin = min(rows_cov, tid * rpt), i_end = min(rows_cov, i_begin + rpt);
+  auto row_hit = [&](int i) {
+    bool hit = false;
+    for (int h = 0; h < G; ++h) hit |= sc[h * rows_max + i] != 0.f;
+    return hit;
+  };
+  int mine = 0;
+  for (int i = i_begin; i < i_end; ++i) mine += row_hit(i) ? 1 : 0;
+  int pos, R;
+  BlockScan(scan_storage).ExclusiveSum(mine, pos, R);
+  for (int i = i_begin; i < i_end; ++i) {
+    if (row_hit(i)) list[pos++] = static_cast<uint16_t>(i);
   }
-  const int R = base;
+  __syncthreads();
 
   // ---- E2. gather: LR lanes per row (16 bytes each), SPW rows per warp per round, 4 rounds in flight.
   constexpr int LR = D / 8, SPW = 32 / LR;

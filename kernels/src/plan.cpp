@@ -40,7 +40,19 @@ Plan make_plan(KernelFamily family, const DecodeProblem& problem, int tile, cons
     chunks = requested_chunks;
   } else {
     const int64_t groups = static_cast<int64_t>(problem.batch) * problem.num_kv_heads;
-    chunks = std::max<int64_t>(min_chunks, ceil_div(4LL * std::max(1, sm_count), groups));
+    const int64_t slots = static_cast<int64_t>(std::max(1, sm_count)) * (problem.head_dim <= 128 ? 2 : 1);
+    const int64_t cost_rows = sampling ? kSamplingCtaCostRows : kDenseCtaCostRows;
+    chunks = std::min<int64_t>(min_chunks, limit);
+    double best = -1.0;
+    for (int64_t c = std::min<int64_t>(min_chunks, limit); c <= std::min<int64_t>(limit, units); ++c) {
+      const int64_t per = ceil_div(units, c);
+      const int64_t waves = ceil_div(groups * ceil_div(units, per), slots);
+      const double cost = static_cast<double>(waves) * static_cast<double>(per * plan.unit + cost_rows);
+      if (best < 0.0 || cost < best) {
+        best = cost;
+        chunks = c;
+      }
+    }
   }
   chunks = std::min<int64_t>(chunks, units);
   if (chunks > limit) chunks = limit;
@@ -68,8 +80,15 @@ Plan make_plan(KernelFamily family, const DecodeProblem& problem, int tile, cons
   return plan;
 }
 
-KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& workspace, const Plan& plan) {
+KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& workspace, const Plan& plan,
+                         const LaunchOptions& launch, KernelFamily family) {
+  if (launch.prefetch_steps > 64) {
+    throw std::invalid_argument("LaunchOptions::prefetch_steps = " + std::to_string(launch.prefetch_steps) +
+                                "; allowed: -1 (default) or 0..64");
+  }
   KernelParams p;
+  p.prefetch = launch.prefetch_steps >= 0 ? launch.prefetch_steps
+                                          : (family == KernelFamily::dense ? kDensePrefetch : kSamplingPrefetch);
   p.q = problem.q;
   p.out = problem.out;
   p.k = problem.kv.k;

@@ -73,18 +73,19 @@ TEST(SamplingDeterminism, OneWorkspaceServesDifferentBatches) {
   DeviceInputs db = upload(big), ds = upload(small);
   DecodeWorkspace ws(limits_for(s));
   DecodeWorkspace fresh(limits_for(s1));
+  std::vector<uint16_t> big_first;
   for (int rep = 0; rep < 2; ++rep) {
     prop_decode(db.problem, PropParams{}, SamplingRng{1, 2, nullptr}, ws);
+    if (rep == 0) big_first = db.out.download_vector<uint16_t>(big.q.size());
     dense_decode(db.problem, ws);
     prop_decode(ds.problem, PropParams{}, SamplingRng{1, 2, nullptr}, ws);
   }
   const auto shared = ds.out.download_vector<uint16_t>(small.q.size());
   prop_decode(ds.problem, PropParams{}, SamplingRng{1, 2, nullptr}, fresh);
-  EXPECT_EQ(ds.out.download_vector<uint16_t>(small.q.size()), shared);
-  // And the batch-3 call still gives its own bits after the smaller calls reused the workspace.
-  const auto big_out = db.out.download_vector<uint16_t>(big.q.size());
+  EXPECT_EQ(ds.out.download_vector<uint16_t>(small.q.size()), shared) << "batch-1 call: shared vs fresh workspace";
+  // And the batch-3 call still gives its own bits after the smaller and the dense calls reused the workspace.
   prop_decode(db.problem, PropParams{}, SamplingRng{1, 2, nullptr}, ws);
-  EXPECT_EQ(db.out.download_vector<uint16_t>(big.q.size()), big_out);
+  EXPECT_EQ(db.out.download_vector<uint16_t>(big.q.size()), big_first) << "batch-3 call after reuse";
 }
 
 #if defined(SANTA_HAVE_CUDA_KERNELS)
