@@ -7,7 +7,7 @@ bash scripts/install_deps.sh --with-python
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$(nproc)" --target santa
 mkdir -p out
-./build/harness/santa run experiments/quickstart.yaml -o out/quickstart.h5 --force --jobs "$(nproc)"
+./build/santa run experiments/quickstart.yaml -o out/quickstart.h5 --force --jobs "$(nproc)"
 if python3 -c "import h5py, numpy, matplotlib" 2>/dev/null; then
   python3 scripts/plot_results.py out/quickstart.h5 --out-dir out/quickstart_figures
 else
