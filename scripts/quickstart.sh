@@ -9,7 +9,7 @@ cmake --build build -j"$(nproc)" --target santa
 mkdir -p out
 ./build/santa run experiments/quickstart.yaml -o out/quickstart.h5 --force --jobs "$(nproc)"
 if python3 -c "import h5py, numpy, matplotlib" 2>/dev/null; then
-  python3 scripts/plot_results.py out/quickstart.h5 --out-dir out/quickstart_figures
+  python3 scripts/plot_results.py out/quickstart.h5 --out out
 else
   echo "quickstart: python3 h5py/numpy/matplotlib not found; skipping figures" >&2
 fi
