@@ -175,6 +175,14 @@ int run_command(const RunOptions& opt) {
     fs::remove(journal, ec);
   }
 
+  // Root attributes the runner measures as the run starts (latency: the GPU and its bandwidth ceiling).
+  try {
+    for (auto& [name, value] : runner->begin_run(ctx)) data.set_attribute(name, std::move(value));
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "santa run: {}; nothing was run\n", e.what());
+    return kExitFailed;
+  }
+
   std::vector<Point> todo;
   for (const auto& p : points) {
     if (!data.has_point(p.index, p.hash)) todo.push_back(p);

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "harness/core/point.hpp"
@@ -46,6 +47,13 @@ class Runner {
   virtual void check(const Point& point, RunContext& ctx) const {
     (void)point;
     (void)ctx;
+  }
+  // Called once when a run really starts (not by validate or --dry-run), after the output checks and before
+  // the first point. Returns root attributes to store with the results (latency: the GPU and its measured
+  // bandwidth ceiling). May throw: the run then stops before writing anything.
+  virtual std::vector<std::pair<std::string, Value>> begin_run(RunContext& ctx) {
+    (void)ctx;
+    return {};
   }
   // Thread-safe: --jobs N calls it from N threads.
   virtual Row run(const Point& point, RunContext& ctx) const = 0;
