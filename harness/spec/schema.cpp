@@ -232,12 +232,17 @@ std::vector<KindSchema> build() {
 
   kinds.push_back(KindSchema{
       "latency",
-      "P1: GPU decode-step latency per backend (needs a CUDA build; runner: issue 5)",
+      "P1: GPU decode-step latency per backend, cold L2, with the GPU's measured bandwidth ceiling (needs a CUDA "
+      "build and a GPU; harness/measure/latency.cpp)",
       concat(
           {
-              choice("backend", "dense", {"dense", "flash", "prop", "global_systematic", "flashinfer"},
+              // The names of harness/measure/latency_backends.cpp's table (a test keeps them equal); torch_* rows
+              // are appended by scripts/torch_sdpa_baseline.py, santa refuses to run them.
+              choice("backend", "dense",
+                     {"dense", "flash", "prop", "prop_reference", "flashinfer", "torch_cudnn", "torch_flash"},
                      "decode implementation timed"),
               integer("S", 128, 1, "sample budget per head (sampling backends)", "samples", int64_t{1} << 30),
+              integer("tile", 256, 1, "keys per sampling tile (flash, prop, prop_reference)", "keys"),
               integer("n_k", 32768, 1, "context length (keys)", "keys"),
               integer("batch", 1, 1, "sequences per call", "", 65535),
               integer("H", 32, 1, "query heads", "", 65535),
@@ -251,7 +256,8 @@ std::vector<KindSchema> build() {
               real("l2_flush_mb", 512.0, Bound{0.0, false}, std::nullopt,
                    "buffer overwritten before every timed call (> 2x L2)", "MiB"),
           },
-          distribution_params("gaussian", all_dists)),
+          // Inputs are made on the GPU (harness/measure/latency_inputs.hpp): Gaussian, or planted needles.
+          distribution_params("gaussian", {"gaussian", "needles"})),
       {gqa_rules, distribution_rules},
       "",
       ReplicatePolicy::fixed(1)});
