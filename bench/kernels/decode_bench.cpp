@@ -96,6 +96,7 @@ struct Point {
   bool variant = false; // prop: largest remainder; flash: reference budget
   int chunks = 0;       // 0 = automatic
   int prefetch = -1;    // L2 prefetch distance in steps; -1 = the library's default
+  int kernel_variant = 0;  // LaunchOptions::variant
 };
 
 std::string point_name(const Point& pt) {
@@ -106,6 +107,7 @@ std::string point_name(const Point& pt) {
   s += "/B:" + std::to_string(pt.batch) + "/n:" + std::to_string(pt.n);
   if (pt.chunks > 0) s += "/chunks:" + std::to_string(pt.chunks);
   if (pt.prefetch >= 0) s += "/pf:" + std::to_string(pt.prefetch);
+  if (pt.kernel_variant > 0) s += "/v:" + std::to_string(pt.kernel_variant);
   return s;
 }
 
@@ -125,6 +127,7 @@ void run_point(benchmark::State& state, Point pt) {
   LaunchOptions lo;
   lo.num_chunks = pt.chunks;
   lo.prefetch_steps = pt.prefetch;
+  lo.variant = pt.kernel_variant;
   SamplingRng rng{2026, 0, nullptr};
   SamplingRecord rec;
   auto launch = [&] {
@@ -154,7 +157,8 @@ void run_point(benchmark::State& state, Point pt) {
   double v_rows = static_cast<double>(pt.batch) * pt.n * kKvHeads;
   const int tile = pt.family == KernelFamily::prop ? PropParams{}.tile : FlashParams{}.tile;
   const SplitInfo split = split_info(pt.family, in.problem, tile, *in.ws, lo);
-  if (pt.family != KernelFamily::dense) {
+  if (pt.family != KernelFamily::dense && pt.kernel_variant >= 11) v_rows = 0;  // diagnostics gather nothing
+  if (pt.family != KernelFamily::dense && pt.kernel_variant < 11) {
     rec.distinct_rows = in.rec_rows.as<int32_t>();
     rec.samples_drawn = in.rec_samples.as<int32_t>();
     launch();
@@ -212,10 +216,20 @@ std::vector<Point> grid() {
       v.push_back({KernelFamily::prop, b, 32768, 128, false, c});
       v.push_back({KernelFamily::flash, b, 32768, 2048, false, c});
     }
-    for (int pf : {0, 1, 2, 3, 4, 6}) {
-      v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, pf});
-      v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, pf});
-      v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, pf});
+    for (int pf : {1, 2}) v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, pf});
+    // 3 CTAs/SM sampling variant (chunks of <= 2048 keys so that 3 CTAs fit in shared memory).
+    for (int c : {0, 16, 32, 48, 64}) {
+      if ((c == 0 || c == 48 || c == 64) != (b == 1)) continue;
+      v.push_back({KernelFamily::prop, b, 32768, 128, false, c, -1, 1});
+      v.push_back({KernelFamily::flash, b, 32768, 2048, false, c, -1, 1});
+    }
+    // Where the time goes: the sampling kernels stopped after the key stream (11), the budgets (12), the
+    // counts and compaction (13); no output is written in these runs.
+    if (b != 4) {
+      for (int stop : {11, 12, 13}) {
+        v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, stop});
+        v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, -1, stop});
+      }
     }
   }
   return v;

@@ -16,7 +16,7 @@ import re
 import sys
 
 NAME = re.compile(r"^(?P<kind>dense|prop_gs|prop_lr|flash|flash_ref)(/S:(?P<S>\d+))?/B:(?P<B>\d+)/n:(?P<n>\d+)"
-                  r"(/chunks:(?P<chunks>\d+))?(/pf:(?P<pf>\d+))?")
+                  r"(/chunks:(?P<chunks>\d+))?(/pf:(?P<pf>\d+))?(/v:(?P<v>\d+))?")
 
 
 def load_bench(paths, merged_path=None):
@@ -39,7 +39,7 @@ def load_bench(paths, merged_path=None):
             continue
         rows.append({
             "kind": m["kind"], "S": int(m["S"] or 0), "B": int(m["B"]), "n": int(m["n"]),
-            "chunks_req": int(m["chunks"] or 0), "pf_req": int(m["pf"]) if m["pf"] else -1, "median_us": b["median_us"], "mean_us": b["mean_us"],
+            "chunks_req": int(m["chunks"] or 0), "pf_req": int(m["pf"]) if m["pf"] else -1, "variant": int(m["v"] or 0), "median_us": b["median_us"], "mean_us": b["mean_us"],
             "bytes": b["bytes"], "tbps": b["tbps"], "frac": b["frac_read_ceiling"], "chunks": int(b["chunks"]),
             "v_rows": b["v_rows"], "samples_per_head": b.get("samples_per_head", 0.0)})
     return ctx, rows
@@ -69,7 +69,7 @@ def main():
     a = ap.parse_args()
     ctx, rows = load_bench(a.bench, a.merged)
     best, detail = load_torch(a.torch)
-    auto = {(r["kind"], r["S"], r["B"], r["n"]): r for r in rows if r["chunks_req"] == 0 and r["pf_req"] < 0}
+    auto = {(r["kind"], r["S"], r["B"], r["n"]): r for r in rows if r["chunks_req"] == 0 and r["pf_req"] < 0 and r["variant"] == 0}
     lines = [f"GPU: {ctx.get('gpu', '?')}, streaming-read ceiling {float(ctx.get('read_ceiling_tbps', 0)):.3f} TB/s, "
              f"D2D copy {float(ctx.get('copy_ceiling_tbps', 0)):.3f} TB/s (read+write), L2 flush "
              f"{int(ctx.get('l2_flush_bytes', 0)) >> 20} MiB", ""]
@@ -122,7 +122,7 @@ def main():
             r = auto.get((k[0], k[1], B, n))
             cells.append("-" if r is None else f"{r['median_us']:.1f}" + (f" ({base / r['median_us']:.2f}x)" if base else ""))
         lines.append(f"| {B} | {n} | " + " | ".join(cells) + " |")
-    sweep = [r for r in rows if r["chunks_req"] > 0]
+    sweep = [r for r in rows if r["chunks_req"] > 0 and r["pf_req"] < 0 and r["variant"] == 0]
     if sweep:
         lines += ["", "Split sweep at n_k = 32768 (median us; chunks = CTAs per sequence and KV head):", "",
                   "| kernel | B | " + " | ".join(str(c) for c in sorted({r['chunks_req'] for r in sweep})) + " | auto |",
@@ -136,6 +136,17 @@ def main():
                 ar = auto.get((kind, S, B, 32768))
                 cs.append(f"{ar['median_us']:.1f} ({ar['chunks']})" if ar else "-")
                 lines.append(f"| {kind} | {B} | " + " | ".join(cs) + " |")
+    var = [r for r in rows if r["variant"] > 0]
+    if var:
+        lines += ["", "Variants at n_k = 32768 (median us). v:1 = sampling kernel compiled for 3 CTAs/SM (single-buffered K); "
+                  "v:11/12/13 = stopped after the key stream / the budgets / counts + compaction (diagnostics):", "",
+                  "| kernel | B | variant | chunks | time | default at the same chunks |", "|---|---|---|---|---|---|"]
+        for r in sorted(var, key=lambda r: (r["kind"], r["B"], r["variant"], r["chunks_req"])):
+            same = [q for q in rows if q["kind"] == r["kind"] and q["B"] == r["B"] and q["n"] == r["n"] and q["S"] == r["S"]
+                    and q["variant"] == 0 and q["pf_req"] < 0 and (q["chunks_req"] == r["chunks_req"] or
+                    (r["chunks_req"] == 0 and q["chunks_req"] == 0))]
+            lines.append(f"| {r['kind']} | {r['B']} | {r['variant']} | {r['chunks']} | {r['median_us']:.1f} | "
+                         + (f"{same[0]['median_us']:.1f} |" if same else "- |"))
     pfs = [r for r in rows if r["pf_req"] >= 0]
     if pfs:
         levels = sorted({r["pf_req"] for r in pfs})

@@ -2,6 +2,7 @@
 #include <cuda_runtime.h>
 
 #include <stdexcept>
+#include <type_traits>
 
 #include "kernels/cuda/launchers.cuh"
 #include "kernels/decode.hpp"
@@ -43,10 +44,16 @@ void launch_sampling_family(const DecodeProblem& problem, detail::KernelParams& 
     constexpr int D = decltype(dc)::value;
     with_dtype(problem.dtype, [&](auto tv) {
       using T = decltype(tv);
+      constexpr int kMinBlocks = D <= 128 ? 2 : 1;
+      if constexpr (D == 128 && std::is_same_v<T, __nv_bfloat16>) {
+        if (launch.variant == 1 && G <= 4) {
+          return detail::launch_sampling<D, T, 4, 3>(p, grid_of(problem, plan), plan.smem_bytes, stream);
+        }
+      }
       if (G <= 4) {
-        detail::launch_sampling<D, T, 4>(p, grid_of(problem, plan), plan.smem_bytes, stream);
+        detail::launch_sampling<D, T, 4, kMinBlocks>(p, grid_of(problem, plan), plan.smem_bytes, stream);
       } else {
-        detail::launch_sampling<D, T, 8>(p, grid_of(problem, plan), plan.smem_bytes, stream);
+        detail::launch_sampling<D, T, 8, kMinBlocks>(p, grid_of(problem, plan), plan.smem_bytes, stream);
       }
     });
   });

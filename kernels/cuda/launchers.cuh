@@ -18,7 +18,8 @@ namespace santa::gpu::detail {
 template <int D, class T>
 void launch_dense(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream);
 
-template <int D, class T, int kMaxG>
+// kMinBlocks: resident CTAs per SM the kernel is compiled for (2, or 1 for d = 256; 3 is a benchmark variant).
+template <int D, class T, int kMaxG, int kMinBlocks>
 void launch_sampling(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream);
 
 // Raises a kernel's dynamic shared-memory limit once per size increase (the default is 48 KB).

@@ -39,6 +39,8 @@ struct KernelParams {
   int unit = 0;        // a chunk is a multiple of `unit` keys (the tile for the sampling kernels)
   int rows_max = 0;    // keys of the longest chunk (shared-memory sizing)
   int prefetch = 0;    // 16-key steps of this warp whose rows are prefetched into L2 ahead of their loads
+  int stop_after = 0;  // diagnostics (benchmarks only): 1 = after the key stream, 2 = after the budgets,
+                       // 3 = after counts + compaction; the output is then not written
   // sampling
   int32_t mode = 0;  // SamplingMode
   int tile = 0;

@@ -115,14 +115,14 @@ __device__ void merge_chunks(const KernelParams& p, int b, int kvh, float* smem)
   const int32_t* cnt = p.part_cnt + static_cast<int64_t>(group) * C * kCntStride;
   if (p.samples_out != nullptr || p.rows_out != nullptr) {
     const int warp = tid >> 5, lane = tid & 31;
-    if (warp <= G) {
-      const int slot = warp < G ? warp : kMaxGroup;
+    for (int slot = warp; slot <= G; slot += kWarps) {  // slots 0..G-1: heads; slot G: distinct rows
+      const int field = slot < G ? slot : kMaxGroup;
       int total = 0;
-      for (int c = lane; c < C; c += 32) total += __ldcg(cnt + c * kCntStride + slot);
+      for (int c = lane; c < C; c += 32) total += __ldcg(cnt + c * kCntStride + field);
       total = warp_sum(total);
       if (lane == 0) {
-        if (warp < G && p.samples_out != nullptr) p.samples_out[static_cast<int64_t>(b) * p.num_heads + kvh * G + warp] = total;
-        if (warp == G && p.rows_out != nullptr) p.rows_out[group] = total;
+        if (slot < G && p.samples_out != nullptr) p.samples_out[static_cast<int64_t>(b) * p.num_heads + kvh * G + slot] = total;
+        if (slot == G && p.rows_out != nullptr) p.rows_out[group] = total;
       }
     }
   }

@@ -22,8 +22,8 @@ inline constexpr int kDenseRowsCap = 4096;
 inline constexpr int kSamplingRowsCap = 4096;
 inline constexpr int kDenseUnit = 64;
 // Default L2 prefetch distances (16-key steps per warp) when LaunchOptions::prefetch_steps < 0.
-inline constexpr int kDensePrefetch = 1;
-inline constexpr int kSamplingPrefetch = 3;
+inline constexpr int kDensePrefetch = 0;  // call 2: every distance > 0 was slower (extra DRAM reads)
+inline constexpr int kSamplingPrefetch = 0;
 // Automatic split: the chunk count minimising waves x (keys per CTA + a per-CTA fixed cost in key
 // equivalents), with 2 resident CTAs per SM (1 for d = 256). The fixed costs (merge, sampling phases,
 // barrier) were measured in call 1 (kernels/NOTES.md).

@@ -148,6 +148,23 @@ __device__ __forceinline__ auto with_per(int per, Args&&... args) {
     default: return Fn<16>::run(args...);  // tile 512 (kMaxTile): 32 keys per lane would spill
   }
 }
+// prop: the last CTA of the grid resets the ticket counter (and, after a diagnostic early stop, the barrier
+// counters that no merge reset) for the next call.
+__device__ __forceinline__ void prop_exit(const KernelParams& p, bool reset_barriers) {
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    __threadfence();
+    const uint32_t total = gridDim.x * gridDim.y * gridDim.z;
+    if (atomicAdd(exit_counter(p), 1u) == total - 1) {
+      if (reset_barriers) {
+        for (int g = 0; g < p.batch * p.num_kv_heads; ++g) *barrier_counter(p, g) = 0u;
+      }
+      *ticket_counter(p) = 0u;
+      *exit_counter(p) = 0u;
+    }
+  }
+}
+
 template <int PER>
 struct TilePrefixFn {
   template <class... A>
@@ -159,8 +176,10 @@ struct TileCountsFn {
   static __device__ __forceinline__ int run(A&&... a) { return tile_counts<PER>(a...); }
 };
 
-template <int D, class T, int kMaxG>
-__global__ void __launch_bounds__(kThreads, D <= 128 ? 2 : 1) sampling_decode_kernel(const KernelParams p) {
+// kMinBlocks: CTAs per SM the registers must allow (2 by default, 1 for d = 256; 3 is a variant with a
+// single-buffered key stream so that more CTAs in different phases share an SM).
+template <int D, class T, int kMaxG, int kMinBlocks = (D <= 128 ? 2 : 1)>
+__global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(const KernelParams p) {
   using BlockScan = cub::BlockScan<int, kThreads>;
   __shared__ typename BlockScan::TempStorage scan_storage;
   __shared__ __align__(16) T s_q[kMaxGroup * kQRowStride<D>];
@@ -231,23 +250,36 @@ __global__ void __launch_bounds__(kThreads, D <= 128 ? 2 : 1) sampling_decode_ke
         }
       }
     };
-    KFrag<D> fa, fb;
-    if (warp < nsteps) load_k<D, T>(fa, kp, rows, r0 + 16 * warp, r1, g, c);
-    const int P = p.prefetch;
-    for (int s = warp; s < nsteps; s += 2 * kWarps) {
-      if (P > 0) {  // two new steps per iteration, P (+1) iterations of this warp ahead
-        const int a = s + kWarps * (P + 1), bstep = a + kWarps;
-        if (a < nsteps) prefetch_step<D, T>(kp, rows, r0 + 16 * a, r1, lane);
-        if (bstep < nsteps) prefetch_step<D, T>(kp, rows, r0 + 16 * bstep, r1, lane);
+    if constexpr (kMinBlocks >= 3) {  // single buffer: 8 loads per lane in flight, fewer registers
+      for (int s = warp; s < nsteps; s += kWarps) {
+        KFrag<D> f;
+        load_k<D, T>(f, kp, rows, r0 + 16 * s, r1, g, c);
+        store(f, s);
       }
-      const int s2 = s + kWarps;
-      if (s2 < nsteps) load_k<D, T>(fb, kp, rows, r0 + 16 * s2, r1, g, c);
-      store(fa, s);
-      if (s + 2 * kWarps < nsteps) load_k<D, T>(fa, kp, rows, r0 + 16 * (s + 2 * kWarps), r1, g, c);
-      if (s2 < nsteps) store(fb, s2);
+    } else {
+      KFrag<D> fa, fb;
+      if (warp < nsteps) load_k<D, T>(fa, kp, rows, r0 + 16 * warp, r1, g, c);
+      const int P = p.prefetch;
+      for (int s = warp; s < nsteps; s += 2 * kWarps) {
+        if (P > 0) {  // two new steps per iteration, P (+1) iterations of this warp ahead
+          const int a = s + kWarps * (P + 1), bstep = a + kWarps;
+          if (a < nsteps) prefetch_step<D, T>(kp, rows, r0 + 16 * a, r1, lane);
+          if (bstep < nsteps) prefetch_step<D, T>(kp, rows, r0 + 16 * bstep, r1, lane);
+        }
+        const int s2 = s + kWarps;
+        if (s2 < nsteps) load_k<D, T>(fb, kp, rows, r0 + 16 * s2, r1, g, c);
+        store(fa, s);
+        if (s + 2 * kWarps < nsteps) load_k<D, T>(fa, kp, rows, r0 + 16 * (s + 2 * kWarps), r1, g, c);
+        if (s2 < nsteps) store(fb, s2);
+      }
     }
   }
   __syncthreads();
+
+  if (p.stop_after == 1) {  // diagnostics: the key stream alone
+    if (prop) prop_exit(p, false);
+    return;
+  }
 
   // ---- B. per (head, tile): max, exp2, fp32 running prefix (each lane owns TR/32 consecutive keys).
   const int per = TR / 32;
@@ -428,6 +460,11 @@ __global__ void __launch_bounds__(kThreads, D <= 128 ? 2 : 1) sampling_decode_ke
   }
   __syncthreads();
 
+  if (p.stop_after == 2) {  // diagnostics: keys, tile statistics and budgets (prop: the barrier and scan)
+    if (prop) prop_exit(p, true);
+    return;
+  }
+
   // ---- D. counts -> weights, in place of the prefix.
   for (int task = warp; task < G * ntl; task += kWarps) {
     const int h = task / ntl, lt = task % ntl;
@@ -460,6 +497,11 @@ __global__ void __launch_bounds__(kThreads, D <= 128 ? 2 : 1) sampling_decode_ke
     if (row_hit(i)) list[pos++] = static_cast<uint16_t>(i);
   }
   __syncthreads();
+
+  if (p.stop_after == 3) {  // diagnostics: everything but the value gather and the merge
+    if (prop) prop_exit(p, true);
+    return;
+  }
 
   // ---- E2. gather: LR lanes per row (16 bytes each), SPW rows per warp per round, 4 rounds in flight.
   constexpr int LR = D / 8, SPW = 32 / LR;
@@ -540,16 +582,7 @@ __global__ void __launch_bounds__(kThreads, D <= 128 ? 2 : 1) sampling_decode_ke
       merge_chunks<D, T, MergeKind::softmax>(p, b, kvh, smem);
     }
   }
-  if (prop) {  // the last CTA of the grid resets the ticket counter for the next call
-    __syncthreads();
-    if (tid == 0) {
-      const uint32_t total = gridDim.x * gridDim.y * gridDim.z;
-      if (atomicAdd(exit_counter(p), 1u) == total - 1) {
-        *ticket_counter(p) = 0u;
-        *exit_counter(p) = 0u;
-      }
-    }
-  }
+  if (prop) prop_exit(p, false);
 }
 
 }  // namespace santa::gpu::detail

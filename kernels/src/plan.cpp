@@ -87,6 +87,7 @@ KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& wo
                                 "; allowed: -1 (default) or 0..64");
   }
   KernelParams p;
+  p.stop_after = launch.variant >= 11 && launch.variant <= 13 && family != KernelFamily::dense ? launch.variant - 10 : 0;
   p.prefetch = launch.prefetch_steps >= 0 ? launch.prefetch_steps
                                           : (family == KernelFamily::dense ? kDensePrefetch : kSamplingPrefetch);
   p.q = problem.q;
