@@ -87,118 +87,113 @@ def save(fig, path):
     print(f"wrote {path}")
 
 
-def plot_variance(cols, attrs, stem):
+def series(cols, mask, key):
+    """The rows selected by `mask`, sorted by column `key`, as {column: array}."""
+    order = np.argsort(cols[key][mask])
+    return {k: v[mask][order] for k, v in cols.items()}
+
+
+def scheme_grid(cols, draw, ylabel):
+    """One log-log panel per (distribution, n_k); draw(ax, scheme, rows) adds each scheme's curve."""
     dists, nks, schemes = unique(cols["distribution"]), unique(cols["n_k"]), unique(cols["scheme"])
-    fig, axes = plt.subplots(len(dists), len(nks), figsize=(4.6 * len(nks), 3.8 * len(dists)), squeeze=False, constrained_layout=True)
-    slopes = []
+    fig, axes = plt.subplots(len(dists), len(nks), figsize=(4.6 * len(nks), 3.8 * len(dists)), squeeze=False,
+                             constrained_layout=True)
     for i, dist in enumerate(dists):
         for j, nk in enumerate(nks):
             ax = axes[i][j]
             for scheme in schemes:
                 m = (cols["distribution"] == dist) & (cols["n_k"] == nk) & (cols["scheme"] == scheme)
-                if not m.any():
-                    continue
-                order = np.argsort(cols["S"][m])
-                S = cols["S"][m][order]
-                mse, se = cols["mse"][m][order], cols["mse_se"][m][order]
-                cf = cols["mse_closed_form"][m][order]
-                drawn = cols["samples_drawn"][m][order]
-                color, marker = SCHEME_STYLE.get(scheme, ("k", "."))
-                # Fit where the real number of draws is the budget S (flash draws max(S, tiles)).
-                real = np.isclose(drawn, S)
-                slope, slope_se, n = fit_loglog(S[real], mse[real])
-                slope_cf = fit_loglog(S, cf)[0] if np.isfinite(cf).any() else float("nan")
-                slopes.append([dist, nk, scheme, f"{slope:.4f}", f"{slope_se:.4f}", n,
-                               "" if np.isnan(slope_cf) else f"{slope_cf:.4f}"])
-                ax.errorbar(S, mse, yerr=1.96 * np.nan_to_num(se), color=color, marker=marker, ms=4, lw=1,
-                            ls="none" if np.isfinite(cf).any() else "-", capsize=2,
-                            label=f"{scheme} (slope {slope:.2f})")
-                if np.isfinite(cf).any():
-                    ax.plot(S, cf, color=color, ls="--", lw=1.2)
+                if m.any():
+                    draw(ax, scheme, series(cols, m, "S"))
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
             ax.set_title(f"{dist}, n_k = {nk}", fontsize=10)
             ax.set_xlabel("S (sample budget)")
-            ax.set_ylabel("E||y_hat - y||^2")
+            ax.set_ylabel(ylabel)
             ax.grid(True, which="both", alpha=0.25)
-            ax.legend(fontsize=7)
+    return fig, axes
+
+
+def plot_variance(cols, attrs, stem):
+    slopes = []
+
+    def mse_curve(ax, scheme, r):
+        color, marker = SCHEME_STYLE.get(scheme, ("k", "."))
+        has_cf = np.isfinite(r["mse_closed_form"]).any()
+        # Fit where the real number of draws is the budget S (flash draws max(S, tiles)).
+        real = np.isclose(r["samples_drawn"], r["S"])
+        slope, slope_se, n = fit_loglog(r["S"][real], r["mse"][real])
+        slope_cf = fit_loglog(r["S"], r["mse_closed_form"])[0] if has_cf else float("nan")
+        slopes.append([r["distribution"][0], r["n_k"][0], scheme, f"{slope:.4f}", f"{slope_se:.4f}", n,
+                       "" if np.isnan(slope_cf) else f"{slope_cf:.4f}"])
+        ax.errorbar(r["S"], r["mse"], yerr=1.96 * np.nan_to_num(r["mse_se"]), color=color, marker=marker, ms=4,
+                    lw=1, ls="none" if has_cf else "-", capsize=2, label=f"{scheme} (slope {slope:.2f})")
+        if has_cf:
+            ax.plot(r["S"], r["mse_closed_form"], color=color, ls="--", lw=1.2)
+
+    fig, axes = scheme_grid(cols, mse_curve, "E||y_hat - y||^2")
+    for ax in axes.flat:
+        ax.legend(fontsize=7)
     fig.suptitle(title_of(attrs) + "\nmarkers: Monte Carlo (95% bars); dashed: closed form (iid, strat)", fontsize=10)
     save(fig, stem + "_mse.png")
     write_csv(stem + "_slopes.csv", ["distribution", "n_k", "scheme", "slope_mc", "slope_mc_se", "points_fitted",
                                      "slope_closed_form"], slopes)
 
-    fig, axes = plt.subplots(len(dists), len(nks), figsize=(4.6 * len(nks), 3.8 * len(dists)), squeeze=False, constrained_layout=True)
-    for i, dist in enumerate(dists):
-        for j, nk in enumerate(nks):
-            ax = axes[i][j]
-            for scheme in schemes:
-                m = (cols["distribution"] == dist) & (cols["n_k"] == nk) & (cols["scheme"] == scheme)
-                if not m.any():
-                    continue
-                order = np.argsort(cols["S"][m])
-                S = cols["S"][m][order]
-                y = cols["y_norm"][m][order]
-                color, marker = SCHEME_STYLE.get(scheme, ("k", "."))
-                b = cols["bias_norm"][m][order] / y
-                detected = cols["bias_ci95_lo"][m][order] > 0  # the 95% CI of the true bias excludes 0
-                ax.plot(S, b, color=color, lw=1, label=scheme)
-                ax.plot(S[detected], b[detected], color=color, marker=marker, ms=5, ls="none")
-                ax.plot(S[~detected], b[~detected], color=color, marker=marker, ms=5, ls="none", mfc="none")
-                theory = cols["bias_norm_theory"][m][order] / y
-                if np.any(theory > 0):
-                    ax.plot(S, theory, color=color, ls="--", lw=1.2)
-            floor_m = (cols["distribution"] == dist) & (cols["n_k"] == nk) & (cols["scheme"] == schemes[0])
-            order = np.argsort(cols["S"][floor_m])
-            ax.plot(cols["S"][floor_m][order], (cols["bias_se"] / cols["y_norm"])[floor_m][order], color="k", ls=":",
-                    lw=1, label=f"noise floor ({schemes[0]})")
-            ax.set_xscale("log", base=2)
-            ax.set_yscale("log")
-            ax.set_title(f"{dist}, n_k = {nk}", fontsize=10)
-            ax.set_xlabel("S")
-            ax.set_ylabel("||mean(y_hat) - y|| / ||y||")
-            ax.grid(True, which="both", alpha=0.25)
-            ax.legend(fontsize=7)
+    first = unique(cols["scheme"])[0]
+
+    def bias_curve(ax, scheme, r):
+        color, marker = SCHEME_STYLE.get(scheme, ("k", "."))
+        b = r["bias_norm"] / r["y_norm"]
+        detected = r["bias_ci95_lo"] > 0  # the 95% CI of the true bias excludes 0
+        ax.plot(r["S"], b, color=color, lw=1, label=scheme)
+        ax.plot(r["S"][detected], b[detected], color=color, marker=marker, ms=5, ls="none")
+        ax.plot(r["S"][~detected], b[~detected], color=color, marker=marker, ms=5, ls="none", mfc="none")
+        theory = r["bias_norm_theory"] / r["y_norm"]
+        if np.any(theory > 0):
+            ax.plot(r["S"], theory, color=color, ls="--", lw=1.2)
+        if scheme == first:
+            ax.plot(r["S"], r["bias_se"] / r["y_norm"], color="k", ls=":", lw=1, label=f"noise floor ({scheme})")
+
+    fig, axes = scheme_grid(cols, bias_curve, "||mean(y_hat) - y|| / ||y||")
+    for ax in axes.flat:
+        ax.legend(fontsize=7)
     fig.suptitle(title_of(attrs) + "\nrelative bias ||mean(y_hat) - y|| / ||y||; filled marker: 95% CI of the true bias "
                  "excludes 0; dashed: theory; dotted: noise floor", fontsize=10)
     save(fig, stem + "_bias.png")
 
 
+def single_axes(ax, attrs, xlabel, ylabel, logy=False):
+    """Log-2 x axis, grid, legend and the file's title on one figure's axes."""
+    ax.set_xscale("log", base=2)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=7)
+    ax.set_title(title_of(attrs), fontsize=9)
+
+
 def plot_bernoulli(cols, attrs, stem):
     modes = unique(cols["mode"])
-    fig, ax = plt.subplots(figsize=(6, 4.5))
     slopes = []
+    fig, ax = plt.subplots(figsize=(6, 4.5))
     for k, mode in enumerate(modes):
-        m = cols["mode"] == mode
-        order = np.argsort(cols["B"][m])
-        B = cols["B"][m][order]
+        r = series(cols, cols["mode"] == mode, "B")
         for metric, ls, what in (("rel_err", "-", "per head"), ("rel_err_group", "--", "mean group query")):
-            y = cols[metric][m][order]
-            slope, slope_se, n = fit_loglog(B, y)
+            slope, slope_se, n = fit_loglog(r["B"], r[metric])
             slopes.append([mode, metric, f"{slope:.4f}", f"{slope_se:.4f}", n])
-            ax.plot(B, y, color=f"C{k}", ls=ls, marker="o", ms=3, label=f"{mode}, {what} (slope {slope:.2f})")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("B (ternary query samples)")
-    ax.set_ylabel("||p_hat - p|| / ||p||  (scores q K^T)")
-    ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=8)
-    ax.set_title(title_of(attrs), fontsize=9)
+            ax.plot(r["B"], r[metric], color=f"C{k}", ls=ls, marker="o", ms=3, label=f"{mode}, {what} (slope {slope:.2f})")
+    single_axes(ax, attrs, "B (ternary query samples)", "||p_hat - p|| / ||p||  (scores q K^T)", logy=True)
     save(fig, stem + "_error.png")
     write_csv(stem + "_slopes.csv", ["mode", "metric", "slope", "slope_se", "points_fitted"], slopes)
 
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for k, mode in enumerate(modes):
-        m = cols["mode"] == mode
-        order = np.argsort(cols["B"][m])
-        B = cols["B"][m][order]
+        r = series(cols, cols["mode"] == mode, "B")
         for metric, ls in (("access_head", "-"), ("access_group_union", ":"), ("access_group_mean_query", "--")):
-            ax.plot(B, cols[metric][m][order], color=f"C{k}", ls=ls, marker="o", ms=3, label=f"{mode}, {metric}")
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("B")
-    ax.set_ylabel("fraction of the d key features read")
-    ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=7)
-    ax.set_title(title_of(attrs), fontsize=9)
+            ax.plot(r["B"], r[metric], color=f"C{k}", ls=ls, marker="o", ms=3, label=f"{mode}, {metric}")
+    single_axes(ax, attrs, "B", "fraction of the d key features read")
     save(fig, stem + "_access.png")
 
 
@@ -207,22 +202,15 @@ def plot_coverage(cols, attrs, stem):
     fig, ax = plt.subplots(figsize=(6, 4.5))
     rows = []
     for k, nk in enumerate(nks):
-        m = cols["n_k"] == nk
-        order = np.argsort(cols["S"][m])
-        S = cols["S"][m][order]
-        c, se = cols["coverage_pct"][m][order], cols["coverage_pct_se"][m][order]
-        ax.errorbar(S, c, yerr=1.96 * se, color=f"C{k}", marker="o", ms=4, capsize=2, label=f"n_k = {nk}")
-        for s, cc, ss, g, u in zip(S, c, se, cols["coverage_group_pct"][m][order], cols["uniform_pct"][m][order]):
-            rows.append([nk, s, f"{cc:.3f}", f"{ss:.3f}", f"{g:.3f}", f"{u:.3f}"])
-    m = cols["n_k"] == nks[-1]
-    order = np.argsort(cols["S"][m])
-    ax.plot(cols["S"][m][order], cols["uniform_pct"][m][order], "k--", lw=1, label="uniform attention")
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("S (samples per query position)")
-    ax.set_ylabel("V rows read over all positions (% of n_k)")
-    ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=8)
-    ax.set_title(title_of(attrs), fontsize=9)
+        r = series(cols, cols["n_k"] == nk, "S")
+        ax.errorbar(r["S"], r["coverage_pct"], yerr=1.96 * r["coverage_pct_se"], color=f"C{k}", marker="o", ms=4,
+                    capsize=2, label=f"n_k = {nk}")
+        for i in range(len(r["S"])):
+            rows.append([nk, r["S"][i]] + [f"{r[c][i]:.3f}" for c in ("coverage_pct", "coverage_pct_se",
+                                                                       "coverage_group_pct", "uniform_pct")])
+    r = series(cols, cols["n_k"] == nks[-1], "S")
+    ax.plot(r["S"], r["uniform_pct"], "k--", lw=1, label="uniform attention")
+    single_axes(ax, attrs, "S (samples per query position)", "V rows read over all positions (% of n_k)")
     save(fig, stem + "_coverage.png")
     write_csv(stem + "_coverage.csv", ["n_k", "S", "coverage_pct", "coverage_pct_se", "coverage_group_pct",
                                        "uniform_pct"], rows)

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "estimators/exact.hpp"
+#include "harness/workloads/attention_stats.hpp"
 #include "harness/measure/runner.hpp"
 
 namespace santa::harness::measure {
@@ -69,6 +70,55 @@ DrawStatistics measure_draws(santa::Scheme scheme, const workloads::HeadProblem&
   }
   bias_interval(errors.topRows(st.replicates), st);
   return st;
+}
+
+std::vector<MetricDef> draw_metric_defs() {
+  return {
+      {"replicates", "", "Monte Carlo replicates (independent draws) used"},
+      {"mse", "", "E||y_hat - y||^2, Monte Carlo mean"},
+      {"mse_se", "", "standard error of mse"},
+      {"rel_l2", "", "mean ||y_hat - y|| / ||y||"},
+      {"rel_l2_se", "", "standard error of rel_l2"},
+      {"cosine", "", "mean cos(y_hat, y)"},
+      {"cosine_se", "", "standard error of cosine"},
+      {"unique_rows", "rows", "mean distinct V rows read"},
+      {"samples_drawn", "samples", "mean real number of draws"},
+      {"attn_entropy_nats", "nats", "entropy of the head's attention"},
+      {"attn_max_prob", "", "largest attention probability"},
+      {"attn_tiles_90", "tiles", "spread_tile-key tiles holding 90% of the mass (measured)"},
+  };
+}
+
+void set_draw_metrics(Row& row, const DrawStatistics& st, const workloads::HeadProblem& problem, int64_t spread_tile) {
+  row.set("replicates", double(st.replicates));
+  row.set("mse", st.sq_error.mean());
+  row.set("mse_se", st.sq_error.se());
+  row.set("rel_l2", st.rel_l2.mean());
+  row.set("rel_l2_se", st.rel_l2.se());
+  row.set("cosine", st.cosine.mean());
+  row.set("cosine_se", st.cosine.se());
+  row.set("unique_rows", st.unique_rows.mean());
+  row.set("samples_drawn", st.samples.mean());
+  row.set("attn_entropy_nats", problem.entropy);
+  row.set("attn_max_prob", problem.max_prob);
+  row.set("attn_tiles_90", double(workloads::tiles_to_mass(problem.p, spread_tile)));
+}
+
+void HeadProblemRunner::check(const Point& point, RunContext& ctx) const {
+  workloads::check_head_spec(workloads::head_spec_from_point(point, ctx.seed), ctx.cache);
+}
+
+HeadProblemRunner::Measured HeadProblemRunner::measure(const Point& point, RunContext& ctx,
+                                                       bool (*closed_form_known)(santa::Scheme)) const {
+  Measured m;
+  m.problem = workloads::head_problem(workloads::head_spec_from_point(point, ctx.seed), ctx.cache);
+  m.scheme = *santa::parse_scheme(point.text("scheme"));
+  m.S = point.integer("S");
+  m.tile = point.integer("tile");
+  ReplicatePolicy policy = ctx.replicates;
+  if (closed_form_known && closed_form_known(m.scheme) && policy.adaptive()) policy = ReplicatePolicy::fixed(policy.min);
+  m.stats = measure_draws(m.scheme, *m.problem, m.S, m.tile, point_seed(ctx.seed, point), policy, ctx.cancel);
+  return m;
 }
 
 }  // namespace santa::harness::measure

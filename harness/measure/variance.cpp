@@ -6,10 +6,8 @@
 #include "estimators/closed_forms.hpp"
 #include "estimators/exact.hpp"
 #include "estimators/samplers.hpp"
-#include "estimators/scheme.hpp"
 #include "harness/measure/draw_statistics.hpp"
 #include "harness/measure/runners.hpp"
-#include "harness/workloads/attention_stats.hpp"
 
 namespace santa::harness::measure {
 namespace {
@@ -27,68 +25,41 @@ double theoretical_bias(santa::Scheme scheme, const workloads::HeadProblem& hp, 
   }
 }
 
-class VarianceRunner final : public Runner {
+// The schemes santa::closed_form_mse answers. Where a closed form gives the MSE exactly, Monte Carlo is only
+// its cross-check: an adaptive policy then runs its minimum, and the precision target is spent elsewhere.
+bool has_closed_form(santa::Scheme s) { return s == santa::Scheme::iid || s == santa::Scheme::strat; }
+
+class VarianceRunner final : public HeadProblemRunner {
  public:
   std::vector<MetricDef> metrics() const override {
-    return {
-        {"replicates", "", "Monte Carlo replicates used"},
-        {"mse", "", "E||y_hat - y||^2, Monte Carlo mean"},
-        {"mse_se", "", "standard error of mse"},
-        {"mse_closed_form", "", "closed-form E||y_hat - y||^2 (iid, strat; NaN where none exists)"},
-        {"bias_norm", "", "||mean(y_hat) - y|| over the replicates"},
-        {"bias_se", "", "sqrt(tr(Cov)/R): the bias_norm an unbiased scheme shows"},
-        {"bias_ci95_lo", "", "95% CI of the true bias norm, lower end"},
-        {"bias_ci95_hi", "", "95% CI of the true bias norm, upper end"},
-        {"bias_norm_theory", "", "bias norm by theory (0 for unbiased schemes)"},
-        {"rel_l2", "", "mean ||y_hat - y|| / ||y||"},
-        {"rel_l2_se", "", "standard error of rel_l2"},
-        {"cosine", "", "mean cos(y_hat, y)"},
-        {"cosine_se", "", "standard error of cosine"},
-        {"unique_rows", "rows", "mean distinct V rows read"},
-        {"samples_drawn", "samples", "mean real number of draws"},
-        {"trace_cov", "", "tr(Sigma) of the head (iid MSE x S)"},
-        {"y_norm", "", "||y||"},
-        {"attn_entropy_nats", "nats", "entropy of the head's attention"},
-        {"attn_max_prob", "", "largest attention probability"},
-        {"attn_tiles_90", "tiles", "spread_tile-key tiles holding 90% of the mass"},
-    };
-  }
-
-  void check(const Point& point, RunContext& ctx) const override {
-    workloads::check_head_spec(workloads::head_spec_from_point(point, ctx.seed), ctx.cache);
+    auto m = draw_metric_defs();
+    m.insert(m.end(), {
+                          {"mse_closed_form", "", "closed-form E||y_hat - y||^2 (iid, strat; NaN where none exists)"},
+                          {"bias_norm", "", "||mean(y_hat) - y|| over the replicates"},
+                          {"bias_se", "", "sqrt(tr(Cov)/R): the bias_norm an unbiased scheme shows"},
+                          {"bias_ci95_lo", "", "95% CI of the true bias norm, lower end"},
+                          {"bias_ci95_hi", "", "95% CI of the true bias norm, upper end"},
+                          {"bias_norm_theory", "", "bias norm by theory (0 for unbiased schemes)"},
+                          {"trace_cov", "", "tr(Sigma) of the head (iid MSE x S)"},
+                          {"y_norm", "", "||y||"},
+                      });
+    return m;
   }
 
   Row run(const Point& point, RunContext& ctx) const override {
-    const auto hp = workloads::head_problem(workloads::head_spec_from_point(point, ctx.seed), ctx.cache);
-    const auto scheme = *santa::parse_scheme(point.text("scheme"));
-    const int64_t S = point.integer("S"), tile = point.integer("tile");
-    const auto closed = santa::closed_form_mse(scheme, hp->p, *hp->v, S, tile);
-    // Where a closed form gives the MSE exactly, Monte Carlo is only its cross-check: an adaptive policy then
-    // runs its minimum, and the precision target is spent on the schemes without one.
-    ReplicatePolicy policy = ctx.replicates;
-    if (closed && policy.adaptive()) policy = ReplicatePolicy::fixed(policy.min);
-    const DrawStatistics st = measure_draws(scheme, *hp, S, tile, point_seed(ctx.seed, point), policy, ctx.cancel);
+    const Measured m = measure(point, ctx, has_closed_form);
+    const auto& hp = *m.problem;
+    const auto closed = santa::closed_form_mse(m.scheme, hp.p, *hp.v, m.S, m.tile);
     Row row = row_for(point);
-    row.set("replicates", double(st.replicates));
-    row.set("mse", st.sq_error.mean());
-    row.set("mse_se", st.sq_error.se());
+    set_draw_metrics(row, m.stats, hp, point.integer("spread_tile"));
     row.set("mse_closed_form", closed ? *closed : std::nan(""));
-    row.set("bias_norm", st.bias_norm);
-    row.set("bias_se", st.bias_se);
-    row.set("bias_ci95_lo", st.bias_ci95_lo);
-    row.set("bias_ci95_hi", st.bias_ci95_hi);
-    row.set("bias_norm_theory", theoretical_bias(scheme, *hp, S, tile));
-    row.set("rel_l2", st.rel_l2.mean());
-    row.set("rel_l2_se", st.rel_l2.se());
-    row.set("cosine", st.cosine.mean());
-    row.set("cosine_se", st.cosine.se());
-    row.set("unique_rows", st.unique_rows.mean());
-    row.set("samples_drawn", st.samples.mean());
-    row.set("trace_cov", hp->trace_cov);
-    row.set("y_norm", hp->y.norm());
-    row.set("attn_entropy_nats", hp->entropy);
-    row.set("attn_max_prob", hp->max_prob);
-    row.set("attn_tiles_90", double(workloads::tiles_to_mass(hp->p, point.integer("spread_tile"))));
+    row.set("bias_norm", m.stats.bias_norm);
+    row.set("bias_se", m.stats.bias_se);
+    row.set("bias_ci95_lo", m.stats.bias_ci95_lo);
+    row.set("bias_ci95_hi", m.stats.bias_ci95_hi);
+    row.set("bias_norm_theory", theoretical_bias(m.scheme, hp, m.S, m.tile));
+    row.set("trace_cov", hp.trace_cov);
+    row.set("y_norm", hp.y.norm());
     return row;
   }
 };

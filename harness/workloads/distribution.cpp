@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <numeric>
 #include <stdexcept>
+#include <type_traits>
 
 #include "harness/core/tile_spread_rule.hpp"
 #include "harness/workloads/random.hpp"
@@ -92,6 +93,19 @@ Vec tile_spread(const DistributionSpec& d, int64_t n, NormalStream& s) {
   return log_of(w);
 }
 
+// Kinds without a knob (coverage has only `distribution`) keep the default.
+template <class T>
+void read_if(const Point& p, const char* name, T& out) {
+  if (!p.find(name)) return;
+  if constexpr (std::is_same_v<T, std::string>) {
+    out = p.text(name);
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    out = p.integer(name);
+  } else {
+    out = p.real(name);
+  }
+}
+
 }  // namespace
 
 std::string DistributionSpec::key() const {
@@ -115,31 +129,22 @@ bool DistributionSpec::uses_gaussian_scores() const {
 DistributionSpec distribution_from_point(const Point& p) {
   DistributionSpec d;
   d.name = p.text("distribution");
-  const auto opt_text = [&](const char* n, std::string& out) {
-    if (p.find(n)) out = p.text(n);
-  };
-  const auto opt_int = [&](const char* n, int64_t& out) {
-    if (p.find(n)) out = p.integer(n);
-  };
-  const auto opt_real = [&](const char* n, double& out) {
-    if (p.find(n)) out = p.real(n);
-  };
   std::string target = "entropy";
-  opt_text("temperature_target", target);
+  read_if(p, "temperature_target", target);
   d.temperature_target = target == "max_prob" ? TemperatureTarget::max_prob : TemperatureTarget::entropy;
-  opt_real("target_entropy", d.target_entropy);
-  opt_real("target_max_prob", d.target_max_prob);
-  opt_int("sinks", d.sinks);
-  opt_int("window", d.window);
-  opt_real("sink_mass", d.sink_mass);
-  opt_real("local_mass", d.local_mass);
-  opt_real("tail_alpha", d.tail_alpha);
-  opt_real("zipf_exponent", d.zipf_exponent);
-  opt_int("needle_count", d.needle_count);
-  opt_real("needle_mass", d.needle_mass);
-  opt_int("tiles_90", d.tiles_90);
-  opt_int("spread_tile", d.spread_tile);
-  opt_text("file", d.file);
+  read_if(p, "target_entropy", d.target_entropy);
+  read_if(p, "target_max_prob", d.target_max_prob);
+  read_if(p, "sinks", d.sinks);
+  read_if(p, "window", d.window);
+  read_if(p, "sink_mass", d.sink_mass);
+  read_if(p, "local_mass", d.local_mass);
+  read_if(p, "tail_alpha", d.tail_alpha);
+  read_if(p, "zipf_exponent", d.zipf_exponent);
+  read_if(p, "needle_count", d.needle_count);
+  read_if(p, "needle_mass", d.needle_mass);
+  read_if(p, "tiles_90", d.tiles_90);
+  read_if(p, "spread_tile", d.spread_tile);
+  read_if(p, "file", d.file);
   return d;
 }
 

