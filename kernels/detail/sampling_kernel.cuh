@@ -123,13 +123,13 @@ __device__ __forceinline__ int tile_counts(float* col, int lane, double B0, doub
     if (i >= last) return B1;
     return fmin(B0 + span * (static_cast<double>(prefix) * inv_l), B1);
   };
-  double Fp = lane == 0 ? B0 : F(lane * PER - 1, left);
+  double fl_prev = floor(u + (lane == 0 ? B0 : F(lane * PER - 1, left)));  // floor(u + F_{i-1}), carried
   int csum = 0;
 #pragma unroll
   for (int k = 0; k < PER; ++k) {
-    const double Fi = F(lane * PER + k, x[k]);
-    const int cnt = static_cast<int>(floor(u + Fi) - floor(u + Fp));
-    Fp = Fi;
+    const double fl = floor(u + F(lane * PER + k, x[k]));
+    const int cnt = static_cast<int>(fl - fl_prev);
+    fl_prev = fl;
     x[k] = static_cast<float>(cnt) * f;
     csum += cnt;
     if (counts_row != nullptr && lane * PER + k < valid) counts_row[lane * PER + k] = cnt;
@@ -480,20 +480,19 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   }
   __syncthreads();
 
-  // ---- E1. compact the rows any head sampled: each thread takes a run of rows, one block scan.
+  // ---- E1. compact the rows any head sampled. Thread t takes rows t, t + 256, ... (consecutive threads read
+  // consecutive words: no bank conflicts); one block scan; the list order is a fixed permutation of the rows.
   const int rows_cov = ntl * TR;
-  const int rpt = (rows_cov + kThreads - 1) / kThreads;
-  const int i_begin = min(rows_cov, tid * rpt), i_end = min(rows_cov, i_begin + rpt);
   auto row_hit = [&](int i) {
     bool hit = false;
     for (int h = 0; h < G; ++h) hit |= sc[h * rows_max + i] != 0.f;
     return hit;
   };
   int mine = 0;
-  for (int i = i_begin; i < i_end; ++i) mine += row_hit(i) ? 1 : 0;
+  for (int i = tid; i < rows_cov; i += kThreads) mine += row_hit(i) ? 1 : 0;
   int pos, R;
   BlockScan(scan_storage).ExclusiveSum(mine, pos, R);
-  for (int i = i_begin; i < i_end; ++i) {
+  for (int i = tid; i < rows_cov; i += kThreads) {
     if (row_hit(i)) list[pos++] = static_cast<uint16_t>(i);
   }
   __syncthreads();
@@ -512,17 +511,18 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
 #pragma unroll
     for (int j = 0; j < 8; ++j) acc[h][j] = 0.f;
   const T* vp = static_cast<const T*>(p.v);
-  for (int e0 = slot; e0 < R; e0 += 4 * nslots) {
-    uint4 vv[4];
-    int ri[4];
+  constexpr int U = kMaxG <= 4 && kMinBlocks <= 2 ? 8 : 4;  // rows in flight per slot (registers permitting)
+  for (int e0 = slot; e0 < R; e0 += U * nslots) {
+    uint4 vv[U];
+    int ri[U];
 #pragma unroll
-    for (int k = 0; k < 4; ++k) {
+    for (int k = 0; k < U; ++k) {
       const int e = e0 + k * nslots;
       ri[k] = e < R ? static_cast<int>(list[e]) : -1;
       vv[k] = ri[k] >= 0 ? ld_gather(vp + rows(r0 + ri[k]) + 8 * seg) : make_uint4(0, 0, 0, 0);
     }
 #pragma unroll
-    for (int k = 0; k < 4; ++k) {
+    for (int k = 0; k < U; ++k) {
       if (ri[k] < 0) continue;
       float x[8];
 #pragma unroll
