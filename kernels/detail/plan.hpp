@@ -19,7 +19,10 @@ struct Plan {
 
 // Keys per CTA are capped (the sampling kernels keep the chunk's scores in shared memory).
 inline constexpr int kDenseRowsCap = 4096;
-inline constexpr int kSamplingRowsCap = 2048;  // call 3: 16 chunks beat 8 at B = 16 (flash 437 vs 479 us)
+// Call 4's split sweep (H200, 32k): prop is fastest with 4096-key chunks (B = 4: 108 vs 122 us, B = 16:
+// 393 vs 413 us: fewer CTAs wait at its barrier), flash with 2048 (B = 16: 415 vs 439 us).
+inline constexpr int kPropRowsCap = 4096;
+inline constexpr int kFlashRowsCap = 2048;
 inline constexpr int kDenseUnit = 64;
 // Default L2 prefetch distances (16-key steps per warp) when LaunchOptions::prefetch_steps < 0.
 inline constexpr int kDensePrefetch = 0;  // call 2: every distance > 0 was slower (extra DRAM reads)

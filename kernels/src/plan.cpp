@@ -26,7 +26,8 @@ Plan make_plan(KernelFamily family, const DecodeProblem& problem, int tile, cons
   const bool sampling = family != KernelFamily::dense;
   plan.unit = sampling ? tile : kDenseUnit;
   const int64_t units = ceil_div(plan.n_max, plan.unit);
-  const int cap_units = std::max(1, (sampling ? kSamplingRowsCap : kDenseRowsCap) / plan.unit);
+  const int cap_rows = family == KernelFamily::prop ? kPropRowsCap : family == KernelFamily::flash ? kFlashRowsCap : kDenseRowsCap;
+  const int cap_units = std::max(1, cap_rows / plan.unit);
   int limit = limits.max_chunks;
   if (family == KernelFamily::prop) limit = std::min(limit, std::max(1, sm_count));
   const int64_t min_chunks = ceil_div(units, cap_units);

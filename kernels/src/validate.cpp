@@ -47,6 +47,20 @@ void check_tile(const char* where, int tile, int64_t samples, const WorkspaceLim
   }
 }
 
+// The head layout shared by a workspace's limits and a problem.
+void check_heads(const char* where, int batch, int num_heads, int num_kv_heads, int head_dim) {
+  if (batch < 1 || batch > 65535) reject(where, "batch = ", batch, "; allowed: 1..65535");
+  if (num_kv_heads < 1) reject(where, "num_kv_heads = ", num_kv_heads, "; must be >= 1");
+  if (num_heads < 1 || num_heads > 65535 || num_heads % num_kv_heads != 0) {
+    reject(where, "num_heads = ", num_heads, " with num_kv_heads = ", num_kv_heads,
+           "; num_heads must be in 1..65535 and a multiple of num_kv_heads");
+  }
+  if (!supported_group(num_heads / num_kv_heads)) {
+    reject(where, "group size num_heads / num_kv_heads = ", num_heads / num_kv_heads, "; allowed: 1, 2, 4, 8");
+  }
+  if (!supported_head_dim(head_dim)) reject(where, "head_dim = ", head_dim, "; allowed: 64, 128, 256");
+}
+
 }  // namespace
 
 std::string to_string(DType t) { return t == DType::bf16 ? "bf16" : t == DType::fp16 ? "fp16" : "unknown"; }
@@ -57,16 +71,7 @@ int64_t max_sequence_length(const DecodeProblem& p) {
 
 void check_limits(const WorkspaceLimits& l) {
   constexpr const char* where = "DecodeWorkspace";
-  if (l.max_batch < 1 || l.max_batch > 65535) reject(where, "max_batch = ", l.max_batch, "; allowed: 1..65535");
-  if (l.num_kv_heads < 1) reject(where, "num_kv_heads = ", l.num_kv_heads, "; must be >= 1");
-  if (l.num_heads < 1 || l.num_heads > 65535 || l.num_heads % l.num_kv_heads != 0) {
-    reject(where, "num_heads = ", l.num_heads, " with num_kv_heads = ", l.num_kv_heads,
-           "; num_heads must be in 1..65535 and a multiple of num_kv_heads");
-  }
-  if (!supported_group(l.num_heads / l.num_kv_heads)) {
-    reject(where, "group size num_heads / num_kv_heads = ", l.num_heads / l.num_kv_heads, "; allowed: 1, 2, 4, 8");
-  }
-  if (!supported_head_dim(l.head_dim)) reject(where, "head_dim = ", l.head_dim, "; allowed: 64, 128, 256");
+  check_heads(where, l.max_batch, l.num_heads, l.num_kv_heads, l.head_dim);
   if (l.max_len < 1 || l.max_len > (int64_t{1} << 30)) reject(where, "max_len = ", l.max_len, "; allowed: 1..2^30");
   if (!is_pow2(l.min_tile) || l.min_tile < kMinTile || l.min_tile > kMaxTile) {
     reject(where, "min_tile = ", l.min_tile, "; allowed: a power of two in [", kMinTile, ", ", kMaxTile, "]");
@@ -80,17 +85,7 @@ void check_limits(const WorkspaceLimits& l) {
 
 void check_problem(const DecodeProblem& p) {
   constexpr const char* where = "decode";
-  if (p.batch < 1 || p.batch > 65535) reject(where, "batch = ", p.batch, "; allowed: 1..65535");
-  if (p.num_kv_heads < 1) reject(where, "num_kv_heads = ", p.num_kv_heads, "; must be >= 1");
-  if (p.num_heads < 1 || p.num_heads > 65535 || p.num_heads % p.num_kv_heads != 0) {
-    reject(where, "num_heads = ", p.num_heads, " with num_kv_heads = ", p.num_kv_heads,
-           "; num_heads must be in 1..65535 and a multiple of num_kv_heads");
-  }
-  if (!supported_group(p.num_heads / p.num_kv_heads)) {
-    reject(where, "group size num_heads / num_kv_heads = ", p.num_heads / p.num_kv_heads,
-           "; allowed: 1, 2, 4, 8");
-  }
-  if (!supported_head_dim(p.head_dim)) reject(where, "head_dim = ", p.head_dim, "; allowed: 64, 128, 256");
+  check_heads(where, p.batch, p.num_heads, p.num_kv_heads, p.head_dim);
   if (p.dtype != DType::bf16 && p.dtype != DType::fp16) {
     reject(where, "dtype = ", static_cast<int>(p.dtype), "; allowed: bf16, fp16");
   }

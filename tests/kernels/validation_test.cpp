@@ -131,7 +131,7 @@ TEST(KernelPlan, ChunksCoverEverySequenceAndRespectTheCaps) {
         EXPECT_LE(plan.num_chunks, sms) << "prop needs its CTAs co-resident";
       }
       if (family != KernelFamily::dense) {
-        EXPECT_LE(plan.rows_max, detail::kSamplingRowsCap);
+        EXPECT_LE(plan.rows_max, family == KernelFamily::prop ? detail::kPropRowsCap : detail::kFlashRowsCap);
       }
       for (int n : {1, 255, 256, 4097, 32768}) {  // every key of every sequence length lands in a chunk
         const int rows = detail::chunk_rows_for(n, plan.num_chunks, plan.unit);
