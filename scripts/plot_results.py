@@ -197,6 +197,10 @@ def plot_bernoulli(cols, attrs, stem):
     save(fig, stem + "_access.png")
 
 
+def attrs_group(cols):
+    return int(cols["H"][0] // cols["H_kv"][0])
+
+
 def plot_coverage(cols, attrs, stem):
     nks = sorted(unique(cols["n_k"]))
     fig, ax = plt.subplots(figsize=(6, 4.5))
@@ -210,6 +214,9 @@ def plot_coverage(cols, attrs, stem):
                                                                        "coverage_group_pct", "uniform_pct")])
     r = series(cols, cols["n_k"] == nks[-1], "S")
     ax.plot(r["S"], r["uniform_pct"], "k--", lw=1, label="uniform attention")
+    if not np.allclose(r["coverage_group_pct"], r["coverage_pct"]):
+        ax.plot(r["S"], r["coverage_group_pct"], "k:", marker="s", ms=4, lw=1,
+                label=f"per GQA group of {attrs_group(cols)} heads (n_k = {nks[-1]})")
     single_axes(ax, attrs, "S (samples per query position)", "V rows read over all positions (% of n_k)")
     save(fig, stem + "_coverage.png")
     write_csv(stem + "_coverage.csv", ["n_k", "S", "coverage_pct", "coverage_pct_se", "coverage_group_pct",

@@ -365,9 +365,11 @@ Spec Parser::run() {
                                     join(kTopKeys)));
   }
 
-  const ParamDef name_def{"name", ParamType::text, std::string(), {}, std::nullopt, std::nullopt, "", ""};
+  const auto text_def = [](const char* key) {
+    return ParamDef{key, ParamType::text, std::string(), {}, std::nullopt, std::nullopt, "", ""};
+  };
   if (const Entry* e = find("name")) {
-    if (auto v = scalar_value(e->value, name_def, e->key_mark)) {
+    if (auto v = scalar_value(e->value, text_def("name"), e->key_mark)) {
       static const std::regex name_re("[A-Za-z0-9_.-]+");
       spec.name = std::get<std::string>(*v);
       if (!std::regex_match(spec.name, name_re))
@@ -378,7 +380,8 @@ Spec Parser::run() {
     error(SourceMark{path_, 1, 1}, "missing required key 'name' (the experiment's name, used for the output file)");
   }
   if (const Entry* e = find("description")) {
-    if (auto v = scalar_value(e->value, name_def, e->key_mark)) spec.description = std::get<std::string>(*v);
+    if (auto v = scalar_value(e->value, text_def("description"), e->key_mark))
+      spec.description = std::get<std::string>(*v);
   }
   if (const Entry* e = find("kind")) {
     const ParamDef kind_def{"kind", ParamType::choice, std::string(), kind_names(), std::nullopt, std::nullopt,
@@ -399,7 +402,7 @@ Spec Parser::run() {
       spec.seed = x;
   }
   if (const Entry* e = find("output")) {
-    if (auto v = scalar_value(e->value, name_def, e->key_mark)) {
+    if (auto v = scalar_value(e->value, text_def("output"), e->key_mark)) {
       spec.output = std::get<std::string>(*v);
       if (spec.output.empty()) error(mark(e->value), "output is empty; allowed: a file path");
     }

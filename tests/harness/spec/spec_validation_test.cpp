@@ -223,6 +223,17 @@ TEST(SpecValidation, CoverageOnlyGaussian) {
                {"unknown distribution 'zipf'", "allowed: one of: gaussian"});
 }
 
+TEST(SpecValidation, KeysOutputDescriptionAndSize) {
+  expect_error(kHead + "? [a, b]\n: 1\n", "t.yaml:3:3", {"keys must be plain names, got a list"});
+  expect_error(kHead + "output: \"\"\n", "t.yaml:3:9", {"output is empty"});
+  expect_error(kHead + "description: [a]\n", "t.yaml:3:14", {"description: expected a single value, got a list"});
+  expect_error(kHead + "seed: \"5\"\n", "t.yaml:3:7", {"seed: expected a non-negative integer"});
+  // 2^11 * 2^11 * 2^10 = 2^32 points: refused before any point is built.
+  expect_error(kHead + "sweep:\n  grid:\n    S: {linear: [1, 2048, 1]}\n    n_k: {linear: [1, 2048, 1]}\n"
+                       "    d: {linear: [1, 1024, 1]}\n",
+               "t.yaml:1:1", {"the sweep has 4294967296 points; allowed: at most 2^31"});
+}
+
 TEST(SpecValidation, MissingFile) {
   try {
     load_spec("/nonexistent/spec.yaml");
