@@ -105,8 +105,10 @@ int run_command(const RunOptions& opt) {
     return kExitInvalid;
   }
   auto runner = measure::make_runner(spec->kind->name);
-  if (const std::string why = runner->unavailable_reason(); !why.empty()) {
-    fmt::print(stderr, "santa run: {}\n", why);
+  // A dry run only shows what would run, so it works where the kind cannot run (latency without a GPU).
+  const std::string unavailable = runner->unavailable_reason();
+  if (!unavailable.empty() && !opt.dry_run) {
+    fmt::print(stderr, "santa run: {}\n", unavailable);
     return kExitUnavailable;
   }
 
@@ -127,6 +129,7 @@ int run_command(const RunOptions& opt) {
     fmt::print("dry run: {} ({}, kind {}): {} of {} points{} would be written to {}; nothing was run\n", spec->name,
                opt.spec_path, spec->kind->name, points.size(), spec->point_count(),
                shard->n > 1 ? fmt::format(" (shard {})", shard->label()) : "", output);
+    if (!unavailable.empty()) fmt::print("note: {}\n", unavailable);
     return kExitOk;
   }
 
