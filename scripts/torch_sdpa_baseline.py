@@ -11,7 +11,7 @@ Protocol (P1): before EVERY call (warm-up and timed) a buffer larger than twice 
 bracketed by CUDA events around the one SDPA call; every sample is kept. Before timing, each backend's
 output is checked against an fp32 reference; a mismatch stops the script with an error.
 
-Output: a table on stdout (backend, batch, n_k, median, mean, 95 % CI of the mean, TB/s of the K+V bytes
+Output: a table on stdout (backend, batch, n_k, median, mean, 95 % CI of the mean, TB/s of the K+V+q bytes
 at the median time); --csv FILE writes the same rows with every sample; --h5 FILE appends the rows
 (backend = torch_cudnn / torch_flash) to a santa result file written by `santa run` (see append_to_h5).
 
@@ -42,10 +42,14 @@ def fail(message: str) -> NoReturn:
 # --- statistics -------------------------------------------------------------------------------------------
 
 def student_t_975(dof: int) -> float:
-    """97.5 % quantile of Student's t (Cornish-Fisher expansion, Abramowitz & Stegun 26.7.5; < 1e-4 off
-    for dof >= 5, exact normal limit), so the script needs no scipy."""
+    """97.5 % quantile of Student's t: exact for dof 1, 2, tabulated for 3 to 6, then the Cornish-Fisher
+    expansion (Abramowitz & Stegun 26.7.5; < 5e-5 off for dof >= 7, exact normal limit), so the script needs no
+    scipy. The same as the harness (harness/measure/latency_stats.cpp)."""
     if dof < 1:
         return math.nan
+    if dof <= 6:
+        return (12.706204736174698, 4.302652729749464, 3.182446305284263, 2.776445105197793, 2.570581835636314,
+                2.446911851144969)[dof - 1]
     z = 1.959963984540054
     g1 = (z**3 + z) / 4
     g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
@@ -93,8 +97,16 @@ class Point:
     peak_tbps: float = math.nan
 
     @property
-    def bytes_read(self) -> int:  # K and V, every sequence and KV head: 2 * B * n_k * H_kv * d * bytes
-        return 2 * self.batch * self.n_k * self.kv_heads * self.head_dim * DTYPE_BYTES[self.dtype]
+    def bytes_kv(self) -> int:  # K or V, every sequence and KV head: B * n_k * H_kv * d * bytes
+        return self.batch * self.n_k * self.kv_heads * self.head_dim * DTYPE_BYTES[self.dtype]
+
+    @property
+    def bytes_meta(self) -> int:  # q (SDPA reads no lengths or page tables), as the harness counts metadata
+        return self.batch * self.heads * self.head_dim * DTYPE_BYTES[self.dtype]
+
+    @property
+    def bytes_read(self) -> int:  # K + V + q, the harness's bytes_read (harness/measure/latency_bytes.hpp)
+        return 2 * self.bytes_kv + self.bytes_meta
 
     @property
     def summary(self) -> Summary:
@@ -298,10 +310,13 @@ def known_values(p: Point) -> tuple[dict, dict]:
     params = {"backend": p.backend, "batch": p.batch, "n_k": p.n_k, "H": p.heads, "H_kv": p.kv_heads,
               "d": p.head_dim, "dtype": p.dtype, "cache": "contiguous", "warmup": p.warmup, "iters": p.iters,
               "l2_flush_mb": float(p.flush_mb), "distribution": "gaussian", "seed": p.seed}
+    rows = p.batch * p.n_k * p.kv_heads
     metrics = {"mean_us": s.mean_us, "median_us": s.median_us, "ci95_lo_us": s.ci95_lo_us,
-               "ci95_hi_us": s.ci95_hi_us, "std_us": s.std_us, "bytes_read": p.bytes_read, "tbps": p.tbps,
+               "ci95_hi_us": s.ci95_hi_us, "std_us": s.std_us, "min_us": min(p.samples_us),
+               "timed_calls": len(p.samples_us), "bytes_read": p.bytes_read, "bytes_k": p.bytes_kv,
+               "bytes_v": p.bytes_kv, "bytes_meta": p.bytes_meta, "tbps": p.tbps,
                "fraction_of_peak": p.fraction_of_peak, "max_rel_error": p.max_rel_error,
-               "samples": len(p.samples_us)}
+               "distinct_v_rows": rows, "distinct_v_fraction": 1.0, "samples": len(p.samples_us)}
     return params, metrics
 
 
