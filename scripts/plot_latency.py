@@ -160,6 +160,22 @@ def figure(tab: Table, plt, title: str):
     return fig, {p: axes[i // cols][i % cols] for i, p in enumerate(ps)}
 
 
+def finish_panel(a, dist: str, batch: int, xlabel: str, ylabel: str) -> None:
+    a.set_xscale("log", base=2)
+    a.set_title(f"{dist}, batch {batch}", fontsize=10)
+    a.set_xlabel(xlabel)
+    a.set_ylabel(ylabel)
+    a.grid(True, which="both", alpha=0.3)
+
+
+def save(plt, fig, ax, out: str, name: str) -> str:
+    shared_legend(fig, ax)
+    path = os.path.join(out, name)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
 def shared_legend(fig, ax) -> None:
     """One legend for all panels, below them (every panel shows the same backends)."""
     handles, labels = {}, []
@@ -204,16 +220,9 @@ def plot_all(tab: Table, attrs: dict, out: str, crossings: dict) -> list[str]:
                 a.errorbar(tab.ns, ys, yerr=[lo, hi], label=label(c), capsize=2, **kw)
             else:
                 a.plot(tab.ns, ys, label=label(c), **kw)
-        a.set_xscale("log", base=2)
         a.set_yscale("log")
-        a.set_title(f"{d}, batch {b}", fontsize=10)
-        a.set_xlabel("context length n_k")
-        a.set_ylabel(f"{tab.stat} latency (us)")
-        a.grid(True, which="both", alpha=0.3)
-    shared_legend(fig, ax)
-    written.append(os.path.join(out, "latency_vs_nk.png"))
-    fig.savefig(written[-1], dpi=130)
-    plt.close(fig)
+        finish_panel(a, d, b, "context length n_k", f"{tab.stat} latency (us)")
+    written.append(save(plt, fig, ax, out, "latency_vs_nk.png"))
 
     fig, ax = figure(tab, plt, f"Speedup over the best dense backend on {gpu} (> 1: faster); "
                                "dotted: crossover context length")
@@ -228,15 +237,8 @@ def plot_all(tab: Table, attrs: dict, out: str, crossings: dict) -> list[str]:
                 a.axvline(n_star, color=style(c)["color"], linestyle=":", linewidth=1)
                 a.plot([n_star], [1.0], marker="*", color=style(c)["color"], markersize=9)
         a.axhline(1.0, color="gray", linewidth=1)
-        a.set_xscale("log", base=2)
-        a.set_title(f"{d}, batch {b}", fontsize=10)
-        a.set_xlabel("context length n_k")
-        a.set_ylabel("best dense time / time")
-        a.grid(True, which="both", alpha=0.3)
-    shared_legend(fig, ax)
-    written.append(os.path.join(out, "speedup.png"))
-    fig.savefig(written[-1], dpi=130)
-    plt.close(fig)
+        finish_panel(a, d, b, "context length n_k", "best dense time / time")
+    written.append(save(plt, fig, ax, out, "speedup.png"))
 
     fig, ax = figure(tab, plt, f"Achieved bandwidth (bytes the backend must read / median time) on {gpu}")
     for (d, b), a in ax.items():
@@ -250,16 +252,9 @@ def plot_all(tab: Table, attrs: dict, out: str, crossings: dict) -> list[str]:
             a.axhline(peak, color="black", linewidth=1.5, label=f"measured read ceiling {peak:.2f} TB/s")
         if math.isfinite(copy):
             a.axhline(copy, color="black", linestyle=":", linewidth=1, label=f"measured copy {copy:.2f} TB/s")
-        a.set_xscale("log", base=2)
         a.set_ylim(bottom=0)
-        a.set_title(f"{d}, batch {b}", fontsize=10)
-        a.set_xlabel("bytes read per call (MiB)")
-        a.set_ylabel("TB/s")
-        a.grid(True, which="both", alpha=0.3)
-    shared_legend(fig, ax)
-    written.append(os.path.join(out, "bandwidth.png"))
-    fig.savefig(written[-1], dpi=130)
-    plt.close(fig)
+        finish_panel(a, d, b, "bytes read per call (MiB)", "TB/s")
+    written.append(save(plt, fig, ax, out, "bandwidth.png"))
     return written
 
 

@@ -140,7 +140,11 @@ INSTANTIATE_TEST_SUITE_P(Schemes, LatencyCheckSampled,
                                            SampledCase{Scheme::prop_reference, 256, 1.0},
                                            SampledCase{Scheme::prop_reference, 1024, 3.0},
                                            SampledCase{Scheme::flash, 256, 1.0},
-                                           SampledCase{Scheme::flash, 2048, 3.0}));
+                                           SampledCase{Scheme::flash, 2048, 3.0}),
+                         [](const ::testing::TestParamInfo<SampledCase>& info) {
+                           return std::string(to_string(info.param.scheme)) + "_S" + std::to_string(info.param.S) +
+                                  (info.param.q_sd > 1.0 ? "_peaked" : "_flat");
+                         });
 
 }  // namespace
 }  // namespace santa::harness::measure
