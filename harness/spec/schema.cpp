@@ -255,6 +255,9 @@ std::vector<KindSchema> build() {
               integer("iters", 40, 1, "timed calls"),
               real("l2_flush_mb", 512.0, Bound{0.0, false}, std::nullopt,
                    "buffer overwritten before every timed call (> 2x L2)", "MiB"),
+              choice("on_check_failure", "stop", {"stop", "record"},
+                     "an output that fails its check before timing: stop the run, or record the point with "
+                     "check_failed > 0 and no time"),
           },
           // Inputs are made on the GPU (harness/measure/latency_inputs.hpp): Gaussian, or planted needles.
           distribution_params("gaussian", {"gaussian", "needles"})),
