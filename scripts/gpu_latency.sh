@@ -64,6 +64,7 @@ step "santa run experiments/p1_latency.yaml"
 timeout "$(cap 330)" "$BUILD/santa" run experiments/p1_latency.yaml -o "$RESULT" --force > "$LOGS/santa.log" 2>&1
 SANTA_RC=$?
 tail -8 "$LOGS/santa.log"
+grep "check failed" "$LOGS/santa.log" | head -20
 echo "santa run rc=$SANTA_RC"
 if [[ ! -f "$RESULT" ]]; then
   echo "gpu_latency.sh: no result file; see above" >&2

@@ -60,6 +60,11 @@ def load(path: str) -> tuple[list[dict], dict]:
         rows.append(row)
     if not rows:
         fail(f"{path}: /points is empty")
+    failed = [r for r in rows if r.get("check_failed", 0) > 0]  # NaN compares False: torch rows pass
+    for r in failed:
+        print(f"plot_latency: WARNING: {r['backend']} S={r['S']} {r['distribution']} batch {r['batch']} n_k "
+              f"{r['n_k']}: {int(r['check_failed'])} path(s) failed the output check (santa's log says why)",
+              file=sys.stderr)
     return rows, attrs
 
 
@@ -85,6 +90,8 @@ class Table:
         self.t = {}
         self.by_key = {}
         for r in rows:
+            if not math.isfinite(float(r[f"{stat}_us"])):  # e.g. a backend that failed its check: no time
+                continue
             key = (r["distribution"], int(r["batch"]), int(r["n_k"]), config(r))
             self.t[key] = float(r[f"{stat}_us"])
             self.by_key[key] = r

@@ -7,7 +7,10 @@
 // point's array `samples_us`. The GPU's facts and its streaming-read and copy ceilings are measured once when
 // the run starts and stored as root attributes (peak_read_tbps, peak_copy_tbps, gpu_*).
 //
-// One point at a time: the runner holds a lock around each point, so `--jobs N` never overlaps two timings.
+// A failed check stops the run (the point fails), or with on_check_failure = record the path is left untimed,
+// the message goes to stderr and the row says check_failed (one broken backend does not cost the rest of a
+// device run). One point at a time: the runner holds a lock around each point, so `--jobs N` never overlaps
+// two timings.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -43,6 +46,7 @@ struct PreparedInputs {
   gpu::DeviceBuffer samples_drawn, distinct_rows;  // SamplingRecord of the checked call
   ReferenceSequence ref;
   std::vector<double> dense_out;  // our dense kernel's output (checked against ref); empty if it cannot run
+  std::string dense_failure;      // why our dense kernel failed its check ("" if it passed); dense_out is empty
   uint64_t rng_seed = 0;
   double seconds = 0.0;  // to make all of the above
   bool used = false;     // a point has run on them (later points report inputs_s = 0)
@@ -55,6 +59,7 @@ struct PathResult {
   OutputCheck check;
   double extra_meta_bytes = 0.0, num_chunks = nan();
   std::vector<int32_t> drawn, rows;  // sampling backends: recorded per head / per (sequence, KV head)
+  bool failed = false;               // its output failed the check (on_check_failure = record): not timed
 };
 
 int64_t sum(const std::vector<int32_t>& v) {
@@ -93,6 +98,8 @@ class LatencyRunner final : public Runner {
         {"attn_max_prob", "", "largest attention probability, mean over the checked sequence's heads"},
         {"num_chunks", "", "our kernels: CTAs per (sequence, KV head) (split-KV factor)"},
         {"inputs_s", "s", "time this point spent making inputs, reference and dense check (0: reused)"},
+        {"check_failed", "", "paths of the backend whose output failed its check (on_check_failure = record; "
+                             "they are not timed, and with none left every time is NaN)"},
     };
     for (const auto& path : flashinfer_path_names()) {
       m.push_back({"fi_" + path + "_median_us", "us", "flashinfer: median of path " + path + " (NaN: not run)"});
@@ -192,6 +199,8 @@ class LatencyRunner final : public Runner {
     timing.iterations = static_cast<int>(point.integer("iters"));
     timing.flusher = &flusher;
 
+    const bool record_failures = point.text("on_check_failure") == "record";
+    if (!in.dense_failure.empty() && !record_failures) throw CheckFailed(in.dense_failure);
     std::vector<PathResult> results;
     for (const TimedPath& path : paths) {
       throw_if_cancelled(ctx);
@@ -201,7 +210,16 @@ class LatencyRunner final : public Runner {
       r.num_chunks = path.num_chunks;
       const std::string what =
           fmt::format("backend {}{} ({})", backend.name, path.name.empty() ? "" : "/" + path.name, point.describe());
-      r.check = checked_call(backend, path, in, setup, what, r);
+      try {
+        r.check = checked_call(backend, path, in, setup, what, r);
+      } catch (const CheckFailed& e) {
+        if (!record_failures) throw;
+        fmt::print(stderr, "\nsanta run: point {}: check failed: {}; recorded with check_failed, not timed\n",
+                   point.index, e.what());
+        r.failed = true;
+        results.push_back(std::move(r));
+        continue;
+      }
       r.samples_us = gpu::time_launch_us([&] { path.call(false); }, timing);
       r.timing = summarize_timing(r.samples_us);
       results.push_back(std::move(r));
@@ -280,7 +298,12 @@ class LatencyRunner final : public Runner {
       p->gpu->poison_output();
       gpu::dense_decode(problem, *p->workspace);
       p->dense_out = decode_output(p->gpu->download_output(), spec.dtype);
-      check_exact(p->ref, p->dense_out, nullptr, spec.dtype, "dense (the reference of the other backends)");
+      try {
+        check_exact(p->ref, p->dense_out, nullptr, spec.dtype, "dense (the reference of the other backends)");
+      } catch (const CheckFailed& e) {
+        p->dense_failure = e.what();  // run() stops or, recording failures, checks against ref alone
+        p->dense_out.clear();
+      }
     }
     p->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     inputs_ = std::move(p);
@@ -314,11 +337,21 @@ class LatencyRunner final : public Runner {
                const PreparedInputs& in, const std::vector<PathResult>& results, double inputs_s) const {
     Row row = row_for(point);
     for (const auto& m : metrics()) row.set(m.name, nan());
-    std::size_t best = 0;
-    for (std::size_t i = 1; i < results.size(); ++i) {
-      if (results[i].timing.median_us < results[best].timing.median_us) best = i;
+    std::optional<std::size_t> fastest;
+    int failed = 0;
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      if (results[i].failed) {
+        ++failed;
+      } else if (!fastest || results[i].timing.median_us < results[*fastest].timing.median_us) {
+        fastest = i;
+      }
     }
-    const PathResult& r = results[best];
+    row.set("check_failed", double(failed));
+    row.set("attn_entropy_nats", in.ref.entropy_nats);
+    row.set("attn_max_prob", in.ref.max_prob);
+    row.set("inputs_s", inputs_s);
+    if (!fastest) return row;  // nothing passed its check: no time, no bytes
+    const PathResult& r = results[*fastest];
     const TimingSummary& t = r.timing;
     row.set("mean_us", t.mean_us);
     row.set("median_us", t.median_us);
@@ -349,15 +382,13 @@ class LatencyRunner final : public Runner {
     row.set("rel_l2_vs_exact", r.check.rel_l2_vs_exact);
     row.set("expected_rel_l2", r.check.expected_rel_l2);
     row.set("check_z", r.check.z);
-    row.set("attn_entropy_nats", in.ref.entropy_nats);
-    row.set("attn_max_prob", in.ref.max_prob);
     row.set("num_chunks", r.num_chunks);
-    row.set("inputs_s", inputs_s);
     row.arrays.push_back(NamedArray{"samples_us", {int64_t(r.samples_us.size())}, r.samples_us});
 
     if (backend.name == "flashinfer") {
       const auto& names = flashinfer_path_names();
       for (const PathResult& p : results) {
+        if (p.failed) continue;
         row.set("fi_" + p.name + "_median_us", p.timing.median_us);
         row.set("fi_" + p.name + "_mean_us", p.timing.mean_us);
         row.arrays.push_back(NamedArray{"samples_us_" + p.name, {int64_t(p.samples_us.size())}, p.samples_us});

@@ -48,7 +48,11 @@ sweep:
     const double bytes = 4.0 * p.integer("batch") * p.integer("n_k") * 8 * 128;
     const bool exact = p.text("backend") == "dense" || p.text("backend") == "flashinfer";
     const double t = (exact ? bytes : 0.5 * bytes) / 3e12 * 1e6 + (exact ? 10.0 : 20.0);
-    for (const char* m : {"mean_us", "median_us", "ci95_lo_us", "ci95_hi_us", "min_us"}) row.set(m, t);
+    // One backend whose output failed its check (on_check_failure = record): no time.
+    const bool failed = p.text("backend") == "prop" && p.integer("batch") == 4 && p.integer("n_k") == 131072;
+    for (const char* m : {"mean_us", "median_us", "ci95_lo_us", "ci95_hi_us", "min_us"})
+      row.set(m, failed ? std::nan("") : t);
+    row.set("check_failed", failed ? 1.0 : 0.0);
     row.set("bytes_read", bytes);
     row.set("tbps", bytes / t / 1e6);
     row.set("wall_s", 0.1);
@@ -115,6 +119,10 @@ tsb.append_to_h5(sys.argv[2], pts, {}, "peak_read_tbps")
   EXPECT_NE(md.find("| 131072 | torch SDPA cuDNN |"), std::string::npos) << md;
   EXPECT_NE(md.find("Crossover n_k"), std::string::npos) << md;
   EXPECT_NE(md.find("Against FlashInfer, batch 1, n_k = 32768"), std::string::npos) << md;
+  // The failed row has no speedup (the first sampling column of batch 4, n_k 131072) and is named in a warning.
+  EXPECT_NE(md.find("| 131072 | torch SDPA cuDNN | 680.1 | - |"), std::string::npos) << md;
+  EXPECT_NE(testing::read_text(dir.file("plot.log")).find("prop S=128 gaussian batch 4 n_k 131072: 1 path(s) failed"),
+            std::string::npos);
 }
 
 }  // namespace

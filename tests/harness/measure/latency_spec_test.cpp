@@ -38,6 +38,7 @@ TEST(LatencySpec, P1HoldsThePapersGridAndItsExtension) {
     EXPECT_EQ(p.integer("H_kv"), 8);
     EXPECT_EQ(p.integer("d"), 128);
     EXPECT_EQ(p.text("dtype"), "bf16");
+    EXPECT_EQ(p.text("on_check_failure"), "record");  // one failing backend must not cost the device run
   }
   for (const std::string dist : {"gaussian", "needles"}) {
     for (int64_t batch : {1, 4, 16}) {
