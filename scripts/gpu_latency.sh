@@ -5,6 +5,7 @@
 # third_party/flashinfer (device tool: carry ["third_party/flashinfer"]):
 #     bash scripts/gpu_latency.sh
 #   env: OUT (default ./out), SANTA_SKIP_TORCH=1, SANTA_LAT_TESTS=1 (also build and run the latency GPU tests),
+#        SANTA_GIT_COMMIT (recorded in the results where the copy has no .git),
 #        SANTA_CUDA_ARCHS (default 90: H100 and H200), SANTA_TIME_BUDGET (seconds, default 570)
 # Files left in $OUT: p1_latency.h5 (santa's rows + torch rows, every timing sample), torch.csv,
 # latency_vs_nk.png, speedup.png, bandwidth.png, speedup.md, logs.tar.gz (build, santa, torch, plot, env).
@@ -36,7 +37,7 @@ if [[ ! -f third_party/flashinfer/include/flashinfer/attention/decode.cuh ]]; th
        "and carry the folder (device tool: carry [\"third_party/flashinfer\"])" >&2
   exit 1
 fi
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSANTA_BUILD_BENCH=OFF \
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSANTA_BUILD_BENCH=OFF -DSANTA_GIT_COMMIT="${SANTA_GIT_COMMIT:-}" \
       -DSANTA_BUILD_TESTS="$([[ "${SANTA_LAT_TESTS:-0}" == "1" ]] && echo ON || echo OFF)" \
       -DCMAKE_CUDA_ARCHITECTURES="${SANTA_CUDA_ARCHS:-90}" > "$LOGS/build.log" 2>&1
 grep -E "FlashInfer backend|CUDA kernels" "$LOGS/build.log"
