@@ -16,9 +16,11 @@
 #include <cmath>
 #include <cstdint>
 #include <numeric>
+#include <stdexcept>
 #include <vector>
 
 #include "estimators/philox.hpp"
+#include "estimators/tiles.hpp"
 #include "estimators/types.hpp"
 #include "kernels/decode.hpp"
 #include "kernels/device.hpp"
@@ -178,6 +180,48 @@ inline std::vector<float> download_out(const DeviceInputs& d, const Shape& s) {
   std::vector<float> out(bits.size());
   for (size_t i = 0; i < bits.size(); ++i) out[i] = half_bits_to_float(bits[i], s.dtype);
   return out;
+}
+
+// The four sampling kernels under test, their CPU counterparts, and one launch of each (shared by the count,
+// statistics and determinism tests).
+enum class SamplingKind { flash_exact, flash_reference, prop_global, prop_largest_remainder };
+
+inline const char* name(SamplingKind k) {
+  switch (k) {
+    case SamplingKind::flash_exact: return "flash_exact";
+    case SamplingKind::flash_reference: return "flash_reference";
+    case SamplingKind::prop_global: return "prop_global_systematic";
+    case SamplingKind::prop_largest_remainder: return "prop_largest_remainder";
+  }
+  return "?";
+}
+inline bool is_flash(SamplingKind k) { return k == SamplingKind::flash_exact || k == SamplingKind::flash_reference; }
+
+inline RowDraw cpu_draw(SamplingKind kind, const Vec& p, int64_t S, int tile, const RngSite& site) {
+  switch (kind) {
+    case SamplingKind::flash_exact: return sample_flash(p, S, tile, site, FlashBudgetRule::exact_total);
+    case SamplingKind::flash_reference: return sample_flash(p, S, tile, site, FlashBudgetRule::reference);
+    case SamplingKind::prop_global: return sample_global_systematic(p, S, tile, site);
+    case SamplingKind::prop_largest_remainder: return sample_prop_reference(p, S, tile, site);
+  }
+  throw std::logic_error("unknown SamplingKind");
+}
+
+inline void run_sampling_kernel(SamplingKind kind, const DecodeProblem& problem, DecodeWorkspace& ws, int64_t S,
+                                int tile, const SamplingRng& rng, const SamplingRecord& rec = {}) {
+  if (is_flash(kind)) {
+    FlashParams fp;
+    fp.samples = S;
+    fp.tile = tile;
+    fp.budget = kind == SamplingKind::flash_exact ? FlashBudget::exact_total : FlashBudget::reference;
+    flash_decode(problem, fp, rng, ws, rec);
+  } else {
+    PropParams pp;
+    pp.samples = S;
+    pp.tile = tile;
+    pp.budget = kind == SamplingKind::prop_global ? PropBudget::global_systematic : PropBudget::largest_remainder;
+    prop_decode(problem, pp, rng, ws, rec);
+  }
 }
 
 }  // namespace santa::gpu::testing

@@ -60,47 +60,9 @@ HostInputs support_inputs(const Shape& s, uint64_t seed, const std::vector<int32
   return in;
 }
 
-enum class Kind { flash_exact, flash_reference, prop_global, prop_largest_remainder };
-const char* name(Kind k) {
-  switch (k) {
-    case Kind::flash_exact: return "flash_exact";
-    case Kind::flash_reference: return "flash_reference";
-    case Kind::prop_global: return "prop_global_systematic";
-    case Kind::prop_largest_remainder: return "prop_largest_remainder";
-  }
-  return "?";
-}
-bool is_flash(Kind k) { return k == Kind::flash_exact || k == Kind::flash_reference; }
 
-RowDraw cpu_draw(Kind kind, const Vec& p, int64_t S, int tile, const RngSite& site) {
-  switch (kind) {
-    case Kind::flash_exact: return sample_flash(p, S, tile, site, FlashBudgetRule::exact_total);
-    case Kind::flash_reference: return sample_flash(p, S, tile, site, FlashBudgetRule::reference);
-    case Kind::prop_global: return sample_global_systematic(p, S, tile, site);
-    case Kind::prop_largest_remainder: return sample_prop_reference(p, S, tile, site);
-  }
-  throw std::logic_error("kind");
-}
-
-void run_kernel(Kind kind, DeviceInputs& d, DecodeWorkspace& ws, int64_t S, int tile, const SamplingRng& rng,
-                const SamplingRecord& rec) {
-  if (is_flash(kind)) {
-    FlashParams fp;
-    fp.samples = S;
-    fp.tile = tile;
-    fp.budget = kind == Kind::flash_exact ? FlashBudget::exact_total : FlashBudget::reference;
-    flash_decode(d.problem, fp, rng, ws, rec);
-  } else {
-    PropParams pp;
-    pp.samples = S;
-    pp.tile = tile;
-    pp.budget = kind == Kind::prop_global ? PropBudget::global_systematic : PropBudget::largest_remainder;
-    prop_decode(d.problem, pp, rng, ws, rec);
-  }
-}
-
-struct Case {
-  Kind kind;
+struct CountCase {
+  SamplingKind kind;
   int dim, group;
   DType dtype;
   int64_t S;
@@ -108,11 +70,11 @@ struct Case {
   bool paged;
 };
 
-class SamplingCounts : public ::testing::TestWithParam<Case> {};
+class SamplingCounts : public ::testing::TestWithParam<CountCase> {};
 
 TEST_P(SamplingCounts, EqualCpuReferenceExactly) {
   SANTA_REQUIRE_GPU();
-  const Case c = GetParam();
+  const CountCase c = GetParam();
   Shape s;
   s.batch = 2;
   s.kv_heads = 2;
@@ -134,7 +96,7 @@ TEST_P(SamplingCounts, EqualCpuReferenceExactly) {
     counts.fill_bytes(0);
     d.out.fill_bytes(0xFF);
     const SamplingRng rng{0xC0FFEEull + c.S, step, nullptr};
-    run_kernel(c.kind, d, ws, c.S, c.tile, rng, rec);
+    run_sampling_kernel(c.kind, d.problem, ws, c.S, c.tile, rng, rec);
     const auto got = counts.download_vector<int32_t>(n_counts);
     const auto got_samples = samples.download_vector<int32_t>(static_cast<size_t>(s.batch) * s.heads);
     const auto got_rows = rows.download_vector<int32_t>(static_cast<size_t>(s.batch) * s.kv_heads);
@@ -182,9 +144,10 @@ TEST_P(SamplingCounts, EqualCpuReferenceExactly) {
   }
 }
 
-std::vector<Case> count_cases() {
-  std::vector<Case> v;
-  for (Kind k : {Kind::flash_exact, Kind::flash_reference, Kind::prop_global, Kind::prop_largest_remainder}) {
+std::vector<CountCase> count_cases() {
+  std::vector<CountCase> v;
+  for (SamplingKind k : {SamplingKind::flash_exact, SamplingKind::flash_reference, SamplingKind::prop_global,
+                         SamplingKind::prop_largest_remainder}) {
     const int64_t S = is_flash(k) ? 2048 : 128;
     v.push_back({k, 128, 4, DType::bf16, S, 256, false});  // the Llama-3.1-8B group shape
     v.push_back({k, 128, 4, DType::bf16, S, 256, true});
@@ -196,8 +159,8 @@ std::vector<Case> count_cases() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Kernels, SamplingCounts, ::testing::ValuesIn(count_cases()),
-                         [](const ::testing::TestParamInfo<Case>& i) {
-                           const Case& c = i.param;
+                         [](const ::testing::TestParamInfo<CountCase>& i) {
+                           const CountCase& c = i.param;
                            return std::string(name(c.kind)) + "_d" + std::to_string(c.dim) + "_G" +
                                   std::to_string(c.group) + "_" + to_string(c.dtype) + "_S" + std::to_string(c.S) +
                                   "_tile" + std::to_string(c.tile) + (c.paged ? "_paged" : "");

@@ -16,8 +16,6 @@
 namespace santa::gpu::testing {
 namespace {
 
-enum class Kind { prop_global, prop_largest_remainder, flash_exact };
-
 struct Setup {
   Shape s;
   HostInputs in;
@@ -45,13 +43,7 @@ Setup make_setup(uint64_t seed) {
   return st;
 }
 
-RowDraw cpu_draw(Kind k, const Vec& p, int64_t S, int tile, const RngSite& site) {
-  if (k == Kind::prop_global) return sample_global_systematic(p, S, tile, site);
-  if (k == Kind::prop_largest_remainder) return sample_prop_reference(p, S, tile, site);
-  return sample_flash(p, S, tile, site, FlashBudgetRule::exact_total);
-}
-
-void check_kind(Kind kind, int64_t S, int tile) {
+void check_kind(SamplingKind kind, int64_t S, int tile) {
   SANTA_REQUIRE_GPU();
   const Setup st = make_setup(2024);
   const Shape& s = st.s;
@@ -63,18 +55,7 @@ void check_kind(Kind kind, int64_t S, int tile) {
   std::vector<double> diff(R, 0.0), bound(R, 0.0);
   for (int r = 0; r < R; ++r) {
     const SamplingRng rng{31337, static_cast<uint32_t>(r), nullptr};
-    if (kind == Kind::flash_exact) {
-      FlashParams fp;
-      fp.samples = S;
-      fp.tile = tile;
-      flash_decode(d.problem, fp, rng, ws);
-    } else {
-      PropParams pp;
-      pp.samples = S;
-      pp.tile = tile;
-      pp.budget = kind == Kind::prop_global ? PropBudget::global_systematic : PropBudget::largest_remainder;
-      prop_decode(d.problem, pp, rng, ws);
-    }
+    run_sampling_kernel(kind, d.problem, ws, S, tile, rng);
     const auto out = download_out(d, s);
     for (int h = 0; h < s.heads; ++h) {
       const Vec cpu = apply_draw(cpu_draw(kind, st.p[h], S, tile, RngSite{rng.seed, rng.step, 0, static_cast<uint32_t>(h), 0}), st.V);
@@ -99,7 +80,7 @@ void check_kind(Kind kind, int64_t S, int tile) {
   }
   // 1) Mean output vs its target, per coordinate.
   std::vector<Vec> target = st.y;
-  if (kind == Kind::prop_largest_remainder) {
+  if (kind == SamplingKind::prop_largest_remainder) {
     for (int h = 0; h < s.heads; ++h) target[h] += prop_reference_bias(st.p[h], st.V, S, tile);
   }
   int failures = 0;
@@ -127,9 +108,15 @@ void check_kind(Kind kind, int64_t S, int tile) {
   EXPECT_LE(std::fabs(md), mb + kZ * std::sqrt(vd / R)) << "kernel MSE differs from the CPU sampler's";
 }
 
-TEST(SamplingStatistics, GlobalSystematicPropIsUnbiasedAndMatchesCpuError) { check_kind(Kind::prop_global, 32, 64); }
-TEST(SamplingStatistics, FlashIsUnbiasedAndMatchesCpuError) { check_kind(Kind::flash_exact, 64, 64); }
-TEST(SamplingStatistics, LargestRemainderPropHasTheReferenceBias) { check_kind(Kind::prop_largest_remainder, 32, 64); }
+TEST(SamplingStatistics, GlobalSystematicPropIsUnbiasedAndMatchesCpuError) {
+  check_kind(SamplingKind::prop_global, 32, 64);
+}
+TEST(SamplingStatistics, FlashIsUnbiasedAndMatchesCpuError) {
+  check_kind(SamplingKind::flash_exact, 64, 64);
+}
+TEST(SamplingStatistics, LargestRemainderPropHasTheReferenceBias) {
+  check_kind(SamplingKind::prop_largest_remainder, 32, 64);
+}
 
 }  // namespace
 }  // namespace santa::gpu::testing
