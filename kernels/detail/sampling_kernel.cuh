@@ -68,74 +68,166 @@ __device__ __forceinline__ void store_run(float* dst, const float (&x)[PER]) {
   }
 }
 
-// Phase B for one (head, tile), the tile's scores in col[0, 32 * PER): lane owns keys [PER lane, PER lane + PER).
-// Leaves the fp32 running prefix of exp2(s - m) in col; returns max, sum (== the last prefix) and the last
-// key with positive weight.
+// Heads per warp task in phases B and D (v5): a warp works on HB heads of one tile at once, so the shuffle
+// scans and fp64 chains of the heads overlap instead of running one (head, tile) after another.
+__host__ __device__ constexpr int heads_per_task(int per) { return per <= 8 ? 4 : 2; }
+__host__ __device__ constexpr int heads_per_count_task(int per) { return per <= 8 ? 2 : 1; }
+
+// Phase B for up to HB heads of one tile: head j's scores in col[j * stride + [0, 32 * PER)), lane owns keys
+// [PER lane, PER lane + PER). Leaves the fp32 running prefix of exp2(s - m) in place; writes max, sum (== the
+// last prefix) and the last key with positive weight of head j to tm/tl/tlast[j * tstride] (lane 0).
 template <int PER>
-__device__ __forceinline__ void tile_prefix(float* col, int lane, float& m_out, float& l_out, int& last_out) {
-  float x[PER];
-  load_run<PER>(col + lane * PER, x);
-  float mx = x[0];
+__device__ __forceinline__ void tile_prefix(float* col, int stride, int nh, int lane, float* tm, float* tl,
+                                            int* tlast, int tstride) {
+  constexpr int HB = heads_per_task(PER);
+  float x[HB][PER], mx[HB], sum[HB], incl[HB];
+  int last[HB];
 #pragma unroll
-  for (int k = 1; k < PER; ++k) mx = fmaxf(mx, x[k]);
-  mx = warp_max(mx);
-  float sum = 0.f;
-  int last = -1;
+  for (int j = 0; j < HB; ++j) {
+    if (j < nh) {
+      load_run<PER>(col + j * stride + lane * PER, x[j]);
+    } else {
 #pragma unroll
-  for (int k = 0; k < PER; ++k) {
-    x[k] = exp2f(x[k] - mx);
-    sum += x[k];
-    if (x[k] > 0.f) last = lane * PER + k;
+      for (int k = 0; k < PER; ++k) x[j][k] = 0.f;
+    }
+    mx[j] = x[j][0];
+#pragma unroll
+    for (int k = 1; k < PER; ++k) mx[j] = fmaxf(mx[j], x[j][k]);
   }
-  float incl = sum;
 #pragma unroll
-  for (int o = 1; o < 32; o <<= 1) {
-    const float t = __shfl_up_sync(0xFFFFFFFFu, incl, o);
-    if (lane >= o) incl += t;
+  for (int o = 16; o > 0; o >>= 1)
+#pragma unroll
+    for (int j = 0; j < HB; ++j) mx[j] = fmaxf(mx[j], __shfl_xor_sync(0xFFFFFFFFu, mx[j], o));
+#pragma unroll
+  for (int j = 0; j < HB; ++j) {
+    sum[j] = 0.f;
+    last[j] = -1;
+#pragma unroll
+    for (int k = 0; k < PER; ++k) {
+      x[j][k] = exp2f(x[j][k] - mx[j]);
+      sum[j] += x[j][k];
+      if (x[j][k] > 0.f) last[j] = lane * PER + k;
+    }
+    incl[j] = sum[j];
   }
-  float run = __shfl_up_sync(0xFFFFFFFFu, incl, 1);
-  if (lane == 0) run = 0.f;
 #pragma unroll
-  for (int k = 0; k < PER; ++k) {
-    run += x[k];
-    x[k] = run;
+  for (int o = 1; o < 32; o <<= 1)
+#pragma unroll
+    for (int j = 0; j < HB; ++j) {
+      const float t = __shfl_up_sync(0xFFFFFFFFu, incl[j], o);
+      if (lane >= o) incl[j] += t;
+    }
+#pragma unroll
+  for (int j = 0; j < HB; ++j) {
+    float run = __shfl_up_sync(0xFFFFFFFFu, incl[j], 1);
+    if (lane == 0) run = 0.f;
+#pragma unroll
+    for (int k = 0; k < PER; ++k) {
+      run += x[j][k];
+      x[j][k] = run;
+    }
+    if (j < nh) store_run<PER>(col + j * stride + lane * PER, x[j]);
+    sum[j] = __shfl_sync(0xFFFFFFFFu, run, 31);  // the prefix stored at the tile's last key
   }
-  store_run<PER>(col + lane * PER, x);
-  l_out = __shfl_sync(0xFFFFFFFFu, run, 31);  // the prefix stored at the tile's last key
 #pragma unroll
-  for (int o = 16; o > 0; o >>= 1) last = max(last, __shfl_xor_sync(0xFFFFFFFFu, last, o));
-  m_out = mx;
-  last_out = last;
+  for (int o = 16; o > 0; o >>= 1)
+#pragma unroll
+    for (int j = 0; j < HB; ++j) last[j] = max(last[j], __shfl_xor_sync(0xFFFFFFFFu, last[j], o));
+  if (lane == 0) {
+#pragma unroll
+    for (int j = 0; j < HB; ++j) {
+      if (j < nh) {
+        tm[j * tstride] = mx[j];
+        tl[j * tstride] = sum[j];
+        tlast[j * tstride] = last[j];
+      }
+    }
+  }
 }
 
-// Phase D for one (head, tile): systematic counts on the count axis [B0, B1] with offset u,
+// Phase D for up to HB heads of one tile (head j: weights at col + j * stride, tile values at [j * tstride],
+// counts record at counts_row + j * cstride): systematic counts on the count axis [B0, B1] with offset u,
 // c_i = floor(u + F_i) - floor(u + F_{i-1}), F_i = B0 + (B1 - B0) prefix_i / l (fp64), F forced to B1 from the
 // last positive key on (so the tile's counts sum to floor(u + B1) - floor(u + B0) exactly). The weights
-// count * f replace the prefix in col. Returns the tile's total count (warp-uniform).
+// count * f replace the prefix; rows with a non-zero weight for any head get their bit in mask_t (the tile's
+// first word; integer atomics, so the mask does not depend on the order). Adds head j's total to tot[j] (lane 0).
+// Within a lane floor(u + F_i) never decreases (its prefixes are a sequential fp32 sum of non-negative terms,
+// every later step is monotone and F is forced to B1 from `last` on), so a lane whose first and last floors
+// agree has no counts after its first key: only lanes where the floor moves evaluate every key (v5). The floor
+// before a lane's first key is the left lane's last floor (the same expression on the same values), shuffled.
 template <int PER>
-__device__ __forceinline__ int tile_counts(float* col, int lane, double B0, double B1, double u, float f, int last,
-                                           float l_tile, int32_t* counts_row, int valid) {
-  float x[PER];
-  load_run<PER>(col + lane * PER, x);
-  const float left = __shfl_up_sync(0xFFFFFFFFu, x[PER - 1], 1);  // prefix of the key before this lane's first
-  const double inv_l = 1.0 / static_cast<double>(l_tile), span = B1 - B0;
-  auto F = [&](int i, float prefix) -> double {
-    if (i >= last) return B1;
-    return fmin(B0 + span * (static_cast<double>(prefix) * inv_l), B1);
-  };
-  double fl_prev = floor(u + (lane == 0 ? B0 : F(lane * PER - 1, left)));  // floor(u + F_{i-1}), carried
-  int csum = 0;
+__device__ __forceinline__ void tile_counts(float* col, int stride, int nh, int lane, const double* tb0,
+                                            const double* tb1, const double* tu, const float* tf, const int* tlast,
+                                            const float* tl, int tstride, int32_t* counts_row, int64_t cstride,
+                                            int valid, uint32_t* mask_t, int* tot) {
+  constexpr int HB = heads_per_count_task(PER);
+  uint32_t bits = 0;
+  int csum[HB];
+  float x[HB][PER];
+  double B0[HB], B1[HB], u[HB], inv_l[HB], fl_last[HB], fl_first[HB], fl_prev[HB];
+  int last[HB];
+  // Branch-free part first (the heads' loads and fp64 chains overlap), then the per-lane slow path.
 #pragma unroll
-  for (int k = 0; k < PER; ++k) {
-    const double fl = floor(u + F(lane * PER + k, x[k]));
-    const int cnt = static_cast<int>(fl - fl_prev);
-    fl_prev = fl;
-    x[k] = static_cast<float>(cnt) * f;
-    csum += cnt;
-    if (counts_row != nullptr && lane * PER + k < valid) counts_row[lane * PER + k] = cnt;
+  for (int j = 0; j < HB; ++j) {
+    const int jj = j < nh ? j : 0;  // a missing head repeats head 0 (results unused)
+    load_run<PER>(col + jj * stride + lane * PER, x[j]);
+    B0[j] = tb0[jj * tstride], B1[j] = tb1[jj * tstride], u[j] = tu[jj * tstride];
+    last[j] = tlast[jj * tstride];
+    inv_l[j] = 1.0 / static_cast<double>(tl[jj * tstride]);
   }
-  store_run<PER>(col + lane * PER, x);
-  return warp_sum(csum);
+  auto F = [&](int j, int i, float prefix) -> double {
+    if (i >= last[j]) return B1[j];
+    return fmin(B0[j] + (B1[j] - B0[j]) * (static_cast<double>(prefix) * inv_l[j]), B1[j]);
+  };
+#pragma unroll
+  for (int j = 0; j < HB; ++j) {
+    fl_last[j] = floor(u[j] + F(j, lane * PER + PER - 1, x[j][PER - 1]));
+    fl_first[j] = PER == 1 ? fl_last[j] : floor(u[j] + F(j, lane * PER, x[j][0]));
+  }
+#pragma unroll
+  for (int j = 0; j < HB; ++j) {
+    fl_prev[j] = __shfl_up_sync(0xFFFFFFFFu, fl_last[j], 1);  // floor(u + F_{i-1}) before this lane's first key
+    if (lane == 0) fl_prev[j] = floor(u[j] + B0[j]);
+  }
+#pragma unroll
+  for (int j = 0; j < HB; ++j) {
+    csum[j] = 0;
+    if (j >= nh) continue;
+    int cnt[PER];
+    if (fl_first[j] == fl_last[j]) {
+      cnt[0] = static_cast<int>(fl_first[j] - fl_prev[j]);
+#pragma unroll
+      for (int k = 1; k < PER; ++k) cnt[k] = 0;
+    } else {
+      double pr = fl_prev[j];
+#pragma unroll
+      for (int k = 0; k < PER; ++k) {
+        const double fl = floor(u[j] + F(j, lane * PER + k, x[j][k]));
+        cnt[k] = static_cast<int>(fl - pr);
+        pr = fl;
+      }
+    }
+    const float f = tf[j * tstride];
+#pragma unroll
+    for (int k = 0; k < PER; ++k) {
+      x[j][k] = static_cast<float>(cnt[k]) * f;
+      csum[j] += cnt[k];
+      bits |= (x[j][k] != 0.f ? 1u : 0u) << k;
+      if (counts_row != nullptr && lane * PER + k < valid) counts_row[j * cstride + lane * PER + k] = cnt[k];
+    }
+    store_run<PER>(col + j * stride + lane * PER, x[j]);
+  }
+  if (bits != 0u) atomicOr(mask_t + ((lane * PER) >> 5), bits << ((lane * PER) & 31));
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1)
+#pragma unroll
+    for (int j = 0; j < HB; ++j) csum[j] += __shfl_xor_sync(0xFFFFFFFFu, csum[j], o);
+  if (lane == 0) {
+#pragma unroll
+    for (int j = 0; j < HB; ++j) {
+      if (j < nh) atomicAdd(tot + j, csum[j]);  // integer: order does not matter
+    }
+  }
 }
 
 template <template <int> class Fn, class... Args>
@@ -173,7 +265,7 @@ struct TilePrefixFn {
 template <int PER>
 struct TileCountsFn {
   template <class... A>
-  static __device__ __forceinline__ int run(A&&... a) { return tile_counts<PER>(a...); }
+  static __device__ __forceinline__ void run(A&&... a) { tile_counts<PER>(a...); }
 };
 
 // kMinBlocks: CTAs per SM the registers must allow (2 by default, 1 for d = 256; 3 is a variant with a
@@ -223,11 +315,13 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   double* t_b1 = t_b0 + G * tpc;
   double* t_u = t_b1 + G * tpc;
   uint16_t* list = reinterpret_cast<uint16_t*>(smem + L.list);
+  uint32_t* mask = reinterpret_cast<uint32_t*>(smem + L.mask);
   const KvRows rows = kv_rows<D>(p, b, kvh);
   const uint32_t step = sampling_step(p);
 
   // ---- A. scores of the chunk's keys (whole tiles; keys past the sequence are -inf).
   stage_q<D, T>(s_q, p, b, kvh);
+  for (int w = tid; w < (rows_max + 31) / 32; w += kThreads) mask[w] = 0u;
   __syncthreads();
   {
     const T* kp = static_cast<const T*>(p.k);
@@ -281,18 +375,15 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
     return;
   }
 
-  // ---- B. per (head, tile): max, exp2, fp32 running prefix (each lane owns TR/32 consecutive keys).
+  // ---- B. per (head, tile): max, exp2, fp32 running prefix (each lane owns TR/32 consecutive keys); a warp
+  // task is HB heads of one tile.
   const int per = TR / 32;
-  for (int task = warp; task < G * ntl; task += kWarps) {
-    const int h = task / ntl, lt = task % ntl;
-    float mx, l_tile;
-    int last;
-    with_per<TilePrefixFn>(per, sc + h * rows_max + lt * TR, lane, mx, l_tile, last);
-    if (lane == 0) {
-      t_m[h * tpc + lt] = mx;
-      t_l[h * tpc + lt] = l_tile;
-      t_last[h * tpc + lt] = last;
-    }
+  const int HB = heads_per_task(per);
+  const int hq = (G + HB - 1) / HB;  // head groups per tile
+  for (int task = warp; task < hq * ntl; task += kWarps) {
+    const int h0 = (task / ntl) * HB, lt = task % ntl;
+    with_per<TilePrefixFn>(per, sc + h0 * rows_max + lt * TR, rows_max, min(HB, G - h0), lane,
+                           t_m + h0 * tpc + lt, t_l + h0 * tpc + lt, t_last + h0 * tpc + lt, tpc);
   }
   __syncthreads();
 
@@ -359,8 +450,12 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
           v[k] = t < ntiles ? __ldcg(hs + t) : make_float2(-INFINITY, 0.f);
         }
       };
+      float2 v0[kPer];  // the first block stays in registers: one L2 round fewer for <= 256 tiles (v5)
+      load_block(0, v0);
       float mstar = -INFINITY;
-      for (int base = 0; base < ntiles; base += 32 * kPer) {
+#pragma unroll
+      for (int k = 0; k < kPer; ++k) mstar = fmaxf(mstar, v0[k].x);
+      for (int base = 32 * kPer; base < ntiles; base += 32 * kPer) {
         float2 v[kPer];
         load_block(base, v);
 #pragma unroll
@@ -370,7 +465,12 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
       unsigned long long carry = 0;  // exact integer prefix of all earlier blocks
       for (int base = 0; base < ntiles; base += 32 * kPer) {
         float2 v[kPer];
-        load_block(base, v);
+        if (base == 0) {
+#pragma unroll
+          for (int k = 0; k < kPer; ++k) v[k] = v0[k];
+        } else {
+          load_block(base, v);
+        }
         unsigned long long lsum = 0;
 #pragma unroll
         for (int k = 0; k < kPer; ++k) lsum += v[k].y > 0.f ? fixed_mass(v[k].x, v[k].y, mstar) : 0ull;
@@ -465,35 +565,38 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
     return;
   }
 
-  // ---- D. counts -> weights, in place of the prefix.
-  for (int task = warp; task < G * ntl; task += kWarps) {
-    const int h = task / ntl, lt = task % ntl;
+  // ---- D. counts -> weights, in place of the prefix (a warp task is HC heads of one tile).
+  const int HC = heads_per_count_task(per);
+  const int hqc = (G + HC - 1) / HC;
+  for (int task = warp; task < hqc * ntl; task += kWarps) {
+    const int h0 = (task / ntl) * HC, lt = task % ntl;
     const int64_t grow0 = static_cast<int64_t>(t0 + lt) * TR;  // sequence row of the tile's first key
     int32_t* counts_row = p.counts_out == nullptr
                               ? nullptr
-                              : p.counts_out + (static_cast<int64_t>(b) * p.num_heads + kvh * G + h) * p.n_max + grow0;
-    const int total = with_per<TileCountsFn>(per, sc + h * rows_max + lt * TR, lane, t_b0[h * tpc + lt],
-                                             t_b1[h * tpc + lt], t_u[h * tpc + lt], t_f[h * tpc + lt],
-                                             t_last[h * tpc + lt], t_l[h * tpc + lt], counts_row,
-                                             static_cast<int>(n - grow0));
-    if (lane == 0) atomicAdd(&s_cnt[h], total);  // integer: order does not matter
+                              : p.counts_out + (static_cast<int64_t>(b) * p.num_heads + kvh * G + h0) * p.n_max + grow0;
+    const int at = h0 * tpc + lt;
+    with_per<TileCountsFn>(per, sc + h0 * rows_max + lt * TR, rows_max, min(HC, G - h0), lane, t_b0 + at, t_b1 + at,
+                           t_u + at, t_f + at, t_last + at, t_l + at, tpc, counts_row, p.n_max,
+                           static_cast<int>(n - grow0), mask + lt * (TR / 32), s_cnt + h0);
   }
   __syncthreads();
 
-  // ---- E1. compact the rows any head sampled. Thread t takes rows t, t + 256, ... (consecutive threads read
-  // consecutive words: no bank conflicts); one block scan; the list order is a fixed permutation of the rows.
-  const int rows_cov = ntl * TR;
-  auto row_hit = [&](int i) {
-    bool hit = false;
-    for (int h = 0; h < G; ++h) hit |= sc[h * rows_max + i] != 0.f;
-    return hit;
-  };
+  // ---- E1. compact the rows any head sampled from the bit mask of phase D: thread t takes a contiguous run of
+  // words, one block scan, so the list is the sampled rows in ascending order (v5; before: a strided pass over
+  // every row and head of the weights, twice).
+  const int words = ntl * TR / 32;
+  const int wpt = (words + kThreads - 1) / kThreads;
+  const int w0 = min(words, tid * wpt), w1 = min(words, w0 + wpt);
   int mine = 0;
-  for (int i = tid; i < rows_cov; i += kThreads) mine += row_hit(i) ? 1 : 0;
+  for (int w = w0; w < w1; ++w) mine += __popc(mask[w]);
   int pos, R;
   BlockScan(scan_storage).ExclusiveSum(mine, pos, R);
-  for (int i = tid; i < rows_cov; i += kThreads) {
-    if (row_hit(i)) list[pos++] = static_cast<uint16_t>(i);
+  for (int w = w0; w < w1; ++w) {
+    uint32_t m = mask[w];
+    while (m != 0u) {
+      list[pos++] = static_cast<uint16_t>(32 * w + __ffs(m) - 1);
+      m &= m - 1u;
+    }
   }
   __syncthreads();
 
