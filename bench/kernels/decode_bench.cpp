@@ -223,6 +223,9 @@ std::vector<Point> grid() {
       v.push_back({KernelFamily::prop, b, 32768, 128, false, c, -1, 1});
       v.push_back({KernelFamily::flash, b, 32768, 2048, false, c, -1, 1});
     }
+    // One head per warp task in the phases after the key stream (v4 arrangement) against the default (v5).
+    v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, 2});
+    v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, -1, 2});
     // Where the time goes: the sampling kernels stopped after the key stream (11), the budgets (12), the
     // counts and compaction (13); no output is written in these runs.
     if (b != 4) {
@@ -231,6 +234,12 @@ std::vector<Point> grid() {
         v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, -1, stop});
       }
     }
+  }
+  // The same at batch 1 and short contexts, where the fixed per-call cost dominates.
+  for (int64_t n : {4096, 8192}) {
+    v.push_back({KernelFamily::prop, 1, n, 128, false, 0, -1, 2});
+    v.push_back({KernelFamily::prop, 1, n, 128, true, 0, -1, 2});
+    v.push_back({KernelFamily::flash, 1, n, 2048, false, 0, -1, 2});
   }
   return v;
 }

@@ -138,14 +138,15 @@ def main():
                 lines.append(f"| {kind} | {B} | " + " | ".join(cs) + " |")
     var = [r for r in rows if r["variant"] > 0]
     if var:
-        lines += ["", "Variants at n_k = 32768 (median us). v:1 = sampling kernel compiled for 3 CTAs/SM (single-buffered K); "
+        lines += ["", "Variants (median us). v:1 = sampling kernel compiled for 3 CTAs/SM (single-buffered K); "
+                  "v:2 = one head per warp task after the key stream (v4 arrangement); "
                   "v:11/12/13 = stopped after the key stream / the budgets / counts + compaction (diagnostics):", "",
-                  "| kernel | B | variant | chunks | time | default at the same chunks |", "|---|---|---|---|---|---|"]
-        for r in sorted(var, key=lambda r: (r["kind"], r["B"], r["variant"], r["chunks_req"])):
+                  "| kernel | B | n_k | variant | chunks | time | default at the same chunks |", "|---|---|---|---|---|---|---|"]
+        for r in sorted(var, key=lambda r: (r["kind"], r["B"], r["n"], r["variant"], r["chunks_req"])):
             same = [q for q in rows if q["kind"] == r["kind"] and q["B"] == r["B"] and q["n"] == r["n"] and q["S"] == r["S"]
                     and q["variant"] == 0 and q["pf_req"] < 0 and (q["chunks_req"] == r["chunks_req"] or
                     (r["chunks_req"] == 0 and q["chunks_req"] == 0))]
-            lines.append(f"| {r['kind']} | {r['B']} | {r['variant']} | {r['chunks']} | {r['median_us']:.1f} | "
+            lines.append(f"| {r['kind']} | {r['B']} | {r['n']} | {r['variant']} | {r['chunks']} | {r['median_us']:.1f} | "
                          + (f"{same[0]['median_us']:.1f} |" if same else "- |"))
     pfs = [r for r in rows if r["pf_req"] >= 0]
     if pfs:

@@ -49,6 +49,9 @@ void launch_sampling_family(const DecodeProblem& problem, detail::KernelParams& 
         if (launch.variant == 1 && G <= 4) {
           return detail::launch_sampling<D, T, 4, 3>(p, grid_of(problem, plan), plan.smem_bytes, stream);
         }
+        if (launch.variant == 2 && G <= 4) {
+          return detail::launch_sampling<D, T, 4, 2, 1>(p, grid_of(problem, plan), plan.smem_bytes, stream);
+        }
       }
       if (G <= 4) {
         detail::launch_sampling<D, T, 4, kMinBlocks>(p, grid_of(problem, plan), plan.smem_bytes, stream);

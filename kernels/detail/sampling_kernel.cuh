@@ -70,16 +70,17 @@ __device__ __forceinline__ void store_run(float* dst, const float (&x)[PER]) {
 
 // Heads per warp task in phases B and D (v5): a warp works on HB heads of one tile at once, so the shuffle
 // scans and fp64 chains of the heads overlap instead of running one (head, tile) after another.
-__host__ __device__ constexpr int heads_per_task(int per) { return per <= 8 ? 4 : 2; }
-__host__ __device__ constexpr int heads_per_count_task(int per) { return per <= 8 ? 2 : 1; }
+// kOneHead = 1: one head per task in both phases (the v4 arrangement; a benchmark variant).
+__host__ __device__ constexpr int heads_per_task(int per, int one_head) { return one_head ? 1 : per <= 8 ? 4 : 2; }
+__host__ __device__ constexpr int heads_per_count_task(int per, int one_head) { return one_head ? 1 : per <= 8 ? 2 : 1; }
 
 // Phase B for up to HB heads of one tile: head j's scores in col[j * stride + [0, 32 * PER)), lane owns keys
 // [PER lane, PER lane + PER). Leaves the fp32 running prefix of exp2(s - m) in place; writes max, sum (== the
 // last prefix) and the last key with positive weight of head j to tm/tl/tlast[j * tstride] (lane 0).
-template <int PER>
+template <int PER, int kOneHead>
 __device__ __forceinline__ void tile_prefix(float* col, int stride, int nh, int lane, float* tm, float* tl,
                                             int* tlast, int tstride) {
-  constexpr int HB = heads_per_task(PER);
+  constexpr int HB = heads_per_task(PER, kOneHead);
   float x[HB][PER], mx[HB], sum[HB], incl[HB];
   int last[HB];
 #pragma unroll
@@ -155,12 +156,12 @@ __device__ __forceinline__ void tile_prefix(float* col, int stride, int nh, int 
 // every later step is monotone and F is forced to B1 from `last` on), so a lane whose first and last floors
 // agree has no counts after its first key: only lanes where the floor moves evaluate every key (v5). The floor
 // before a lane's first key is the left lane's last floor (the same expression on the same values), shuffled.
-template <int PER>
+template <int PER, int kOneHead>
 __device__ __forceinline__ void tile_counts(float* col, int stride, int nh, int lane, const double* tb0,
                                             const double* tb1, const double* tu, const float* tf, const int* tlast,
                                             const float* tl, int tstride, int32_t* counts_row, int64_t cstride,
                                             int valid, uint32_t* mask_t, int* tot) {
-  constexpr int HB = heads_per_count_task(PER);
+  constexpr int HB = heads_per_count_task(PER, kOneHead);
   uint32_t bits = 0;
   int csum[HB];
   float x[HB][PER];
@@ -257,20 +258,26 @@ __device__ __forceinline__ void prop_exit(const KernelParams& p, bool reset_barr
   }
 }
 
-template <int PER>
-struct TilePrefixFn {
-  template <class... A>
-  static __device__ __forceinline__ void run(A&&... a) { tile_prefix<PER>(a...); }
+template <int kOneHead>
+struct TilePrefixOps {
+  template <int PER>
+  struct Fn {
+    template <class... A>
+    static __device__ __forceinline__ void run(A&&... a) { tile_prefix<PER, kOneHead>(a...); }
+  };
 };
-template <int PER>
-struct TileCountsFn {
-  template <class... A>
-  static __device__ __forceinline__ void run(A&&... a) { tile_counts<PER>(a...); }
+template <int kOneHead>
+struct TileCountsOps {
+  template <int PER>
+  struct Fn {
+    template <class... A>
+    static __device__ __forceinline__ void run(A&&... a) { tile_counts<PER, kOneHead>(a...); }
+  };
 };
 
 // kMinBlocks: CTAs per SM the registers must allow (2 by default, 1 for d = 256; 3 is a variant with a
 // single-buffered key stream so that more CTAs in different phases share an SM).
-template <int D, class T, int kMaxG, int kMinBlocks = (D <= 128 ? 2 : 1)>
+template <int D, class T, int kMaxG, int kMinBlocks = (D <= 128 ? 2 : 1), int kOneHead = 0>
 __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(const KernelParams p) {
   using BlockScan = cub::BlockScan<int, kThreads>;
   __shared__ typename BlockScan::TempStorage scan_storage;
@@ -378,11 +385,11 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   // ---- B. per (head, tile): max, exp2, fp32 running prefix (each lane owns TR/32 consecutive keys); a warp
   // task is HB heads of one tile.
   const int per = TR / 32;
-  const int HB = heads_per_task(per);
+  const int HB = heads_per_task(per, kOneHead);
   const int hq = (G + HB - 1) / HB;  // head groups per tile
   for (int task = warp; task < hq * ntl; task += kWarps) {
     const int h0 = (task / ntl) * HB, lt = task % ntl;
-    with_per<TilePrefixFn>(per, sc + h0 * rows_max + lt * TR, rows_max, min(HB, G - h0), lane,
+    with_per<TilePrefixOps<kOneHead>::template Fn>(per, sc + h0 * rows_max + lt * TR, rows_max, min(HB, G - h0), lane,
                            t_m + h0 * tpc + lt, t_l + h0 * tpc + lt, t_last + h0 * tpc + lt, tpc);
   }
   __syncthreads();
@@ -566,7 +573,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   }
 
   // ---- D. counts -> weights, in place of the prefix (a warp task is HC heads of one tile).
-  const int HC = heads_per_count_task(per);
+  const int HC = heads_per_count_task(per, kOneHead);
   const int hqc = (G + HC - 1) / HC;
   for (int task = warp; task < hqc * ntl; task += kWarps) {
     const int h0 = (task / ntl) * HC, lt = task % ntl;
@@ -575,7 +582,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
                               ? nullptr
                               : p.counts_out + (static_cast<int64_t>(b) * p.num_heads + kvh * G + h0) * p.n_max + grow0;
     const int at = h0 * tpc + lt;
-    with_per<TileCountsFn>(per, sc + h0 * rows_max + lt * TR, rows_max, min(HC, G - h0), lane, t_b0 + at, t_b1 + at,
+    with_per<TileCountsOps<kOneHead>::template Fn>(per, sc + h0 * rows_max + lt * TR, rows_max, min(HC, G - h0), lane, t_b0 + at, t_b1 + at,
                            t_u + at, t_f + at, t_last + at, t_l + at, tpc, counts_row, p.n_max,
                            static_cast<int>(n - grow0), mask + lt * (TR / 32), s_cnt + h0);
   }

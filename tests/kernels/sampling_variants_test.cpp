@@ -1,0 +1,78 @@
+// The sampling kernel's launch variants (LaunchOptions::variant 1: built for 3 CTAs/SM with a single-buffered
+// key stream; 2: one head per warp task after the key stream) compute the same thing as the default kernel in
+// the same order: every count, every record and every output bit must match it. Llama-like shape (d = 128,
+// bf16, G = 4: the only shape the variants exist for), random inputs, several splits, all four budget rules.
+#include <gtest/gtest.h>
+
+#include "kernel_test_support.hpp"
+
+namespace santa::gpu::testing {
+namespace {
+
+struct Result {
+  std::vector<uint16_t> out;
+  std::vector<int32_t> samples, rows, counts;
+};
+
+Result run_variant(SamplingKind kind, DeviceInputs& d, DecodeWorkspace& ws, const Shape& s, int64_t S, int chunks,
+                   int variant) {
+  DeviceBuffer samples(sizeof(int32_t) * s.batch * s.heads), rows(sizeof(int32_t) * s.batch * s.kv_heads);
+  DeviceBuffer counts(sizeof(int32_t) * s.batch * s.heads * s.max_len);
+  counts.fill_bytes(0);
+  d.out.fill_bytes(0xFF);
+  SamplingRecord rec{samples.as<int32_t>(), rows.as<int32_t>(), counts.as<int32_t>()};
+  LaunchOptions lo;
+  lo.num_chunks = chunks;
+  lo.variant = variant;
+  const SamplingRng rng{21, 3, nullptr};
+  if (is_flash(kind)) {
+    FlashParams fp;
+    fp.samples = S;
+    fp.budget = kind == SamplingKind::flash_exact ? FlashBudget::exact_total : FlashBudget::reference;
+    flash_decode(d.problem, fp, rng, ws, rec, lo);
+  } else {
+    PropParams pp;
+    pp.samples = S;
+    pp.budget = kind == SamplingKind::prop_global ? PropBudget::global_systematic : PropBudget::largest_remainder;
+    prop_decode(d.problem, pp, rng, ws, rec, lo);
+  }
+  Result r;
+  r.out = d.out.download_vector<uint16_t>(static_cast<size_t>(s.batch) * s.heads * s.dim);
+  r.samples = samples.download_vector<int32_t>(static_cast<size_t>(s.batch) * s.heads);
+  r.rows = rows.download_vector<int32_t>(static_cast<size_t>(s.batch) * s.kv_heads);
+  r.counts = counts.download_vector<int32_t>(static_cast<size_t>(s.batch) * s.heads * s.max_len);
+  return r;
+}
+
+TEST(SamplingVariants, BitwiseEqualToDefault) {
+  SANTA_REQUIRE_GPU();
+  Shape s;
+  s.batch = 3;
+  s.heads = 32;
+  s.kv_heads = 8;
+  s.dim = 128;
+  s.max_len = 12288;
+  const HostInputs in = random_inputs(s, 17, {12288, 7001, 3000});
+  DeviceInputs d = upload(in);
+  DecodeWorkspace ws(limits_for(s));
+  const SamplingKind kinds[] = {SamplingKind::prop_global, SamplingKind::prop_largest_remainder,
+                                SamplingKind::flash_exact, SamplingKind::flash_reference};
+  for (SamplingKind kind : kinds) {
+    const int64_t S = is_flash(kind) ? 2048 : 128;
+    for (int chunks : {0, 3, 6}) {
+      const Result base = run_variant(kind, d, ws, s, S, chunks, 0);
+      for (int variant : {1, 2}) {
+        const Result r = run_variant(kind, d, ws, s, S, chunks, variant);
+        const std::string what = std::string(name(kind)) + " chunks " + std::to_string(chunks) + " variant " +
+                                 std::to_string(variant);
+        EXPECT_EQ(r.counts, base.counts) << what;
+        EXPECT_EQ(r.samples, base.samples) << what;
+        EXPECT_EQ(r.rows, base.rows) << what;
+        EXPECT_EQ(r.out, base.out) << what;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace santa::gpu::testing
