@@ -70,11 +70,6 @@ __device__ __forceinline__ void store_run(float* dst, const float (&x)[PER]) {
 
 // Heads per warp task in phases B and D (v5): a warp works on HB heads of one tile at once, so the shuffle
 // scans and fp64 chains of the heads overlap instead of running one (head, tile) after another.
-template <int V>
-struct IntC {
-  static constexpr int value = V;
-};
-
 // kOneHead = 1: one head per task in both phases (the v4 arrangement; a benchmark variant).
 __host__ __device__ constexpr int heads_per_task(int per, int one_head) { return one_head ? 1 : per <= 8 ? 4 : 2; }
 __host__ __device__ constexpr int heads_per_count_task(int per, int one_head) { return one_head ? 1 : per <= 8 ? 2 : 1; }
@@ -288,7 +283,6 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   __shared__ typename BlockScan::TempStorage scan_storage;
   __shared__ __align__(16) T s_q[kMaxGroup * kQRowStride<D>];
   __shared__ int s_flag, s_lid;
-  __shared__ int s_wbase[kThreads];  // compaction: list position of each mask word
   __shared__ int s_cnt[kMaxGroup];
   __shared__ float s_mc[kMaxGroup], s_L[kMaxGroup];
   __shared__ unsigned long long s_Z[kMaxGroup];
@@ -388,30 +382,15 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
     return;
   }
 
-  // ---- B. per (head, tile): max, exp2, fp32 running prefix (each lane owns TR/32 consecutive keys). A warp
-  // task is HB heads of one tile where the CTA has many (head, tile) tasks, one head otherwise (device calls 6-7:
-  // the multi-head tasks gain 4-15 us at B = 4/16 and 32k, but cost 1-4 us where a warp has <= 2 tasks
-  // (batch 1); prop's threshold is higher than flash's, as measured). Both give bitwise the same values.
+  // ---- B. per (head, tile): max, exp2, fp32 running prefix (each lane owns TR/32 consecutive keys); a warp
+  // task is HB heads of one tile.
   const int per = TR / 32;
-  const bool multi = kOneHead == 0 && G * ntl >= (prop ? 4 : 2) * kWarps;
-  auto phase_b = [&](auto one_c) {
-    constexpr int kOne = decltype(one_c)::value;
-    const int HB = heads_per_task(per, kOne);
-    const int hq = (G + HB - 1) / HB;  // head groups per tile
-    for (int task = warp; task < hq * ntl; task += kWarps) {
-      const int h0 = (task / ntl) * HB, lt = task % ntl;
-      with_per<TilePrefixOps<kOne>::template Fn>(per, sc + h0 * rows_max + lt * TR, rows_max, min(HB, G - h0), lane,
-                                                 t_m + h0 * tpc + lt, t_l + h0 * tpc + lt, t_last + h0 * tpc + lt, tpc);
-    }
-  };
-  if constexpr (kOneHead == 0) {
-    if (multi) {
-      phase_b(IntC<0>{});
-    } else {
-      phase_b(IntC<1>{});
-    }
-  } else {
-    phase_b(IntC<1>{});
+  const int HB = heads_per_task(per, kOneHead);
+  const int hq = (G + HB - 1) / HB;  // head groups per tile
+  for (int task = warp; task < hq * ntl; task += kWarps) {
+    const int h0 = (task / ntl) * HB, lt = task % ntl;
+    with_per<TilePrefixOps<kOneHead>::template Fn>(per, sc + h0 * rows_max + lt * TR, rows_max, min(HB, G - h0), lane,
+                           t_m + h0 * tpc + lt, t_l + h0 * tpc + lt, t_last + h0 * tpc + lt, tpc);
   }
   __syncthreads();
 
@@ -593,62 +572,37 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
     return;
   }
 
-  // ---- D. counts -> weights, in place of the prefix (a warp task is HC heads of one tile; as in phase B).
-  auto phase_d = [&](auto one_c) {
-    constexpr int kOne = decltype(one_c)::value;
-    const int HC = heads_per_count_task(per, kOne);
-    const int hqc = (G + HC - 1) / HC;
-    for (int task = warp; task < hqc * ntl; task += kWarps) {
-      const int h0 = (task / ntl) * HC, lt = task % ntl;
-      const int64_t grow0 = static_cast<int64_t>(t0 + lt) * TR;  // sequence row of the tile's first key
-      int32_t* counts_row = p.counts_out == nullptr
-                                ? nullptr
-                                : p.counts_out + (static_cast<int64_t>(b) * p.num_heads + kvh * G + h0) * p.n_max + grow0;
-      const int at = h0 * tpc + lt;
-      with_per<TileCountsOps<kOne>::template Fn>(per, sc + h0 * rows_max + lt * TR, rows_max, min(HC, G - h0), lane,
-                                                 t_b0 + at, t_b1 + at, t_u + at, t_f + at, t_last + at, t_l + at, tpc,
-                                                 counts_row, p.n_max, static_cast<int>(n - grow0), mask + lt * (TR / 32),
-                                                 s_cnt + h0);
-    }
-  };
-  if constexpr (kOneHead == 0) {
-    if (multi) {
-      phase_d(IntC<0>{});
-    } else {
-      phase_d(IntC<1>{});
-    }
-  } else {
-    phase_d(IntC<1>{});
+  // ---- D. counts -> weights, in place of the prefix (a warp task is HC heads of one tile).
+  const int HC = heads_per_count_task(per, kOneHead);
+  const int hqc = (G + HC - 1) / HC;
+  for (int task = warp; task < hqc * ntl; task += kWarps) {
+    const int h0 = (task / ntl) * HC, lt = task % ntl;
+    const int64_t grow0 = static_cast<int64_t>(t0 + lt) * TR;  // sequence row of the tile's first key
+    int32_t* counts_row = p.counts_out == nullptr
+                              ? nullptr
+                              : p.counts_out + (static_cast<int64_t>(b) * p.num_heads + kvh * G + h0) * p.n_max + grow0;
+    const int at = h0 * tpc + lt;
+    with_per<TileCountsOps<kOneHead>::template Fn>(per, sc + h0 * rows_max + lt * TR, rows_max, min(HC, G - h0), lane, t_b0 + at, t_b1 + at,
+                           t_u + at, t_f + at, t_last + at, t_l + at, tpc, counts_row, p.n_max,
+                           static_cast<int>(n - grow0), mask + lt * (TR / 32), s_cnt + h0);
   }
   __syncthreads();
 
-  // ---- E1. compact the rows any head sampled from the bit mask of phase D into a list in ascending row order
-  // (v5; before: two strided passes over every row and head of the weights). Up to kThreads words: thread t
-  // counts word t, one block scan gives each word's base, then warp w writes words w, w + 8, ... with one lane
-  // per bit. Longer chunks: thread t takes a contiguous run of words and writes its bits in order.
+  // ---- E1. compact the rows any head sampled from the bit mask of phase D: thread t takes a contiguous run of
+  // words, one block scan, so the list is the sampled rows in ascending order (v5; before: a strided pass over
+  // every row and head of the weights, twice).
   const int words = ntl * TR / 32;
+  const int wpt = (words + kThreads - 1) / kThreads;
+  const int w0 = min(words, tid * wpt), w1 = min(words, w0 + wpt);
+  int mine = 0;
+  for (int w = w0; w < w1; ++w) mine += __popc(mask[w]);
   int pos, R;
-  if (words <= kThreads) {
-    const uint32_t mw = tid < words ? mask[tid] : 0u;
-    BlockScan(scan_storage).ExclusiveSum(static_cast<int>(__popc(mw)), pos, R);
-    s_wbase[tid] = pos;
-    __syncthreads();
-    for (int w = warp; w < words; w += kWarps) {
-      const uint32_t m = mask[w];
-      if ((m >> lane) & 1u) list[s_wbase[w] + __popc(m & ((1u << lane) - 1u))] = static_cast<uint16_t>(32 * w + lane);
-    }
-  } else {
-    const int wpt = (words + kThreads - 1) / kThreads;
-    const int w0 = min(words, tid * wpt), w1 = min(words, w0 + wpt);
-    int mine = 0;
-    for (int w = w0; w < w1; ++w) mine += __popc(mask[w]);
-    BlockScan(scan_storage).ExclusiveSum(mine, pos, R);
-    for (int w = w0; w < w1; ++w) {
-      uint32_t m = mask[w];
-      while (m != 0u) {
-        list[pos++] = static_cast<uint16_t>(32 * w + __ffs(m) - 1);
-        m &= m - 1u;
-      }
+  BlockScan(scan_storage).ExclusiveSum(mine, pos, R);
+  for (int w = w0; w < w1; ++w) {
+    uint32_t m = mask[w];
+    while (m != 0u) {
+      list[pos++] = static_cast<uint16_t>(32 * w + __ffs(m) - 1);
+      m &= m - 1u;
     }
   }
   __syncthreads();
