@@ -82,12 +82,7 @@ INSTANTIATE_TEST_SUITE_P(AllSupported, DenseShapes, ::testing::ValuesIn(all_case
 
 TEST(DenseDecode, LlamaShapeLongContextAndChunkCounts) {
   SANTA_REQUIRE_GPU();
-  Shape s;
-  s.batch = 2;
-  s.heads = 32;
-  s.kv_heads = 8;
-  s.dim = 128;
-  s.max_len = 8192;
+  const Shape s = llama_shape(2, 8192);
   const HostInputs in = random_inputs(s, 42, {8192, 5000});
   DeviceInputs d = upload(in);
   DecodeWorkspace ws(limits_for(s));

@@ -182,6 +182,17 @@ inline std::vector<float> download_out(const DeviceInputs& d, const Shape& s) {
   return out;
 }
 
+// The Llama-3.1-8B attention shape (H = 32, H_kv = 8, d = 128, bf16) the kernels were tuned for.
+inline Shape llama_shape(int batch, int64_t max_len) {
+  Shape s;
+  s.batch = batch;
+  s.heads = 32;
+  s.kv_heads = 8;
+  s.dim = 128;
+  s.max_len = max_len;
+  return s;
+}
+
 // The four sampling kernels under test, their CPU counterparts, and one launch of each (shared by the count,
 // statistics and determinism tests).
 enum class SamplingKind { flash_exact, flash_reference, prop_global, prop_largest_remainder };
@@ -208,19 +219,20 @@ inline RowDraw cpu_draw(SamplingKind kind, const Vec& p, int64_t S, int tile, co
 }
 
 inline void run_sampling_kernel(SamplingKind kind, const DecodeProblem& problem, DecodeWorkspace& ws, int64_t S,
-                                int tile, const SamplingRng& rng, const SamplingRecord& rec = {}) {
+                                int tile, const SamplingRng& rng, const SamplingRecord& rec = {},
+                                const LaunchOptions& lo = {}) {
   if (is_flash(kind)) {
     FlashParams fp;
     fp.samples = S;
     fp.tile = tile;
     fp.budget = kind == SamplingKind::flash_exact ? FlashBudget::exact_total : FlashBudget::reference;
-    flash_decode(problem, fp, rng, ws, rec);
+    flash_decode(problem, fp, rng, ws, rec, lo);
   } else {
     PropParams pp;
     pp.samples = S;
     pp.tile = tile;
     pp.budget = kind == SamplingKind::prop_global ? PropBudget::global_systematic : PropBudget::largest_remainder;
-    prop_decode(problem, pp, rng, ws, rec);
+    prop_decode(problem, pp, rng, ws, rec, lo);
   }
 }
 

@@ -12,16 +12,6 @@
 namespace santa::gpu::testing {
 namespace {
 
-Shape llama_like() {
-  Shape s;
-  s.batch = 2;
-  s.heads = 32;
-  s.kv_heads = 8;
-  s.dim = 128;
-  s.max_len = 8192;
-  return s;
-}
-
 using Run = void (*)(DeviceInputs&, DecodeWorkspace&, const SamplingRng&);
 void run_prop(DeviceInputs& d, DecodeWorkspace& ws, const SamplingRng& rng) {
   prop_decode(d.problem, PropParams{}, rng, ws);
@@ -32,7 +22,7 @@ void run_flash(DeviceInputs& d, DecodeWorkspace& ws, const SamplingRng& rng) {
 
 void check_deterministic(Run run) {
   SANTA_REQUIRE_GPU();
-  const Shape s = llama_like();
+  const Shape s = llama_shape(2, 8192);
   const HostInputs in = random_inputs(s, 11, {8192, 6001});
   DeviceInputs a = upload(in), pg = upload(in, true, 16);
   DecodeWorkspace ws(limits_for(s));
@@ -59,7 +49,7 @@ TEST(SamplingDeterminism, FlashBitwiseReproducible) { check_deterministic(run_fl
 
 TEST(SamplingDeterminism, OneWorkspaceServesDifferentBatches) {
   SANTA_REQUIRE_GPU();
-  Shape s = llama_like();
+  Shape s = llama_shape(2, 8192);
   s.batch = 3;
   const HostInputs big = random_inputs(s, 12);
   Shape s1 = s;
@@ -91,7 +81,7 @@ TEST(SamplingDeterminism, OneWorkspaceServesDifferentBatches) {
 #if defined(SANTA_HAVE_CUDA_KERNELS)
 TEST(SamplingDeterminism, CudaGraphReplayReadsTheStepFromDeviceMemory) {
   SANTA_REQUIRE_GPU();
-  const Shape s = llama_like();
+  const Shape s = llama_shape(2, 8192);
   const HostInputs in = random_inputs(s, 13, {8192, 4000});
   DeviceInputs d = upload(in);
   DecodeWorkspace ws(limits_for(s));

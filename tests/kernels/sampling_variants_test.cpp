@@ -24,18 +24,7 @@ Result run_variant(SamplingKind kind, DeviceInputs& d, DecodeWorkspace& ws, cons
   LaunchOptions lo;
   lo.num_chunks = chunks;
   lo.variant = variant;
-  const SamplingRng rng{21, 3, nullptr};
-  if (is_flash(kind)) {
-    FlashParams fp;
-    fp.samples = S;
-    fp.budget = kind == SamplingKind::flash_exact ? FlashBudget::exact_total : FlashBudget::reference;
-    flash_decode(d.problem, fp, rng, ws, rec, lo);
-  } else {
-    PropParams pp;
-    pp.samples = S;
-    pp.budget = kind == SamplingKind::prop_global ? PropBudget::global_systematic : PropBudget::largest_remainder;
-    prop_decode(d.problem, pp, rng, ws, rec, lo);
-  }
+  run_sampling_kernel(kind, d.problem, ws, S, 256, SamplingRng{21, 3, nullptr}, rec, lo);
   Result r;
   r.out = d.out.download_vector<uint16_t>(static_cast<size_t>(s.batch) * s.heads * s.dim);
   r.samples = samples.download_vector<int32_t>(static_cast<size_t>(s.batch) * s.heads);
@@ -46,12 +35,7 @@ Result run_variant(SamplingKind kind, DeviceInputs& d, DecodeWorkspace& ws, cons
 
 TEST(SamplingVariants, BitwiseEqualToDefault) {
   SANTA_REQUIRE_GPU();
-  Shape s;
-  s.batch = 3;
-  s.heads = 32;
-  s.kv_heads = 8;
-  s.dim = 128;
-  s.max_len = 12288;
+  const Shape s = llama_shape(3, 12288);
   const HostInputs in = random_inputs(s, 17, {12288, 7001, 3000});
   DeviceInputs d = upload(in);
   DecodeWorkspace ws(limits_for(s));
