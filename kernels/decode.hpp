@@ -73,6 +73,7 @@ void check_problem(const DecodeProblem& problem);
 void check_fits(const DecodeProblem& problem, const WorkspaceLimits& limits);
 void check_flash_params(const FlashParams& params, const WorkspaceLimits& limits);
 void check_prop_params(const PropParams& params, const WorkspaceLimits& limits);
+void check_launch(const LaunchOptions& launch);
 // Longest sequence a problem can hold (contiguous max_len, or pages * page_size).
 int64_t max_sequence_length(const DecodeProblem& problem);
 

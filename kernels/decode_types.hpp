@@ -77,9 +77,11 @@ struct LaunchOptions {
   void* stream = nullptr;  // a cudaStream_t; nullptr is the default stream
   int num_chunks = 0;      // CTAs per (sequence, KV head); 0 = automatic
   int prefetch_steps = -1; // L2 prefetch distance of the key/value stream in 16-key steps per warp; -1 = default
-  int variant = 0;         // benchmark variants: 1 = sampling kernels built for 3 CTAs/SM (d = 128, bf16, G <= 4
-                           // only; other shapes run the default); 2 = sampling phases after the key stream with one
-                           // head per warp task (the v4 arrangement; same shapes); 11/12/13 = sampling kernels stop after the
+  int variant = 0;         // benchmark variants (0 = the library's choice): 1 = sampling kernels built for 3 CTAs/SM
+                           // (d = 128, bf16, G <= 4 only; other shapes run the default); 2 / 3 = sampling phases after
+                           // the key stream always with one head / several heads per warp task (same shapes; the
+                           // default picks by the number of tasks); 4 = CTAs ordered KV heads first (all families;
+                           // prop only while chunks x KV heads <= SMs); 11/12/13 = sampling kernels stop after the
                            // key stream / the budgets / the counts (timing diagnostics: NO output is written)
 };
 

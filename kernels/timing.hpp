@@ -43,13 +43,16 @@ double time_once_us(const std::function<void()>& launch, L2Flusher& flusher, voi
 double median(std::vector<double> v);
 double mean(const std::vector<double>& v);
 
-// The GPU's measured memory ceilings: a streaming kernel of 16-byte loads over `bytes`, and a
+// The GPU's measured memory ceilings: a streaming kernel of 16-byte loads over `bytes`, the same bytes read
+// by the bulk copy engine (sm_90+), and a
 // device-to-device copy of `bytes` (counted as bytes read + bytes written). Medians of `iterations`.
 struct BandwidthCeiling {
   std::size_t bytes = 0;
   double read_tbps = 0.0;
+  double bulk_read_tbps = 0.0;  // the bulk copy engine (sm_90+; 0 where there is none)
   double copy_tbps = 0.0;
-  std::vector<double> read_us, copy_us;
+  std::vector<double> read_us, bulk_read_us, copy_us;
+  double ceiling_tbps() const { return read_tbps > bulk_read_tbps ? read_tbps : bulk_read_tbps; }
 };
 BandwidthCeiling measure_bandwidth(std::size_t bytes = std::size_t{1} << 31, int iterations = 20);
 

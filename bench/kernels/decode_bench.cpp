@@ -223,9 +223,16 @@ std::vector<Point> grid() {
       v.push_back({KernelFamily::prop, b, 32768, 128, false, c, -1, 1});
       v.push_back({KernelFamily::flash, b, 32768, 2048, false, c, -1, 1});
     }
-    // One head per warp task in the phases after the key stream (v4 arrangement) against the default (v5).
-    v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, 2});
-    v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, -1, 2});
+    // One head (2) / several heads (3) per warp task in the phases after the key stream, against the default
+    // (which picks one of the two by the task count).
+    for (int variant : {2, 3}) {
+      v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, variant});
+      v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, -1, variant});
+    }
+    // KV heads first in the CTA order (4): the CTAs that run together read whole cache rows.
+    v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, -1, 4});
+    v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, 4});
+    v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, -1, 4});
     // Where the time goes: the sampling kernels stopped after the key stream (11), the budgets (12), the
     // counts and compaction (13); no output is written in these runs.
     if (b != 4) {
@@ -237,9 +244,11 @@ std::vector<Point> grid() {
   }
   // The same at batch 1 and short contexts, where the fixed per-call cost dominates.
   for (int64_t n : {4096, 8192}) {
-    v.push_back({KernelFamily::prop, 1, n, 128, false, 0, -1, 2});
-    v.push_back({KernelFamily::prop, 1, n, 128, true, 0, -1, 2});
-    v.push_back({KernelFamily::flash, 1, n, 2048, false, 0, -1, 2});
+    for (int variant : {2, 3}) {
+      v.push_back({KernelFamily::prop, 1, n, 128, false, 0, -1, variant});
+      v.push_back({KernelFamily::prop, 1, n, 128, true, 0, -1, variant});
+      v.push_back({KernelFamily::flash, 1, n, 2048, false, 0, -1, variant});
+    }
   }
   return v;
 }
@@ -258,16 +267,19 @@ int main(int argc, char** argv) {
   }
   const DeviceInfo info = device_info();
   const BandwidthCeiling bw = measure_bandwidth(std::size_t{2} << 30, 20);
-  g_read_ceiling_tbps = bw.read_tbps;
+  g_read_ceiling_tbps = bw.ceiling_tbps();  // frac_read_ceiling: against the better of the two read probes
   benchmark::AddCustomContext("gpu", info.name);
   benchmark::AddCustomContext("sm_count", std::to_string(info.sm_count));
   benchmark::AddCustomContext("l2_bytes", std::to_string(info.l2_bytes));
   benchmark::AddCustomContext("driver_version", std::to_string(info.driver_version));
-  benchmark::AddCustomContext("read_ceiling_tbps", std::to_string(bw.read_tbps));
+  benchmark::AddCustomContext("read_ceiling_tbps", std::to_string(bw.ceiling_tbps()));
+  benchmark::AddCustomContext("load_read_tbps", std::to_string(bw.read_tbps));
+  benchmark::AddCustomContext("bulk_read_tbps", std::to_string(bw.bulk_read_tbps));
   benchmark::AddCustomContext("copy_ceiling_tbps", std::to_string(bw.copy_tbps));
   benchmark::AddCustomContext("l2_flush_bytes", std::to_string(flusher().bytes()));
-  std::printf("GPU %s: streaming read %.3f TB/s, D2D copy %.3f TB/s (read+write), %d SMs\n", info.name.c_str(),
-              bw.read_tbps, bw.copy_tbps, info.sm_count);
+  std::printf("GPU %s: streaming read %.3f TB/s (16-byte loads), %.3f TB/s (bulk copies), D2D copy %.3f TB/s "
+              "(read+write), %d SMs\n",
+              info.name.c_str(), bw.read_tbps, bw.bulk_read_tbps, bw.copy_tbps, info.sm_count);
   for (const Point& pt : grid()) {
     benchmark::RegisterBenchmark(point_name(pt).c_str(), run_point_checked, pt)
         ->UseManualTime()

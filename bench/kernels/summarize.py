@@ -70,7 +70,8 @@ def main():
     ctx, rows = load_bench(a.bench, a.merged)
     best, detail = load_torch(a.torch)
     auto = {(r["kind"], r["S"], r["B"], r["n"]): r for r in rows if r["chunks_req"] == 0 and r["pf_req"] < 0 and r["variant"] == 0}
-    lines = [f"GPU: {ctx.get('gpu', '?')}, streaming-read ceiling {float(ctx.get('read_ceiling_tbps', 0)):.3f} TB/s, "
+    lines = [f"GPU: {ctx.get('gpu', '?')}, streaming-read ceiling {float(ctx.get('read_ceiling_tbps', 0)):.3f} TB/s "
+             f"(16-byte loads {float(ctx.get('load_read_tbps', 0)):.3f}, bulk copies {float(ctx.get('bulk_read_tbps', 0)):.3f}), "
              f"D2D copy {float(ctx.get('copy_ceiling_tbps', 0)):.3f} TB/s (read+write), L2 flush "
              f"{int(ctx.get('l2_flush_bytes', 0)) >> 20} MiB", ""]
     lines.append("| B | n_k | torch cuDNN | torch flash | best dense | our dense (x best) | prop S=128 (x best, TB/s, % ceil) "
@@ -139,7 +140,8 @@ def main():
     var = [r for r in rows if r["variant"] > 0]
     if var:
         lines += ["", "Variants (median us). v:1 = sampling kernel compiled for 3 CTAs/SM (single-buffered K); "
-                  "v:2 = one head per warp task after the key stream (v4 arrangement); "
+                  "v:2 / v:3 = one head / several heads per warp task after the key stream (the default picks by the task count); "
+                  "v:4 = CTAs ordered KV heads first; "
                   "v:11/12/13 = stopped after the key stream / the budgets / counts + compaction (diagnostics):", "",
                   "| kernel | B | n_k | variant | chunks | time | default at the same chunks |", "|---|---|---|---|---|---|---|"]
         for r in sorted(var, key=lambda r: (r["kind"], r["B"], r["n"], r["variant"], r["chunks_req"])):

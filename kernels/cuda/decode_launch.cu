@@ -36,6 +36,16 @@ dim3 grid_of(const DecodeProblem& p, const detail::Plan& plan) {
               static_cast<unsigned>(p.batch));
 }
 
+// The multi-head warp tasks of the phases after the key stream pay off only when every warp has several
+// (head, tile) tasks; with one or two the bigger kernel costs 1-4 us per call (kernels/NOTES.md, calls 7-8), so
+// the host then launches the one-head build (where it exists: d = 128, bf16, G <= 4). Thresholds from call 7.
+bool few_phase_tasks(const detail::KernelParams& p, const detail::Plan& plan) {
+  const int tasks = p.group * (plan.rows_max / p.tile);
+  const bool prop = p.mode == static_cast<int32_t>(detail::SamplingMode::prop_global_systematic) ||
+                    p.mode == static_cast<int32_t>(detail::SamplingMode::prop_largest_remainder);
+  return tasks < (prop ? 4 : 2) * detail::kWarps;
+}
+
 void launch_sampling_family(const DecodeProblem& problem, detail::KernelParams& p, const detail::Plan& plan,
                             const LaunchOptions& launch) {
   const int G = problem.num_heads / problem.num_kv_heads;
@@ -49,7 +59,7 @@ void launch_sampling_family(const DecodeProblem& problem, detail::KernelParams& 
         if (launch.variant == 1 && G <= 4) {
           return detail::launch_sampling<D, T, 4, 3>(p, grid_of(problem, plan), plan.smem_bytes, stream);
         }
-        if (launch.variant == 2 && G <= 4) {
+        if (G <= 4 && (launch.variant == 2 || (launch.variant != 3 && few_phase_tasks(p, plan)))) {
           return detail::launch_sampling<D, T, 4, 2, 1>(p, grid_of(problem, plan), plan.smem_bytes, stream);
         }
       }
@@ -75,6 +85,7 @@ void set_rng_and_record(detail::KernelParams& p, const SamplingRng& rng, const S
 
 void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, const LaunchOptions& launch) {
   check_problem(problem);
+  check_launch(launch);
   check_fits(problem, workspace.limits());
   const detail::Plan plan = detail::make_plan(KernelFamily::dense, problem, 0, workspace.limits(),
                                               workspace.sm_count(), launch.num_chunks);
@@ -92,6 +103,7 @@ void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, cons
 void flash_decode(const DecodeProblem& problem, const FlashParams& params, const SamplingRng& rng,
                   DecodeWorkspace& workspace, const SamplingRecord& record, const LaunchOptions& launch) {
   check_problem(problem);
+  check_launch(launch);
   check_fits(problem, workspace.limits());
   check_flash_params(params, workspace.limits());
   const detail::Plan plan = detail::make_plan(KernelFamily::flash, problem, params.tile, workspace.limits(),
@@ -108,6 +120,7 @@ void flash_decode(const DecodeProblem& problem, const FlashParams& params, const
 void prop_decode(const DecodeProblem& problem, const PropParams& params, const SamplingRng& rng,
                  DecodeWorkspace& workspace, const SamplingRecord& record, const LaunchOptions& launch) {
   check_problem(problem);
+  check_launch(launch);
   check_fits(problem, workspace.limits());
   check_prop_params(params, workspace.limits());
   const detail::Plan plan = detail::make_plan(KernelFamily::prop, problem, params.tile, workspace.limits(),

@@ -53,6 +53,55 @@ __global__ void stream_read_kernel(const uint4* __restrict__ src, std::size_t wo
   if (x == 0x9E3779B9u) *sink = x;
 }
 
+// The same bytes read by the bulk copy engine (cp.async.bulk global -> shared, completing on an mbarrier;
+// sm_90): one thread per CTA keeps kBulkStages copies of kBulkChunk bytes in flight and no thread issues a
+// load. cuDNN's dense decode reads faster than the 16-byte-load probe on an H200 (KERNEL-NOTES.md), so the
+// ceiling a kernel is held against is the better of the two.
+constexpr int kBulkStages = 4;
+constexpr int kBulkChunk = 16384;
+
+__global__ void bulk_read_kernel(const char* __restrict__ src, std::size_t chunks, uint32_t* sink) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  extern __shared__ __align__(128) unsigned char buf[];
+  __shared__ __align__(8) uint64_t bar[kBulkStages];
+  if (threadIdx.x != 0) return;  // one thread drives the copy engine
+  const auto smem = [](const void* ptr) { return static_cast<uint32_t>(__cvta_generic_to_shared(ptr)); };
+  for (int s = 0; s < kBulkStages; ++s) asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem(&bar[s])));
+  asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+  const auto wait = [&](int s, uint32_t parity) {
+    asm volatile(
+        "{\n.reg .pred P1;\nLAB_WAIT:\n"
+        "mbarrier.try_wait.parity.shared::cta.b64 P1, [%0], %1;\n"
+        "@P1 bra DONE;\nbra LAB_WAIT;\nDONE:\n}\n" ::"r"(smem(&bar[s])),
+        "r"(parity)
+        : "memory");
+  };
+  uint32_t x = 0;
+  std::size_t k = 0;
+  for (std::size_t c = blockIdx.x; c < chunks; c += gridDim.x, ++k) {
+    const int s = static_cast<int>(k % kBulkStages);
+    if (k >= kBulkStages) {  // the stage's previous copy must have landed before it is overwritten
+      wait(s, static_cast<uint32_t>((k / kBulkStages - 1) & 1));
+      x ^= *reinterpret_cast<const uint32_t*>(buf + s * kBulkChunk + (k * 64) % kBulkChunk);
+    }
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(smem(&bar[s])), "r"(kBulkChunk)
+                 : "memory");
+    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(
+                     smem(buf + s * kBulkChunk)),
+                 "l"(src + c * kBulkChunk), "r"(kBulkChunk), "r"(smem(&bar[s]))
+                 : "memory");
+  }
+  for (std::size_t j = k > kBulkStages ? k - kBulkStages : 0; j < k; ++j) {  // drain the copies in flight
+    const int s = static_cast<int>(j % kBulkStages);
+    wait(s, static_cast<uint32_t>((j / kBulkStages) & 1));
+    x ^= *reinterpret_cast<const uint32_t*>(buf + s * kBulkChunk);
+  }
+  if (x == 0x9E3779B9u) *sink = x;
+#else
+  (void)src, (void)chunks, (void)sink;
+#endif
+}
+
 }  // namespace
 
 L2Flusher::L2Flusher(std::size_t bytes) {
@@ -144,6 +193,16 @@ BandwidthCeiling measure_bandwidth(std::size_t bytes, int iterations) {
           stream_read_kernel<<<blocks, 256>>>(static_cast<const uint4*>(src), bytes / 16, static_cast<uint32_t*>(sink));
         },
         opt);
+    if (info.cc_major >= 9) {
+      const int smem = kBulkStages * kBulkChunk;
+      SANTA_CUDA(cudaFuncSetAttribute(bulk_read_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+      out.bulk_read_us = time_launch_us(
+          [&] {
+            bulk_read_kernel<<<info.sm_count * 2, 32, smem>>>(static_cast<const char*>(src), bytes / kBulkChunk,
+                                                              static_cast<uint32_t*>(sink));
+          },
+          opt);
+    }
     out.copy_us = time_launch_us([&] { SANTA_CUDA(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice)); }, opt);
   } catch (...) {
     cudaFree(src);
@@ -155,6 +214,9 @@ BandwidthCeiling measure_bandwidth(std::size_t bytes, int iterations) {
   cudaFree(dst);
   cudaFree(sink);
   out.read_tbps = static_cast<double>(bytes) / (median(out.read_us) * 1e-6) / 1e12;
+  if (!out.bulk_read_us.empty()) {
+    out.bulk_read_tbps = static_cast<double>(bytes / kBulkChunk * kBulkChunk) / (median(out.bulk_read_us) * 1e-6) / 1e12;
+  }
   out.copy_tbps = 2.0 * static_cast<double>(bytes) / (median(out.copy_us) * 1e-6) / 1e12;
   return out;
 }

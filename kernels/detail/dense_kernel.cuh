@@ -44,7 +44,9 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(cons
   // d = 256: value loads are issued after the score product has consumed the key registers (fewer
   // registers live at once; d <= 128 keeps both in flight).
   constexpr bool kLateV = D > 128;
-  const int chunk = blockIdx.x, kvh = blockIdx.y, b = blockIdx.z;
+  const CtaCoord cta = cta_coord(static_cast<int>(blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z)),
+                                 p.num_chunks, p.num_kv_heads, p.heads_inner);
+  const int chunk = cta.chunk, kvh = cta.kvh, b = cta.b;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
   const int G = p.group;
   const int n = min(max(p.seq_lens[b], 0), static_cast<int>(p.n_max));

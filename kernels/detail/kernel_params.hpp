@@ -39,6 +39,8 @@ struct KernelParams {
   int unit = 0;        // a chunk is a multiple of `unit` keys (the tile for the sampling kernels)
   int rows_max = 0;    // keys of the longest chunk (shared-memory sizing)
   int prefetch = 0;    // 16-key steps of this warp whose rows are prefetched into L2 ahead of their loads
+  int heads_inner = 0; // CTA order: 0 = chunks of one (sequence, KV head) consecutive, 1 = the KV heads of one
+                       // chunk consecutive (the CTAs running together then read whole cache rows)
   int stop_after = 0;  // diagnostics (benchmarks only): 1 = after the key stream, 2 = after the budgets,
                        // 3 = after counts + compaction; the output is then not written
   // sampling
@@ -61,6 +63,16 @@ struct KernelParams {
   int32_t* rows_out = nullptr;
   int32_t* counts_out = nullptr;
 };
+
+// The (chunk, KV head, sequence) of the CTA with logical id `lid` (its place in the start order).
+struct CtaCoord {
+  int chunk, kvh, b;
+};
+SANTA_KHD CtaCoord cta_coord(int lid, int num_chunks, int num_kv_heads, int heads_inner) {
+  const int b = lid / (num_chunks * num_kv_heads);
+  if (heads_inner != 0) return {(lid / num_kv_heads) % num_chunks, lid % num_kv_heads, b};
+  return {lid % num_chunks, (lid / num_chunks) % num_kv_heads, b};
+}
 
 // Keys of one chunk for a sequence of n keys: the sequence is cut into units, the units spread over the chunks.
 SANTA_KHD int chunk_rows_for(int n, int num_chunks, int unit) {

@@ -7,7 +7,8 @@
 //     the tile sum l_t, the last key with positive weight.
 //  C. budgets. flash: n_t per tile, offset from the tile's Philox site. prop: the CTA publishes its tiles'
 //     (m_t, l_t), waits for the other CTAs of its (sequence, KV head) (a counter barrier; CTAs take ordered
-//     tickets at start so the wait cannot deadlock while one (sequence, KV head) fits on the GPU at once),
+//     tickets at start so the wait cannot deadlock while one (sequence, KV head) fits on the GPU at once;
+//     with the heads-inner order, while one sequence's CTAs do: the host checks either),
 //     then scans all tile masses of the head in 64-bit fixed point (associative, so every CTA computes
 //     bitwise the same boundaries) to get the global-systematic boundaries B_t = S C_t, or the
 //     largest-remainder budgets.
@@ -301,7 +302,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   if (tid < kMaxGroup) s_cnt[tid] = 0;
   __syncthreads();
   const int lid = s_lid;
-  const int chunk = lid % C, kvh = (lid / C) % p.num_kv_heads, b = lid / (C * p.num_kv_heads);
+  const CtaCoord cta = cta_coord(lid, C, p.num_kv_heads, p.heads_inner);
+  const int chunk = cta.chunk, kvh = cta.kvh, b = cta.b;
   const int group = b * p.num_kv_heads + kvh;
   const int n = min(max(p.seq_lens[b], 0), static_cast<int>(p.n_max));
   const int chunk_rows = chunk_rows_for(n, C, TR);

@@ -44,23 +44,26 @@ DecodeWorkspace::DecodeWorkspace(const WorkspaceLimits& limits) : limits_(limits
   no_cuda();
 }
 
-void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, const LaunchOptions&) {
+void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, const LaunchOptions& launch) {
   check_problem(problem);
+  check_launch(launch);
   check_fits(problem, workspace.limits());
   no_cuda();
 }
 
 void flash_decode(const DecodeProblem& problem, const FlashParams& params, const SamplingRng&,
-                  DecodeWorkspace& workspace, const SamplingRecord&, const LaunchOptions&) {
+                  DecodeWorkspace& workspace, const SamplingRecord&, const LaunchOptions& launch) {
   check_problem(problem);
+  check_launch(launch);
   check_fits(problem, workspace.limits());
   check_flash_params(params, workspace.limits());
   no_cuda();
 }
 
 void prop_decode(const DecodeProblem& problem, const PropParams& params, const SamplingRng&,
-                 DecodeWorkspace& workspace, const SamplingRecord&, const LaunchOptions&) {
+                 DecodeWorkspace& workspace, const SamplingRecord&, const LaunchOptions& launch) {
   check_problem(problem);
+  check_launch(launch);
   check_fits(problem, workspace.limits());
   check_prop_params(params, workspace.limits());
   no_cuda();

@@ -83,12 +83,15 @@ Plan make_plan(KernelFamily family, const DecodeProblem& problem, int tile, cons
 
 KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& workspace, const Plan& plan,
                          const LaunchOptions& launch, KernelFamily family) {
-  if (launch.prefetch_steps > 64) {
-    throw std::invalid_argument("LaunchOptions::prefetch_steps = " + std::to_string(launch.prefetch_steps) +
-                                "; allowed: -1 (default) or 0..64");
-  }
   KernelParams p;
   p.stop_after = launch.variant >= 11 && launch.variant <= 13 && family != KernelFamily::dense ? launch.variant - 10 : 0;
+  // Heads-inner CTA order (benchmark variant 4). prop's barrier then needs every CTA of one sequence resident at
+  // once; with at least one CTA per SM that holds while chunks x KV heads <= SMs, otherwise keep the default.
+  p.heads_inner = launch.variant == 4 && (family != KernelFamily::prop ||
+                                          static_cast<int64_t>(plan.num_chunks) * problem.num_kv_heads <=
+                                              workspace.sm_count())
+                      ? 1
+                      : 0;
   p.prefetch = launch.prefetch_steps >= 0 ? launch.prefetch_steps
                                           : (family == KernelFamily::dense ? kDensePrefetch : kSamplingPrefetch);
   p.q = problem.q;
@@ -140,6 +143,7 @@ std::string to_string(KernelFamily f) {
 SplitInfo split_info(KernelFamily family, const DecodeProblem& problem, int tile, const DecodeWorkspace& workspace,
                      const LaunchOptions& launch) {
   check_problem(problem);
+  check_launch(launch);
   check_fits(problem, workspace.limits());
   const detail::Plan plan =
       detail::make_plan(family, problem, tile, workspace.limits(), workspace.sm_count(), launch.num_chunks);

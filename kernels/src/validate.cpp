@@ -139,4 +139,14 @@ void check_prop_params(const PropParams& q, const WorkspaceLimits& l) {
   }
 }
 
+void check_launch(const LaunchOptions& o) {
+  if (o.num_chunks < 0) reject("LaunchOptions", "num_chunks = ", o.num_chunks, "; allowed: 0 (automatic) or >= 1");
+  if (o.prefetch_steps < -1 || o.prefetch_steps > 64) {
+    reject("LaunchOptions", "prefetch_steps = ", o.prefetch_steps, "; allowed: -1 (default) or 0..64");
+  }
+  if (o.variant < 0 || (o.variant > 4 && (o.variant < 11 || o.variant > 13))) {
+    reject("LaunchOptions", "variant = ", o.variant, "; allowed: 0 (default), 1..4 or 11..13 (benchmark variants)");
+  }
+}
+
 }  // namespace santa::gpu

@@ -115,6 +115,14 @@ TEST(DenseDecode, PagedEqualsContiguousBitwiseAndRunsAreDeterministic) {
   }
   dense_decode(p.problem, ws);
   EXPECT_EQ(p.out.download_vector<uint16_t>(in.q.size()), first) << "paged cache differs from contiguous";
+  // The heads-inner CTA order (variant 4) changes only which CTA starts when: the same bits, both caches.
+  LaunchOptions heads_inner;
+  heads_inner.variant = 4;
+  for (DeviceInputs* x : {&a, &p}) {
+    x->out.fill_bytes(0xFF);
+    dense_decode(x->problem, ws, heads_inner);
+    EXPECT_EQ(x->out.download_vector<uint16_t>(in.q.size()), first) << "heads-inner order differs";
+  }
 }
 
 }  // namespace

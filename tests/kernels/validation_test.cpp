@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "kernels/decode.hpp"
 #include "kernels/detail/plan.hpp"
@@ -117,6 +118,40 @@ TEST(KernelValidation, RejectsBadSamplingParameters) {
   l.min_tile = 32;
   l.max_len = 1 << 20;  // 32768 tiles: beyond the fixed-point tile scan's 4096
   expect_rejected([&] { check_limits(l); }, "4096 tiles");
+}
+
+TEST(KernelValidation, LaunchOptionsNameTheBadField) {
+  auto with = [](auto change) {
+    LaunchOptions o;
+    change(o);
+    return o;
+  };
+  for (int v : {0, 1, 2, 3, 4, 11, 12, 13}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
+  for (int v : {-1, 5, 10, 14}) {
+    expect_rejected([&] { check_launch(with([&](LaunchOptions& o) { o.variant = v; })); }, "variant = " + std::to_string(v));
+  }
+  expect_rejected([&] { check_launch(with([](LaunchOptions& o) { o.prefetch_steps = 65; })); }, "prefetch_steps = 65");
+  expect_rejected([&] { check_launch(with([](LaunchOptions& o) { o.prefetch_steps = -2; })); }, "prefetch_steps = -2");
+  expect_rejected([&] { check_launch(with([](LaunchOptions& o) { o.num_chunks = -1; })); }, "num_chunks = -1");
+}
+
+// The CTA order of the grid (heads inner or chunks inner) visits every (chunk, KV head, sequence) once.
+TEST(KernelPlan, CtaOrdersArePermutations) {
+  for (int order : {0, 1}) {
+    const int C = 5, H = 3, B = 2;
+    std::vector<int> seen(C * H * B, 0);
+    for (int lid = 0; lid < C * H * B; ++lid) {
+      const detail::CtaCoord c = detail::cta_coord(lid, C, H, order);
+      ASSERT_TRUE(c.chunk >= 0 && c.chunk < C && c.kvh >= 0 && c.kvh < H && c.b >= 0 && c.b < B);
+      ++seen[(c.b * H + c.kvh) * C + c.chunk];
+      if (order == 1) {
+        EXPECT_EQ(c.kvh, lid % H) << "heads inner: consecutive CTAs take consecutive KV heads";
+      } else {
+        EXPECT_EQ(c.chunk, lid % C) << "chunks inner: consecutive CTAs take consecutive chunks";
+      }
+    }
+    for (int x : seen) EXPECT_EQ(x, 1);
+  }
 }
 
 // The split arithmetic shared by host and device (no GPU needed).
