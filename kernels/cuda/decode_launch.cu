@@ -1,6 +1,7 @@
 // The decode API entry points: validate, plan, then the one runtime -> compile-time dispatch per family.
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <type_traits>
 
@@ -95,6 +96,13 @@ void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, cons
     constexpr int D = decltype(dc)::value;
     with_dtype(problem.dtype, [&](auto tv) {
       using T = decltype(tv);
+      if constexpr (D == 128) {
+        if (launch.variant == 5) {
+          const std::size_t smem =
+              std::max(plan.smem_bytes, detail::dense_staged_smem_bytes(D, detail::kDenseStages));
+          return detail::launch_dense<D, T, detail::kDenseStages>(p, grid_of(problem, plan), smem, stream);
+        }
+      }
       detail::launch_dense<D, T>(p, grid_of(problem, plan), plan.smem_bytes, stream);
     });
   });

@@ -7,6 +7,11 @@
 // heads as N) and whose A fragment is built from the value loads with byte permutes (value rows 2c, 2c+1,
 // 2c+8, 2c+9 as K, head-dim elements as M). The warps' partials are combined in a fixed order, then the
 // chunks are merged by the last CTA (merge.cuh).
+//
+// kStages > 0 (benchmark variant 5, d <= 128): the same loads go through shared memory with cp.async, each lane
+// into its own slots (no bank conflicts, no cross-lane ordering), kStages steps deep per warp, so the next
+// steps' bytes are in flight while a step is computed and no registers hold them. 8 KB per warp and stage
+// (d = 128): one CTA per SM.
 #pragma once
 
 #include "kernels/detail/merge.cuh"
@@ -35,7 +40,88 @@ __device__ __forceinline__ void load_v(VFrag<D>& f, const T* v, const KvRows& ro
   }
 }
 
-template <int D, class T, int kMinBlocks>
+// The staged path: one slot is D / 8 16-byte words per lane (its key words, then its value words), stored
+// word-major ([word][lane]) so that a warp's reads of one word are 512 contiguous bytes.
+template <int D>
+inline constexpr int kStageWords = D / 8;
+
+template <int D, class T>
+__device__ __forceinline__ void stage_step(uint4* slot, const T* k, const T* v, const KvRows& rows, int row0,
+                                           int row_end, int lane, int g, int c) {
+#pragma unroll
+  for (int nt = 0; nt < 2; ++nt) {
+    const int row = row0 + 8 * nt + g;
+    const bool ok = row < row_end;
+    const T* src = ok ? k + rows(row) + 8 * c : k;
+#pragma unroll
+    for (int j = 0; j < D / 32; ++j) cp_async16(slot + (nt * (D / 32) + j) * 32 + lane, src + (ok ? 32 * j : 0), ok);
+  }
+#pragma unroll
+  for (int ri = 0; ri < 4; ++ri) {
+    const int row = row0 + 2 * c + (ri & 1) + 8 * (ri >> 1);
+    const bool ok = row < row_end;
+    const T* src = ok ? v + rows(row) + 8 * g : v;
+#pragma unroll
+    for (int u = 0; u < D / 64; ++u) {
+      cp_async16(slot + (D / 16 + ri * (D / 64) + u) * 32 + lane, src + (ok ? 64 * u : 0), ok);
+    }
+  }
+}
+
+template <int D>
+__device__ __forceinline__ void unstage_step(KFrag<D>& kf, VFrag<D>& vf, const uint4* slot, int lane) {
+#pragma unroll
+  for (int nt = 0; nt < 2; ++nt)
+#pragma unroll
+    for (int j = 0; j < D / 32; ++j) kf.r[nt][j] = slot[(nt * (D / 32) + j) * 32 + lane];
+#pragma unroll
+  for (int ri = 0; ri < 4; ++ri)
+#pragma unroll
+    for (int u = 0; u < D / 64; ++u) vf.r[ri][u] = slot[(D / 16 + ri * (D / 64) + u) * 32 + lane];
+}
+
+// Online softmax of one 16-key step's scores s (raw dot products) and O^T += V^T P^T.
+template <int D, class T>
+__device__ __forceinline__ void softmax_pv_step(float (&s)[2][2], const VFrag<D>& vf, int row0, int r1, float scale_log2,
+                                                int G, int g, int c, float& m_run, float& l_run,
+                                                float (&acc)[D / 16][4]) {
+#pragma unroll
+  for (int nt = 0; nt < 2; ++nt)
+#pragma unroll
+    for (int e = 0; e < 2; ++e) s[nt][e] = row0 + 8 * nt + 2 * c + e < r1 ? s[nt][e] * scale_log2 : -INFINITY;
+  float mx = fmaxf(fmaxf(s[0][0], s[0][1]), fmaxf(s[1][0], s[1][1]));
+  mx = fmaxf(mx, __shfl_xor_sync(0xFFFFFFFFu, mx, 1));
+  mx = fmaxf(mx, __shfl_xor_sync(0xFFFFFFFFu, mx, 2));
+  const float m_new = fmaxf(m_run, mx);
+  const float m_use = m_new == -INFINITY ? 0.f : m_new;
+  const float alpha = exp2f(m_run - m_use);
+  float pr[2][2];
+#pragma unroll
+  for (int nt = 0; nt < 2; ++nt)
+#pragma unroll
+    for (int e = 0; e < 2; ++e) pr[nt][e] = g < G ? exp2f(s[nt][e] - m_use) : 0.f;
+  l_run = l_run * alpha + ((pr[0][0] + pr[0][1]) + (pr[1][0] + pr[1][1]));
+  m_run = m_new;
+  // The accumulators of heads 2c and 2c+1 live here; their rescale factors live in quads 2c and 2c+1.
+  const float a_lo = __shfl_sync(0xFFFFFFFFu, alpha, 8 * c);
+  const float a_hi = __shfl_sync(0xFFFFFFFFu, alpha, 8 * c + 4);
+  const uint32_t pb0 = Half<T>::pack(pr[0][0], pr[0][1]);
+  const uint32_t pb1 = Half<T>::pack(pr[1][0], pr[1][1]);
+#pragma unroll
+  for (int mt = 0; mt < D / 16; ++mt) {
+    acc[mt][0] *= a_lo;
+    acc[mt][1] *= a_hi;
+    acc[mt][2] *= a_lo;
+    acc[mt][3] *= a_hi;
+    const int u = mt >> 2, w = mt & 3;
+    const uint32_t x0 = word_of(vf.r[0][u], w), x1 = word_of(vf.r[1][u], w);
+    const uint32_t x2 = word_of(vf.r[2][u], w), x3 = word_of(vf.r[3][u], w);
+    Half<T>::mma(acc[mt], __byte_perm(x0, x1, 0x5410), __byte_perm(x0, x1, 0x7632), __byte_perm(x2, x3, 0x5410),
+                 __byte_perm(x2, x3, 0x7632), pb0, pb1);
+  }
+}
+
+template <int D, class T, int kMinBlocks, int kStages = 0>
 __global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(const KernelParams p) {
   extern __shared__ float4 smem4[];
   float* smem = reinterpret_cast<float*>(smem4);
@@ -65,56 +151,57 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(cons
 #pragma unroll
   for (int mt = 0; mt < D / 16; ++mt) acc[mt][0] = acc[mt][1] = acc[mt][2] = acc[mt][3] = 0.f;
 
-  const int P = p.prefetch;
-  for (int row0 = r0 + 16 * warp; row0 < r1; row0 += 16 * kWarps) {
-    if (P > 0) {  // keys (lanes 0-15) and values (lanes 16-31) of this warp's step P steps ahead
-      const int row = row0 + 16 * kWarps * P + (lane & 15);
-      if (row < r1) prefetch_l2((lane < 16 ? kp : vp) + rows(row), D * static_cast<int>(sizeof(T)));
+  if constexpr (kStages > 0) {
+    static_assert(D <= 128, "the staged path holds kStages x 8 KB per warp (d = 128)");
+    uint4* ring = reinterpret_cast<uint4*>(smem4) + static_cast<std::size_t>(warp) * kStages * kStageWords<D> * 32;
+    const int first = r0 + 16 * warp, step_rows = 16 * kWarps;
+#pragma unroll
+    for (int i = 0; i < kStages - 1; ++i) {  // prologue: the first kStages - 1 steps (empty groups past the end)
+      if (first + i * step_rows < r1) stage_step<D, T>(ring + i * kStageWords<D> * 32, kp, vp, rows, first + i * step_rows, r1, lane, g, c);
+      cp_async_commit();
     }
-    KFrag<D> kf;
-    VFrag<D> vf;
-    load_k<D, T>(kf, kp, rows, row0, r1, g, c);
-    if (!kLateV) load_v<D, T>(vf, vp, rows, row0, r1, g, c);
-    float s[2][2];
-    {
-      QFrag<D> qf;
-      load_q_smem<D, T>(qf, s_q, g, c);
-      score_step<D, T>(qf, kf, s);
+    int slot = 0;
+    for (int row0 = first; row0 < r1; row0 += step_rows) {
+      cp_async_wait<kStages - 2>();  // this lane's copies of this step have landed (lane-private slots)
+      {  // refill the slot read one step ago with the step kStages - 1 ahead
+        const int ahead = row0 + (kStages - 1) * step_rows;
+        const int s_ahead = slot == 0 ? kStages - 1 : slot - 1;
+        if (ahead < r1) stage_step<D, T>(ring + s_ahead * kStageWords<D> * 32, kp, vp, rows, ahead, r1, lane, g, c);
+        cp_async_commit();
+      }
+      KFrag<D> kf;
+      VFrag<D> vf;
+      unstage_step<D>(kf, vf, ring + slot * kStageWords<D> * 32, lane);
+      float s[2][2];
+      {
+        QFrag<D> qf;
+        load_q_smem<D, T>(qf, s_q, g, c);
+        score_step<D, T>(qf, kf, s);
+      }
+      softmax_pv_step<D, T>(s, vf, row0, r1, p.scale_log2, G, g, c, m_run, l_run, acc);
+      slot = slot + 1 == kStages ? 0 : slot + 1;
     }
-    if (kLateV) load_v<D, T>(vf, vp, rows, row0, r1, g, c);
-#pragma unroll
-    for (int nt = 0; nt < 2; ++nt)
-#pragma unroll
-      for (int e = 0; e < 2; ++e) s[nt][e] = row0 + 8 * nt + 2 * c + e < r1 ? s[nt][e] * p.scale_log2 : -INFINITY;
-    float mx = fmaxf(fmaxf(s[0][0], s[0][1]), fmaxf(s[1][0], s[1][1]));
-    mx = fmaxf(mx, __shfl_xor_sync(0xFFFFFFFFu, mx, 1));
-    mx = fmaxf(mx, __shfl_xor_sync(0xFFFFFFFFu, mx, 2));
-    const float m_new = fmaxf(m_run, mx);
-    const float m_use = m_new == -INFINITY ? 0.f : m_new;
-    const float alpha = exp2f(m_run - m_use);
-    float pr[2][2];
-#pragma unroll
-    for (int nt = 0; nt < 2; ++nt)
-#pragma unroll
-      for (int e = 0; e < 2; ++e) pr[nt][e] = g < G ? exp2f(s[nt][e] - m_use) : 0.f;
-    l_run = l_run * alpha + ((pr[0][0] + pr[0][1]) + (pr[1][0] + pr[1][1]));
-    m_run = m_new;
-    // The accumulators of heads 2c and 2c+1 live here; their rescale factors live in quads 2c and 2c+1.
-    const float a_lo = __shfl_sync(0xFFFFFFFFu, alpha, 8 * c);
-    const float a_hi = __shfl_sync(0xFFFFFFFFu, alpha, 8 * c + 4);
-    const uint32_t pb0 = Half<T>::pack(pr[0][0], pr[0][1]);
-    const uint32_t pb1 = Half<T>::pack(pr[1][0], pr[1][1]);
-#pragma unroll
-    for (int mt = 0; mt < D / 16; ++mt) {
-      acc[mt][0] *= a_lo;
-      acc[mt][1] *= a_hi;
-      acc[mt][2] *= a_lo;
-      acc[mt][3] *= a_hi;
-      const int u = mt >> 2, w = mt & 3;
-      const uint32_t x0 = word_of(vf.r[0][u], w), x1 = word_of(vf.r[1][u], w);
-      const uint32_t x2 = word_of(vf.r[2][u], w), x3 = word_of(vf.r[3][u], w);
-      Half<T>::mma(acc[mt], __byte_perm(x0, x1, 0x5410), __byte_perm(x0, x1, 0x7632), __byte_perm(x2, x3, 0x5410),
-                   __byte_perm(x2, x3, 0x7632), pb0, pb1);
+    cp_async_wait<0>();
+    __syncthreads();  // the staging ring becomes the epilogue's scratch
+  } else {
+    const int P = p.prefetch;
+    for (int row0 = r0 + 16 * warp; row0 < r1; row0 += 16 * kWarps) {
+      if (P > 0) {  // keys (lanes 0-15) and values (lanes 16-31) of this warp's step P steps ahead
+        const int row = row0 + 16 * kWarps * P + (lane & 15);
+        if (row < r1) prefetch_l2((lane < 16 ? kp : vp) + rows(row), D * static_cast<int>(sizeof(T)));
+      }
+      KFrag<D> kf;
+      VFrag<D> vf;
+      load_k<D, T>(kf, kp, rows, row0, r1, g, c);
+      if (!kLateV) load_v<D, T>(vf, vp, rows, row0, r1, g, c);
+      float s[2][2];
+      {
+        QFrag<D> qf;
+        load_q_smem<D, T>(qf, s_q, g, c);
+        score_step<D, T>(qf, kf, s);
+      }
+      if (kLateV) load_v<D, T>(vf, vp, rows, row0, r1, g, c);
+      softmax_pv_step<D, T>(s, vf, row0, r1, p.scale_log2, G, g, c, m_run, l_run, acc);
     }
   }
 

@@ -85,6 +85,12 @@ SANTA_KHD std::size_t dense_smem_floats(int group, int head_dim) {
   return static_cast<std::size_t>(kWarps) * group * head_dim + 2 * kWarps * kMaxGroup;
 }
 
+// The dense kernel's cp.async staging ring (variant 5): `stages` slots per warp of d / 8 16-byte words per lane.
+SANTA_KHD std::size_t dense_staged_smem_bytes(int head_dim, int stages) {
+  return static_cast<std::size_t>(stages) * kWarps * (head_dim / 8) * 32 * 16;
+}
+inline constexpr int kDenseStages = 3;  // 3 x 8 KB x 8 warps = 192 KB at d = 128: one CTA per SM
+
 // Merge scratch (last CTA): a weight per (chunk, head), per-thread float4 partials, the chunks' (max, sum).
 SANTA_KHD std::size_t merge_smem_floats(int num_chunks, int group) {
   return 3 * static_cast<std::size_t>(num_chunks) * group + kMaxGroup + 4 + 4 * kThreads;

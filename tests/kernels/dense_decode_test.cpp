@@ -115,13 +115,32 @@ TEST(DenseDecode, PagedEqualsContiguousBitwiseAndRunsAreDeterministic) {
   }
   dense_decode(p.problem, ws);
   EXPECT_EQ(p.out.download_vector<uint16_t>(in.q.size()), first) << "paged cache differs from contiguous";
-  // The heads-inner CTA order (variant 4) changes only which CTA starts when: the same bits, both caches.
-  LaunchOptions heads_inner;
-  heads_inner.variant = 4;
-  for (DeviceInputs* x : {&a, &p}) {
-    x->out.fill_bytes(0xFF);
-    dense_decode(x->problem, ws, heads_inner);
-    EXPECT_EQ(x->out.download_vector<uint16_t>(in.q.size()), first) << "heads-inner order differs";
+}
+
+// Variant 4 (KV heads first in the CTA order) changes only which CTA starts when, variant 5 (cp.async-staged
+// stream) only where the loaded words wait: both give the default's bits, contiguous and paged, with chunks of
+// many steps per warp (the staging ring wraps) and sequences that end inside a step.
+TEST(DenseDecode, LaunchVariantsBitwiseEqualToDefault) {
+  SANTA_REQUIRE_GPU();
+  const Shape s = llama_shape(3, 12288);
+  const HostInputs in = random_inputs(s, 23, {12288, 7001, 3000});
+  DeviceInputs a = upload(in, false), pg = upload(in, true, 16);
+  DecodeWorkspace ws(limits_for(s));
+  for (DeviceInputs* x : {&a, &pg}) {
+    for (int chunks : {0, 1, 3, 7}) {
+      LaunchOptions lo;
+      lo.num_chunks = chunks;
+      x->out.fill_bytes(0xFF);
+      dense_decode(x->problem, ws, lo);
+      const auto base = x->out.download_vector<uint16_t>(in.q.size());
+      for (int variant : {4, 5}) {
+        lo.variant = variant;
+        x->out.fill_bytes(0xFF);
+        dense_decode(x->problem, ws, lo);
+        EXPECT_EQ(x->out.download_vector<uint16_t>(in.q.size()), base)
+            << "variant " << variant << " chunks " << chunks << (x == &pg ? " paged" : " contiguous");
+      }
+    }
   }
 }
 
