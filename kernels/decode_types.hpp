@@ -81,9 +81,9 @@ struct LaunchOptions {
                            // (d = 128, bf16, G <= 4 only; other shapes run the default); 2 / 3 = sampling phases after
                            // the key stream always with one head / several heads per warp task (same shapes; the
                            // default picks by the number of tasks); 4 = CTAs ordered KV heads first (all families;
-                           // prop only while chunks x KV heads <= SMs); 5 = dense kernel
-                           // with its key/value stream staged through shared memory by cp.async (d = 128; other
-                           // head dims run the default); 11/12/13 = sampling kernels stop after the
+                           // prop only while chunks x KV heads <= SMs); 5 / 6 = dense
+                           // kernel with its key/value stream staged through shared memory by cp.async / by the
+                           // bulk copy engine (6: sm_90+) (d = 128; other head dims run the default); 11/12/13 = sampling kernels stop after the
                            // key stream / the budgets / the counts (timing diagnostics: NO output is written)
 };
 

@@ -230,7 +230,10 @@ std::vector<Point> grid() {
       v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, -1, variant});
     }
     // Dense with the cp.async-staged stream (5; one CTA per SM, so the automatic split is checked against 16/32).
-    for (int c : {0, 16, 32}) v.push_back({KernelFamily::dense, b, 32768, 0, false, c, -1, 5});
+    for (int c : {0, 16, 32}) {
+      v.push_back({KernelFamily::dense, b, 32768, 0, false, c, -1, 5});
+      v.push_back({KernelFamily::dense, b, 32768, 0, false, c, -1, 6});
+    }
     // KV heads first in the CTA order (4): the CTAs that run together read whole cache rows.
     v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, -1, 4});
     v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, 4});

@@ -32,6 +32,13 @@ void with_dtype(DType t, F&& f) {
   return f(__half{});
 }
 
+int compute_major() {
+  int device = 0, major = 0;
+  SANTA_CUDA(cudaGetDevice(&device));
+  SANTA_CUDA(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  return major;
+}
+
 dim3 grid_of(const DecodeProblem& p, const detail::Plan& plan) {
   return dim3(static_cast<unsigned>(plan.num_chunks), static_cast<unsigned>(p.num_kv_heads),
               static_cast<unsigned>(p.batch));
@@ -98,9 +105,15 @@ void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, cons
       using T = decltype(tv);
       if constexpr (D == 128) {
         if (launch.variant == 5) {
-          const std::size_t smem =
-              std::max(plan.smem_bytes, detail::dense_staged_smem_bytes(D, detail::kDenseStages));
-          return detail::launch_dense<D, T, detail::kDenseStages>(p, grid_of(problem, plan), smem, stream);
+          const std::size_t smem = std::max(plan.smem_bytes, detail::dense_staged_smem_bytes(D, false));
+          return detail::launch_dense<D, T, 1>(p, grid_of(problem, plan), smem, stream);
+        }
+        if (launch.variant == 6) {
+          if (compute_major() < 9) {
+            throw std::invalid_argument("LaunchOptions::variant = 6 (bulk copy engine) needs an sm_90 GPU or newer");
+          }
+          const std::size_t smem = std::max(plan.smem_bytes, detail::dense_staged_smem_bytes(D, true));
+          return detail::launch_dense<D, T, 2>(p, grid_of(problem, plan), smem, stream);
         }
       }
       detail::launch_dense<D, T>(p, grid_of(problem, plan), plan.smem_bytes, stream);

@@ -15,8 +15,9 @@
 
 namespace santa::gpu::detail {
 
-// kStages > 0: the cp.async-staged key/value stream (benchmark variant 5; d = 128 only).
-template <int D, class T, int kStages = 0>
+// kStaging: 0 = loads into registers; 1 / 2 = the key/value stream staged through shared memory by cp.async /
+// by the bulk copy engine (benchmark variants 5 / 6; d = 128 only).
+template <int D, class T, int kStaging = 0>
 void launch_dense(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream);
 
 // kMinBlocks: resident CTAs per SM the kernel is compiled for (2, or 1 for d = 256; 3 is a benchmark variant).

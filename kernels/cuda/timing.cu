@@ -7,6 +7,7 @@
 #include <string>
 
 #include "kernels/cuda/cuda_check.hpp"
+#include "kernels/detail/fragments.cuh"
 #include "kernels/device.hpp"
 #include "kernels/timing.hpp"
 
@@ -61,45 +62,28 @@ constexpr int kBulkStages = 4;
 constexpr int kBulkChunk = 16384;
 
 __global__ void bulk_read_kernel(const char* __restrict__ src, std::size_t chunks, uint32_t* sink) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   extern __shared__ __align__(128) unsigned char buf[];
   __shared__ __align__(8) uint64_t bar[kBulkStages];
   if (threadIdx.x != 0) return;  // one thread drives the copy engine
-  const auto smem = [](const void* ptr) { return static_cast<uint32_t>(__cvta_generic_to_shared(ptr)); };
-  for (int s = 0; s < kBulkStages; ++s) asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem(&bar[s])));
-  asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
-  const auto wait = [&](int s, uint32_t parity) {
-    asm volatile(
-        "{\n.reg .pred P1;\nLAB_WAIT:\n"
-        "mbarrier.try_wait.parity.shared::cta.b64 P1, [%0], %1;\n"
-        "@P1 bra DONE;\nbra LAB_WAIT;\nDONE:\n}\n" ::"r"(smem(&bar[s])),
-        "r"(parity)
-        : "memory");
-  };
+  for (int s = 0; s < kBulkStages; ++s) detail::mbar_init(&bar[s]);
+  detail::mbar_init_fence();
   uint32_t x = 0;
   std::size_t k = 0;
   for (std::size_t c = blockIdx.x; c < chunks; c += gridDim.x, ++k) {
     const int s = static_cast<int>(k % kBulkStages);
     if (k >= kBulkStages) {  // the stage's previous copy must have landed before it is overwritten
-      wait(s, static_cast<uint32_t>((k / kBulkStages - 1) & 1));
+      detail::mbar_wait(&bar[s], static_cast<uint32_t>((k / kBulkStages - 1) & 1));
       x ^= *reinterpret_cast<const uint32_t*>(buf + s * kBulkChunk + (k * 64) % kBulkChunk);
     }
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(smem(&bar[s])), "r"(kBulkChunk)
-                 : "memory");
-    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(
-                     smem(buf + s * kBulkChunk)),
-                 "l"(src + c * kBulkChunk), "r"(kBulkChunk), "r"(smem(&bar[s]))
-                 : "memory");
+    detail::mbar_expect_tx(&bar[s], kBulkChunk);
+    detail::bulk_copy_g2s(buf + s * kBulkChunk, src + c * kBulkChunk, kBulkChunk, &bar[s]);
   }
   for (std::size_t j = k > kBulkStages ? k - kBulkStages : 0; j < k; ++j) {  // drain the copies in flight
     const int s = static_cast<int>(j % kBulkStages);
-    wait(s, static_cast<uint32_t>((j / kBulkStages) & 1));
+    detail::mbar_wait(&bar[s], static_cast<uint32_t>((j / kBulkStages) & 1));
     x ^= *reinterpret_cast<const uint32_t*>(buf + s * kBulkChunk);
   }
   if (x == 0x9E3779B9u) *sink = x;
-#else
-  (void)src, (void)chunks, (void)sink;
-#endif
 }
 
 }  // namespace

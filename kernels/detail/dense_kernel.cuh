@@ -8,10 +8,13 @@
 // 2c+8, 2c+9 as K, head-dim elements as M). The warps' partials are combined in a fixed order, then the
 // chunks are merged by the last CTA (merge.cuh).
 //
-// kStages > 0 (benchmark variant 5, d <= 128): the same loads go through shared memory with cp.async, each lane
-// into its own slots (no bank conflicts, no cross-lane ordering), kStages steps deep per warp, so the next
-// steps' bytes are in flight while a step is computed and no registers hold them. 8 KB per warp and stage
-// (d = 128): one CTA per SM.
+// Staged streams (benchmark variants, d = 128, kDenseStages steps deep per warp, one CTA per SM): the next
+// steps' bytes are in flight while a step is computed and no registers hold them.
+//  kStaging = 1 (variant 5): the same 16-byte words through cp.async, each lane into its own slots (no bank
+//    conflicts, no cross-lane ordering); 8 KB per warp and stage.
+//  kStaging = 2 (variant 6, sm_90): the bulk copy engine; lane i < 16 copies key row i of the step, lane
+//    16 + i value row i (one 256-byte copy each), completing on the warp's mbarrier of that stage. Rows are
+//    padded in shared memory (keys to 320 bytes, values to 272) so that the fragment reads hit distinct banks.
 #pragma once
 
 #include "kernels/detail/merge.cuh"
@@ -121,7 +124,55 @@ __device__ __forceinline__ void softmax_pv_step(float (&s)[2][2], const VFrag<D>
   }
 }
 
-template <int D, class T, int kMinBlocks, int kStages = 0>
+// The bulk-staged slot of one warp: 16 key rows, then 16 value rows, padded (see the top of this file).
+template <int D, class T>
+struct BulkSlot {
+  static constexpr int kRowBytes = D * static_cast<int>(sizeof(T));
+  static constexpr int kKStride = kRowBytes + 64, kVStride = kRowBytes + 16;
+  static constexpr int kBytes = 16 * (kKStride + kVStride);
+};
+
+template <int D, class T>
+__device__ __forceinline__ void bulk_stage_step(unsigned char* slot, uint64_t* bar, const T* k, const T* v,
+                                                const KvRows& rows, int row0, int row_end, int lane) {
+  using S = BulkSlot<D, T>;
+  const int valid = min(16, row_end - row0);
+  if (lane == 0) mbar_expect_tx(bar, static_cast<uint32_t>(2 * valid * S::kRowBytes));
+  __syncwarp();  // the expected bytes are posted before any copy can complete
+  const int i = lane & 15;
+  if (i < valid) {
+    const bool key = lane < 16;
+    bulk_copy_g2s(slot + (key ? i * S::kKStride : 16 * S::kKStride + i * S::kVStride), (key ? k : v) + rows(row0 + i),
+                  S::kRowBytes, bar);
+  }
+}
+
+template <int D, class T>
+__device__ __forceinline__ void bulk_unstage_step(KFrag<D>& kf, VFrag<D>& vf, const unsigned char* slot, int row0,
+                                                  int row_end, int g, int c) {
+  using S = BulkSlot<D, T>;
+#pragma unroll
+  for (int nt = 0; nt < 2; ++nt) {
+    const bool ok = row0 + 8 * nt + g < row_end;  // rows past the end were not copied: zeros, as the loads give
+    const unsigned char* r = slot + (8 * nt + g) * S::kKStride + 16 * c;
+#pragma unroll
+    for (int j = 0; j < D / 32; ++j) {
+      kf.r[nt][j] = ok ? *reinterpret_cast<const uint4*>(r + 64 * j) : make_uint4(0, 0, 0, 0);
+    }
+  }
+#pragma unroll
+  for (int ri = 0; ri < 4; ++ri) {
+    const int i = 2 * c + (ri & 1) + 8 * (ri >> 1);
+    const bool ok = row0 + i < row_end;
+    const unsigned char* r = slot + 16 * S::kKStride + i * S::kVStride + 16 * g;
+#pragma unroll
+    for (int u = 0; u < D / 64; ++u) {
+      vf.r[ri][u] = ok ? *reinterpret_cast<const uint4*>(r + 128 * u) : make_uint4(0, 0, 0, 0);
+    }
+  }
+}
+
+template <int D, class T, int kMinBlocks, int kStaging = 0>
 __global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(const KernelParams p) {
   extern __shared__ float4 smem4[];
   float* smem = reinterpret_cast<float*>(smem4);
@@ -151,7 +202,52 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(cons
 #pragma unroll
   for (int mt = 0; mt < D / 16; ++mt) acc[mt][0] = acc[mt][1] = acc[mt][2] = acc[mt][3] = 0.f;
 
-  if constexpr (kStages > 0) {
+  constexpr int kStages = kDenseStages;
+  if constexpr (kStaging == 2) {
+    static_assert(D == 128, "the bulk-staged path is laid out for d = 128");
+    __shared__ __align__(8) uint64_t s_bar[kWarps][kStages];
+    using S = BulkSlot<D, T>;
+    unsigned char* ring = reinterpret_cast<unsigned char*>(smem4) + static_cast<std::size_t>(warp) * kStages * S::kBytes;
+    uint64_t* bar = s_bar[warp];
+    if (lane == 0) {
+      for (int i = 0; i < kStages; ++i) mbar_init(bar + i);
+      mbar_init_fence();
+    }
+    __syncwarp();
+    const int first = r0 + 16 * warp, step_rows = 16 * kWarps;
+#pragma unroll
+    for (int i = 0; i < kStages - 1; ++i) {
+      if (first + i * step_rows < r1) {
+        bulk_stage_step<D, T>(ring + i * S::kBytes, bar + i, kp, vp, rows, first + i * step_rows, r1, lane);
+      }
+    }
+    int slot = 0;
+    uint32_t phase = 0;  // parity of the slot's current use
+    for (int row0 = first; row0 < r1; row0 += step_rows) {
+      {  // refill the slot every lane finished reading one step ago with the step kStages - 1 ahead
+        const int ahead = row0 + (kStages - 1) * step_rows;
+        const int s_ahead = slot == 0 ? kStages - 1 : slot - 1;
+        __syncwarp();
+        if (ahead < r1) bulk_stage_step<D, T>(ring + s_ahead * S::kBytes, bar + s_ahead, kp, vp, rows, ahead, r1, lane);
+      }
+      mbar_wait(bar + slot, phase);
+      KFrag<D> kf;
+      VFrag<D> vf;
+      bulk_unstage_step<D, T>(kf, vf, ring + slot * S::kBytes, row0, r1, g, c);
+      float s[2][2];
+      {
+        QFrag<D> qf;
+        load_q_smem<D, T>(qf, s_q, g, c);
+        score_step<D, T>(qf, kf, s);
+      }
+      softmax_pv_step<D, T>(s, vf, row0, r1, p.scale_log2, G, g, c, m_run, l_run, acc);
+      if (++slot == kStages) {
+        slot = 0;
+        phase ^= 1u;
+      }
+    }
+    __syncthreads();  // every copy was waited for; the ring becomes the epilogue's scratch
+  } else if constexpr (kStaging == 1) {
     static_assert(D <= 128, "the staged path holds kStages x 8 KB per warp (d = 128)");
     uint4* ring = reinterpret_cast<uint4*>(smem4) + static_cast<std::size_t>(warp) * kStages * kStageWords<D> * 32;
     const int first = r0 + 16 * warp, step_rows = 16 * kWarps;

@@ -85,11 +85,15 @@ SANTA_KHD std::size_t dense_smem_floats(int group, int head_dim) {
   return static_cast<std::size_t>(kWarps) * group * head_dim + 2 * kWarps * kMaxGroup;
 }
 
-// The dense kernel's cp.async staging ring (variant 5): `stages` slots per warp of d / 8 16-byte words per lane.
-SANTA_KHD std::size_t dense_staged_smem_bytes(int head_dim, int stages) {
-  return static_cast<std::size_t>(stages) * kWarps * (head_dim / 8) * 32 * 16;
+// The dense kernel's staging rings (d = 128, 2-byte elements), kDenseStages slots per warp: cp.async (variant 5)
+// holds d / 8 16-byte words per lane and slot; the bulk copies (variant 6) 16 key rows padded to 2d + 64 bytes
+// and 16 value rows padded to 2d + 16 bytes per slot.
+inline constexpr int kDenseStages = 3;  // 192 KB (cp.async) or 222 KB (bulk) at d = 128: one CTA per SM
+SANTA_KHD std::size_t dense_staged_smem_bytes(int head_dim, bool bulk) {
+  const std::size_t per_slot = bulk ? 16 * static_cast<std::size_t>(4 * head_dim + 80)
+                                    : static_cast<std::size_t>(head_dim / 8) * 32 * 16;
+  return per_slot * kDenseStages * kWarps;
 }
-inline constexpr int kDenseStages = 3;  // 3 x 8 KB x 8 warps = 192 KB at d = 128: one CTA per SM
 
 // Merge scratch (last CTA): a weight per (chunk, head), per-thread float4 partials, the chunks' (max, sum).
 SANTA_KHD std::size_t merge_smem_floats(int num_chunks, int group) {

@@ -117,8 +117,8 @@ TEST(DenseDecode, PagedEqualsContiguousBitwiseAndRunsAreDeterministic) {
   EXPECT_EQ(p.out.download_vector<uint16_t>(in.q.size()), first) << "paged cache differs from contiguous";
 }
 
-// Variant 4 (KV heads first in the CTA order) changes only which CTA starts when, variant 5 (cp.async-staged
-// stream) only where the loaded words wait: both give the default's bits, contiguous and paged, with chunks of
+// Variant 4 (KV heads first in the CTA order) changes only which CTA starts when, variants 5 and 6 (stream
+// staged by cp.async / the bulk copy engine) only where the loaded words wait: both give the default's bits, contiguous and paged, with chunks of
 // many steps per warp (the staging ring wraps) and sequences that end inside a step.
 TEST(DenseDecode, LaunchVariantsBitwiseEqualToDefault) {
   SANTA_REQUIRE_GPU();
@@ -133,7 +133,7 @@ TEST(DenseDecode, LaunchVariantsBitwiseEqualToDefault) {
       x->out.fill_bytes(0xFF);
       dense_decode(x->problem, ws, lo);
       const auto base = x->out.download_vector<uint16_t>(in.q.size());
-      for (int variant : {4, 5}) {
+      for (int variant : {4, 5, 6}) {
         lo.variant = variant;
         x->out.fill_bytes(0xFF);
         dense_decode(x->problem, ws, lo);
