@@ -234,6 +234,8 @@ std::vector<Point> grid() {
       v.push_back({KernelFamily::dense, b, 32768, 0, false, c, -1, 5});
       v.push_back({KernelFamily::dense, b, 32768, 0, false, c, -1, 6});
     }
+    // Dense reading whole cache rows, a CTA per (chunk, sequence) (7).
+    for (int c : {0, 16, 32, 64}) v.push_back({KernelFamily::dense, b, 32768, 0, false, c, -1, 7});
     // KV heads first in the CTA order (4): the CTAs that run together read whole cache rows.
     v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, -1, 4});
     v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, 4});

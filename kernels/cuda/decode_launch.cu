@@ -89,12 +89,47 @@ void set_rng_and_record(detail::KernelParams& p, const SamplingRng& rng, const S
   p.counts_out = record.counts;
 }
 
+// Variant 7: the whole-rows dense kernel (dense_rows_kernel.cuh). One CTA per (chunk, sequence) and one per SM,
+// so the automatic split minimises waves x (keys per CTA + the per-CTA cost) over CTAs = batch x chunks.
+void dense_rows_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, const LaunchOptions& launch) {
+  if (problem.kv.paged || problem.num_kv_heads != detail::kRowsKvHeads || problem.head_dim != 128 ||
+      compute_major() < 9) {
+    throw std::invalid_argument(
+        "LaunchOptions::variant = 7 (whole-row dense kernel) needs a contiguous cache, num_kv_heads = 8, "
+        "head_dim = 128 and an sm_90 GPU or newer");
+  }
+  int chunks = launch.num_chunks;
+  if (chunks == 0) {
+    const int64_t units = (max_sequence_length(problem) + detail::kDenseUnit - 1) / detail::kDenseUnit;
+    const int64_t sms = std::max(1, workspace.sm_count());
+    double best = -1.0;
+    for (int64_t c = 1; c <= std::min<int64_t>(workspace.limits().max_chunks, units); ++c) {
+      const int64_t per = (units + c - 1) / c;
+      const int64_t waves = (problem.batch * ((units + per - 1) / per) + sms - 1) / sms;
+      const double cost = static_cast<double>(waves) * static_cast<double>(per * detail::kDenseUnit + detail::kDenseCtaCostRows);
+      if (best < 0.0 || cost < best) {
+        best = cost;
+        chunks = static_cast<int>(c);
+      }
+    }
+  }
+  const detail::Plan plan =
+      detail::make_plan(KernelFamily::dense, problem, 0, workspace.limits(), workspace.sm_count(), chunks);
+  detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::dense);
+  const dim3 grid(static_cast<unsigned>(plan.num_chunks), 1u, static_cast<unsigned>(problem.batch));
+  const std::size_t smem = std::max(plan.smem_bytes, static_cast<std::size_t>(detail::kDenseStages) * 2 * 16 *
+                                                         detail::kRowsKvHeads * 128 * 2);
+  const auto stream = static_cast<cudaStream_t>(launch.stream);
+  with_dtype(problem.dtype, [&](auto tv) { detail::launch_dense_rows<128, decltype(tv)>(p, grid, smem, stream); });
+}
+
 }  // namespace
 
 void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, const LaunchOptions& launch) {
   check_problem(problem);
   check_launch(launch);
   check_fits(problem, workspace.limits());
+  if (launch.variant == 7) return dense_rows_decode(problem, workspace, launch);
   const detail::Plan plan = detail::make_plan(KernelFamily::dense, problem, 0, workspace.limits(),
                                               workspace.sm_count(), launch.num_chunks);
   detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::dense);

@@ -144,5 +144,36 @@ TEST(DenseDecode, LaunchVariantsBitwiseEqualToDefault) {
   }
 }
 
+// Variant 7 (whole cache rows per CTA, a warp per KV head) sums each chunk in a different order than the
+// default kernel, so it is held against the fp64 reference (the same bf16 tolerance) and against itself
+// (bitwise run to run); shapes it does not support are rejected before launch.
+TEST(DenseDecode, WholeRowVariantMatchesReferenceAndRejectsOtherShapes) {
+  SANTA_REQUIRE_GPU();
+  if (device_info().cc_major < 9) GTEST_SKIP() << "variant 7 needs sm_90 (the bulk copy engine)";
+  const Shape s = llama_shape(3, 12288);
+  const HostInputs in = random_inputs(s, 29, {12288, 7001, 3000});
+  DeviceInputs d = upload(in, false), pg = upload(in, true, 16);
+  DecodeWorkspace ws(limits_for(s));
+  LaunchOptions lo;
+  lo.variant = 7;
+  for (int chunks : {0, 1, 3, 7, 40}) {
+    lo.num_chunks = chunks;
+    d.out.fill_bytes(0xFF);
+    dense_decode(d.problem, ws, lo);
+    SCOPED_TRACE("num_chunks = " + std::to_string(chunks));
+    const std::vector<float> out = download_out(d, s);
+    expect_matches_reference(in, out);
+    d.out.fill_bytes(0xFF);
+    dense_decode(d.problem, ws, lo);
+    EXPECT_EQ(download_out(d, s), out) << "second run differs bitwise";
+  }
+  try {
+    dense_decode(pg.problem, ws, lo);
+    ADD_FAILURE() << "paged cache accepted by variant 7";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("contiguous"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace santa::gpu::testing
