@@ -48,6 +48,7 @@ class DecodeWorkspace {
   const WorkspaceLimits& limits() const { return limits_; }
   std::size_t bytes() const { return buffer_.size(); }
   int sm_count() const { return sm_count_; }
+  int cc_major() const { return cc_major_; }  // compute capability of the workspace's device
 
   // Device views for the launchers (implementation detail, but plain pointers).
   struct Views {
@@ -63,6 +64,7 @@ class DecodeWorkspace {
  private:
   WorkspaceLimits limits_;
   int sm_count_ = 0;
+  int cc_major_ = 0;
   DeviceBuffer buffer_;
   Views views_;
 };

@@ -209,6 +209,11 @@ std::vector<Point> grid() {
   for (int64_t n : {4096, 8192, 16384, 32768, 65536, 131072}) add_all(1, n);
   for (int64_t n : {8192, 32768, 131072}) add_all(4, n);
   for (int64_t n : {8192, 32768, 65536}) add_all(16, n);
+  // Both dense kernels forced, where the default may pick either: whole rows (7), per KV head (8).
+  for (int variant : {7, 8}) {
+    for (int64_t n : {8192, 32768, 131072}) v.push_back({KernelFamily::dense, 4, n, 0, false, 0, -1, variant});
+    for (int64_t n : {8192, 32768, 65536}) v.push_back({KernelFamily::dense, 16, n, 0, false, 0, -1, variant});
+  }
   // Split-factor and prefetch-distance sweeps at 32k (auto/default are in the grid above).
   for (int b : {1, 4, 16}) {
     for (int c : {8, 16, 32, 64}) {
@@ -229,13 +234,8 @@ std::vector<Point> grid() {
       v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, variant});
       v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, -1, variant});
     }
-    // Dense with the cp.async-staged stream (5; one CTA per SM, so the automatic split is checked against 16/32).
-    for (int c : {0, 16, 32}) {
-      v.push_back({KernelFamily::dense, b, 32768, 0, false, c, -1, 5});
-      v.push_back({KernelFamily::dense, b, 32768, 0, false, c, -1, 6});
-    }
-    // Dense reading whole cache rows, a CTA per (chunk, sequence) (7).
-    for (int c : {0, 16, 32, 64}) v.push_back({KernelFamily::dense, b, 32768, 0, false, c, -1, 7});
+    // Dense reading whole cache rows, a CTA per (chunk, sequence) (7), at several splits.
+    for (int c : {16, 32, 64}) v.push_back({KernelFamily::dense, b, 32768, 0, false, c, -1, 7});
     // KV heads first in the CTA order (4): the CTAs that run together read whole cache rows.
     v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, -1, 4});
     v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, 4});

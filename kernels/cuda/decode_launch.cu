@@ -32,13 +32,6 @@ void with_dtype(DType t, F&& f) {
   return f(__half{});
 }
 
-int compute_major() {
-  int device = 0, major = 0;
-  SANTA_CUDA(cudaGetDevice(&device));
-  SANTA_CUDA(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-  return major;
-}
-
 dim3 grid_of(const DecodeProblem& p, const detail::Plan& plan) {
   return dim3(static_cast<unsigned>(plan.num_chunks), static_cast<unsigned>(p.num_kv_heads),
               static_cast<unsigned>(p.batch));
@@ -89,36 +82,20 @@ void set_rng_and_record(detail::KernelParams& p, const SamplingRng& rng, const S
   p.counts_out = record.counts;
 }
 
-// Variant 7: the whole-rows dense kernel (dense_rows_kernel.cuh). One CTA per (chunk, sequence) and one per SM,
-// so the automatic split minimises waves x (keys per CTA + the per-CTA cost) over CTAs = batch x chunks.
+// Variant 7: the whole-rows dense kernel (dense_rows_kernel.cuh), one CTA per (chunk, sequence).
 void dense_rows_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, const LaunchOptions& launch) {
-  if (problem.kv.paged || problem.num_kv_heads != detail::kRowsKvHeads || problem.head_dim != 128 ||
-      compute_major() < 9) {
+  if (!detail::rows_kernel_supports(problem, workspace.cc_major())) {
     throw std::invalid_argument(
         "LaunchOptions::variant = 7 (whole-row dense kernel) needs a contiguous cache, num_kv_heads = 8, "
         "head_dim = 128 and an sm_90 GPU or newer");
   }
-  int chunks = launch.num_chunks;
-  if (chunks == 0) {
-    const int64_t units = (max_sequence_length(problem) + detail::kDenseUnit - 1) / detail::kDenseUnit;
-    const int64_t sms = std::max(1, workspace.sm_count());
-    double best = -1.0;
-    for (int64_t c = 1; c <= std::min<int64_t>(workspace.limits().max_chunks, units); ++c) {
-      const int64_t per = (units + c - 1) / c;
-      const int64_t waves = (problem.batch * ((units + per - 1) / per) + sms - 1) / sms;
-      const double cost = static_cast<double>(waves) * static_cast<double>(per * detail::kDenseUnit + detail::kDenseCtaCostRows);
-      if (best < 0.0 || cost < best) {
-        best = cost;
-        chunks = static_cast<int>(c);
-      }
-    }
-  }
+  const int chunks = launch.num_chunks > 0 ? launch.num_chunks
+                                           : detail::rows_variant_chunks(problem, workspace.limits(), workspace.sm_count());
   const detail::Plan plan =
       detail::make_plan(KernelFamily::dense, problem, 0, workspace.limits(), workspace.sm_count(), chunks);
   detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::dense);
   const dim3 grid(static_cast<unsigned>(plan.num_chunks), 1u, static_cast<unsigned>(problem.batch));
-  const std::size_t smem = std::max(plan.smem_bytes, static_cast<std::size_t>(detail::kDenseStages) * 2 * 16 *
-                                                         detail::kRowsKvHeads * 128 * 2);
+  const std::size_t smem = std::max(plan.smem_bytes, detail::dense_rows_smem_bytes(128));
   const auto stream = static_cast<cudaStream_t>(launch.stream);
   with_dtype(problem.dtype, [&](auto tv) { detail::launch_dense_rows<128, decltype(tv)>(p, grid, smem, stream); });
 }
@@ -129,7 +106,9 @@ void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, cons
   check_problem(problem);
   check_launch(launch);
   check_fits(problem, workspace.limits());
-  if (launch.variant == 7) return dense_rows_decode(problem, workspace, launch);
+  if (detail::use_rows_kernel(problem, workspace.limits(), workspace.sm_count(), workspace.cc_major(), launch)) {
+    return dense_rows_decode(problem, workspace, launch);
+  }
   const detail::Plan plan = detail::make_plan(KernelFamily::dense, problem, 0, workspace.limits(),
                                               workspace.sm_count(), launch.num_chunks);
   detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::dense);
@@ -138,19 +117,6 @@ void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, cons
     constexpr int D = decltype(dc)::value;
     with_dtype(problem.dtype, [&](auto tv) {
       using T = decltype(tv);
-      if constexpr (D == 128) {
-        if (launch.variant == 5) {
-          const std::size_t smem = std::max(plan.smem_bytes, detail::dense_staged_smem_bytes(D, false));
-          return detail::launch_dense<D, T, 1>(p, grid_of(problem, plan), smem, stream);
-        }
-        if (launch.variant == 6) {
-          if (compute_major() < 9) {
-            throw std::invalid_argument("LaunchOptions::variant = 6 (bulk copy engine) needs an sm_90 GPU or newer");
-          }
-          const std::size_t smem = std::max(plan.smem_bytes, detail::dense_staged_smem_bytes(D, true));
-          return detail::launch_dense<D, T, 2>(p, grid_of(problem, plan), smem, stream);
-        }
-      }
       detail::launch_dense<D, T>(p, grid_of(problem, plan), plan.smem_bytes, stream);
     });
   });
@@ -196,6 +162,7 @@ DecodeWorkspace::DecodeWorkspace(const WorkspaceLimits& limits) : limits_(limits
   int device = 0;
   SANTA_CUDA(cudaGetDevice(&device));
   SANTA_CUDA(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, device));
+  SANTA_CUDA(cudaDeviceGetAttribute(&cc_major_, cudaDevAttrComputeCapabilityMajor, device));
   const std::size_t B = limits.max_batch, H = limits.num_heads, Hkv = limits.num_kv_heads, D = limits.head_dim;
   const std::size_t C = limits.max_chunks;
   const std::size_t tiles = (limits.max_len + limits.min_tile - 1) / limits.min_tile;

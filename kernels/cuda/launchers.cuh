@@ -15,9 +15,7 @@
 
 namespace santa::gpu::detail {
 
-// kStaging: 0 = loads into registers; 1 / 2 = the key/value stream staged through shared memory by cp.async /
-// by the bulk copy engine (benchmark variants 5 / 6; d = 128 only).
-template <int D, class T, int kStaging = 0>
+template <int D, class T>
 void launch_dense(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream);
 
 // The whole-row dense kernel (benchmark variant 7; d = 128, 8 KV heads, contiguous cache, sm_90).

@@ -7,14 +7,6 @@
 // heads as N) and whose A fragment is built from the value loads with byte permutes (value rows 2c, 2c+1,
 // 2c+8, 2c+9 as K, head-dim elements as M). The warps' partials are combined in a fixed order, then the
 // chunks are merged by the last CTA (merge.cuh).
-//
-// Staged streams (benchmark variants, d = 128, kDenseStages steps deep per warp, one CTA per SM): the next
-// steps' bytes are in flight while a step is computed and no registers hold them.
-//  kStaging = 1 (variant 5): the same 16-byte words through cp.async, each lane into its own slots (no bank
-//    conflicts, no cross-lane ordering); 8 KB per warp and stage.
-//  kStaging = 2 (variant 6, sm_90): the bulk copy engine; lane i < 16 copies key row i of the step, lane
-//    16 + i value row i (one 256-byte copy each), completing on the warp's mbarrier of that stage. Rows are
-//    padded in shared memory (keys to 320 bytes, values to 272) so that the fragment reads hit distinct banks.
 #pragma once
 
 #include "kernels/detail/merge.cuh"
@@ -41,46 +33,6 @@ __device__ __forceinline__ void load_v(VFrag<D>& f, const T* v, const KvRows& ro
       for (int u = 0; u < D / 64; ++u) f.r[ri][u] = make_uint4(0, 0, 0, 0);
     }
   }
-}
-
-// The staged path: one slot is D / 8 16-byte words per lane (its key words, then its value words), stored
-// word-major ([word][lane]) so that a warp's reads of one word are 512 contiguous bytes.
-template <int D>
-inline constexpr int kStageWords = D / 8;
-
-template <int D, class T>
-__device__ __forceinline__ void stage_step(uint4* slot, const T* k, const T* v, const KvRows& rows, int row0,
-                                           int row_end, int lane, int g, int c) {
-#pragma unroll
-  for (int nt = 0; nt < 2; ++nt) {
-    const int row = row0 + 8 * nt + g;
-    const bool ok = row < row_end;
-    const T* src = ok ? k + rows(row) + 8 * c : k;
-#pragma unroll
-    for (int j = 0; j < D / 32; ++j) cp_async16(slot + (nt * (D / 32) + j) * 32 + lane, src + (ok ? 32 * j : 0), ok);
-  }
-#pragma unroll
-  for (int ri = 0; ri < 4; ++ri) {
-    const int row = row0 + 2 * c + (ri & 1) + 8 * (ri >> 1);
-    const bool ok = row < row_end;
-    const T* src = ok ? v + rows(row) + 8 * g : v;
-#pragma unroll
-    for (int u = 0; u < D / 64; ++u) {
-      cp_async16(slot + (D / 16 + ri * (D / 64) + u) * 32 + lane, src + (ok ? 64 * u : 0), ok);
-    }
-  }
-}
-
-template <int D>
-__device__ __forceinline__ void unstage_step(KFrag<D>& kf, VFrag<D>& vf, const uint4* slot, int lane) {
-#pragma unroll
-  for (int nt = 0; nt < 2; ++nt)
-#pragma unroll
-    for (int j = 0; j < D / 32; ++j) kf.r[nt][j] = slot[(nt * (D / 32) + j) * 32 + lane];
-#pragma unroll
-  for (int ri = 0; ri < 4; ++ri)
-#pragma unroll
-    for (int u = 0; u < D / 64; ++u) vf.r[ri][u] = slot[(D / 16 + ri * (D / 64) + u) * 32 + lane];
 }
 
 // Online softmax of one 16-key step's scores s (raw dot products) and O^T += V^T P^T.
@@ -124,55 +76,7 @@ __device__ __forceinline__ void softmax_pv_step(float (&s)[2][2], const VFrag<D>
   }
 }
 
-// The bulk-staged slot of one warp: 16 key rows, then 16 value rows, padded (see the top of this file).
-template <int D, class T>
-struct BulkSlot {
-  static constexpr int kRowBytes = D * static_cast<int>(sizeof(T));
-  static constexpr int kKStride = kRowBytes + 64, kVStride = kRowBytes + 16;
-  static constexpr int kBytes = 16 * (kKStride + kVStride);
-};
-
-template <int D, class T>
-__device__ __forceinline__ void bulk_stage_step(unsigned char* slot, uint64_t* bar, const T* k, const T* v,
-                                                const KvRows& rows, int row0, int row_end, int lane) {
-  using S = BulkSlot<D, T>;
-  const int valid = min(16, row_end - row0);
-  if (lane == 0) mbar_expect_tx(bar, static_cast<uint32_t>(2 * valid * S::kRowBytes));
-  __syncwarp();  // the expected bytes are posted before any copy can complete
-  const int i = lane & 15;
-  if (i < valid) {
-    const bool key = lane < 16;
-    bulk_copy_g2s(slot + (key ? i * S::kKStride : 16 * S::kKStride + i * S::kVStride), (key ? k : v) + rows(row0 + i),
-                  S::kRowBytes, bar);
-  }
-}
-
-template <int D, class T>
-__device__ __forceinline__ void bulk_unstage_step(KFrag<D>& kf, VFrag<D>& vf, const unsigned char* slot, int row0,
-                                                  int row_end, int g, int c) {
-  using S = BulkSlot<D, T>;
-#pragma unroll
-  for (int nt = 0; nt < 2; ++nt) {
-    const bool ok = row0 + 8 * nt + g < row_end;  // rows past the end were not copied: zeros, as the loads give
-    const unsigned char* r = slot + (8 * nt + g) * S::kKStride + 16 * c;
-#pragma unroll
-    for (int j = 0; j < D / 32; ++j) {
-      kf.r[nt][j] = ok ? *reinterpret_cast<const uint4*>(r + 64 * j) : make_uint4(0, 0, 0, 0);
-    }
-  }
-#pragma unroll
-  for (int ri = 0; ri < 4; ++ri) {
-    const int i = 2 * c + (ri & 1) + 8 * (ri >> 1);
-    const bool ok = row0 + i < row_end;
-    const unsigned char* r = slot + 16 * S::kKStride + i * S::kVStride + 16 * g;
-#pragma unroll
-    for (int u = 0; u < D / 64; ++u) {
-      vf.r[ri][u] = ok ? *reinterpret_cast<const uint4*>(r + 128 * u) : make_uint4(0, 0, 0, 0);
-    }
-  }
-}
-
-template <int D, class T, int kMinBlocks, int kStaging = 0>
+template <int D, class T, int kMinBlocks>
 __global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(const KernelParams p) {
   extern __shared__ float4 smem4[];
   float* smem = reinterpret_cast<float*>(smem4);
@@ -202,103 +106,24 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(cons
 #pragma unroll
   for (int mt = 0; mt < D / 16; ++mt) acc[mt][0] = acc[mt][1] = acc[mt][2] = acc[mt][3] = 0.f;
 
-  constexpr int kStages = kDenseStages;
-  if constexpr (kStaging == 2) {
-    static_assert(D == 128, "the bulk-staged path is laid out for d = 128");
-    __shared__ __align__(8) uint64_t s_bar[kWarps][kStages];
-    using S = BulkSlot<D, T>;
-    unsigned char* ring = reinterpret_cast<unsigned char*>(smem4) + static_cast<std::size_t>(warp) * kStages * S::kBytes;
-    uint64_t* bar = s_bar[warp];
-    if (lane == 0) {
-      for (int i = 0; i < kStages; ++i) mbar_init(bar + i);
-      mbar_init_fence();
+  const int P = p.prefetch;
+  for (int row0 = r0 + 16 * warp; row0 < r1; row0 += 16 * kWarps) {
+    if (P > 0) {  // keys (lanes 0-15) and values (lanes 16-31) of this warp's step P steps ahead
+      const int row = row0 + 16 * kWarps * P + (lane & 15);
+      if (row < r1) prefetch_l2((lane < 16 ? kp : vp) + rows(row), D * static_cast<int>(sizeof(T)));
     }
-    __syncwarp();
-    const int first = r0 + 16 * warp, step_rows = 16 * kWarps;
-#pragma unroll
-    for (int i = 0; i < kStages - 1; ++i) {
-      if (first + i * step_rows < r1) {
-        bulk_stage_step<D, T>(ring + i * S::kBytes, bar + i, kp, vp, rows, first + i * step_rows, r1, lane);
-      }
+    KFrag<D> kf;
+    VFrag<D> vf;
+    load_k<D, T>(kf, kp, rows, row0, r1, g, c);
+    if (!kLateV) load_v<D, T>(vf, vp, rows, row0, r1, g, c);
+    float s[2][2];
+    {
+      QFrag<D> qf;
+      load_q_smem<D, T>(qf, s_q, g, c);
+      score_step<D, T>(qf, kf, s);
     }
-    int slot = 0;
-    uint32_t phase = 0;  // parity of the slot's current use
-    for (int row0 = first; row0 < r1; row0 += step_rows) {
-      {  // refill the slot every lane finished reading one step ago with the step kStages - 1 ahead
-        const int ahead = row0 + (kStages - 1) * step_rows;
-        const int s_ahead = slot == 0 ? kStages - 1 : slot - 1;
-        __syncwarp();
-        if (ahead < r1) bulk_stage_step<D, T>(ring + s_ahead * S::kBytes, bar + s_ahead, kp, vp, rows, ahead, r1, lane);
-      }
-      mbar_wait(bar + slot, phase);
-      KFrag<D> kf;
-      VFrag<D> vf;
-      bulk_unstage_step<D, T>(kf, vf, ring + slot * S::kBytes, row0, r1, g, c);
-      float s[2][2];
-      {
-        QFrag<D> qf;
-        load_q_smem<D, T>(qf, s_q, g, c);
-        score_step<D, T>(qf, kf, s);
-      }
-      softmax_pv_step<D, T>(s, vf, row0, r1, p.scale_log2, G, g, c, m_run, l_run, acc);
-      if (++slot == kStages) {
-        slot = 0;
-        phase ^= 1u;
-      }
-    }
-    __syncthreads();  // every copy was waited for; the ring becomes the epilogue's scratch
-  } else if constexpr (kStaging == 1) {
-    static_assert(D <= 128, "the staged path holds kStages x 8 KB per warp (d = 128)");
-    uint4* ring = reinterpret_cast<uint4*>(smem4) + static_cast<std::size_t>(warp) * kStages * kStageWords<D> * 32;
-    const int first = r0 + 16 * warp, step_rows = 16 * kWarps;
-#pragma unroll
-    for (int i = 0; i < kStages - 1; ++i) {  // prologue: the first kStages - 1 steps (empty groups past the end)
-      if (first + i * step_rows < r1) stage_step<D, T>(ring + i * kStageWords<D> * 32, kp, vp, rows, first + i * step_rows, r1, lane, g, c);
-      cp_async_commit();
-    }
-    int slot = 0;
-    for (int row0 = first; row0 < r1; row0 += step_rows) {
-      cp_async_wait<kStages - 2>();  // this lane's copies of this step have landed (lane-private slots)
-      {  // refill the slot read one step ago with the step kStages - 1 ahead
-        const int ahead = row0 + (kStages - 1) * step_rows;
-        const int s_ahead = slot == 0 ? kStages - 1 : slot - 1;
-        if (ahead < r1) stage_step<D, T>(ring + s_ahead * kStageWords<D> * 32, kp, vp, rows, ahead, r1, lane, g, c);
-        cp_async_commit();
-      }
-      KFrag<D> kf;
-      VFrag<D> vf;
-      unstage_step<D>(kf, vf, ring + slot * kStageWords<D> * 32, lane);
-      float s[2][2];
-      {
-        QFrag<D> qf;
-        load_q_smem<D, T>(qf, s_q, g, c);
-        score_step<D, T>(qf, kf, s);
-      }
-      softmax_pv_step<D, T>(s, vf, row0, r1, p.scale_log2, G, g, c, m_run, l_run, acc);
-      slot = slot + 1 == kStages ? 0 : slot + 1;
-    }
-    cp_async_wait<0>();
-    __syncthreads();  // the staging ring becomes the epilogue's scratch
-  } else {
-    const int P = p.prefetch;
-    for (int row0 = r0 + 16 * warp; row0 < r1; row0 += 16 * kWarps) {
-      if (P > 0) {  // keys (lanes 0-15) and values (lanes 16-31) of this warp's step P steps ahead
-        const int row = row0 + 16 * kWarps * P + (lane & 15);
-        if (row < r1) prefetch_l2((lane < 16 ? kp : vp) + rows(row), D * static_cast<int>(sizeof(T)));
-      }
-      KFrag<D> kf;
-      VFrag<D> vf;
-      load_k<D, T>(kf, kp, rows, row0, r1, g, c);
-      if (!kLateV) load_v<D, T>(vf, vp, rows, row0, r1, g, c);
-      float s[2][2];
-      {
-        QFrag<D> qf;
-        load_q_smem<D, T>(qf, s_q, g, c);
-        score_step<D, T>(qf, kf, s);
-      }
-      if (kLateV) load_v<D, T>(vf, vp, rows, row0, r1, g, c);
-      softmax_pv_step<D, T>(s, vf, row0, r1, p.scale_log2, G, g, c, m_run, l_run, acc);
-    }
+    if (kLateV) load_v<D, T>(vf, vp, rows, row0, r1, g, c);
+    softmax_pv_step<D, T>(s, vf, row0, r1, p.scale_log2, G, g, c, m_run, l_run, acc);
   }
 
   // Combine the warps (fixed order). acc[mt][0..3] = O[head 2c | 2c+1][d | d+1], d = 8(g + 8u) + 2w.

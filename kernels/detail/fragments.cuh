@@ -49,19 +49,6 @@ __device__ __forceinline__ void prefetch_l2(const void* p, int bytes) {
 #endif
 }
 
-// 16 bytes global -> shared without a register (cp.async, sm_80+), with a 256-byte L2 prefetch; `valid` false
-// writes zeros and reads nothing (src must still be a mapped address).
-__device__ __forceinline__ void cp_async16(void* smem_dst, const void* src, bool valid) {
-  const uint32_t d = static_cast<uint32_t>(__cvta_generic_to_shared(smem_dst));
-  asm volatile("cp.async.cg.shared.global.L2::256B [%0], [%1], 16, %2;" ::"r"(d), "l"(src), "r"(valid ? 16 : 0)
-               : "memory");
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
-}
-
 // The bulk copy engine (sm_90): a contiguous global -> shared copy that completes on an mbarrier (its bytes
 // counted by expect_tx), and the mbarrier primitives around it. Elsewhere they trap (never launched there:
 // the host rejects the bulk variant below sm_90).

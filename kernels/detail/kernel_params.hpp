@@ -85,15 +85,12 @@ SANTA_KHD std::size_t dense_smem_floats(int group, int head_dim) {
   return static_cast<std::size_t>(kWarps) * group * head_dim + 2 * kWarps * kMaxGroup;
 }
 
-// The dense kernel's staging rings (d = 128, 2-byte elements), kDenseStages slots per warp: cp.async (variant 5)
-// holds d / 8 16-byte words per lane and slot; the bulk copies (variant 6) 16 key rows padded to 2d + 64 bytes
-// and 16 value rows padded to 2d + 16 bytes per slot.
+// The whole-row dense kernel (variant 7): one warp per KV head; a ring of kDenseStages stages of 16 cache
+// rows of K and of V (all KV heads, 2-byte elements): 192 KB at d = 128, one CTA per SM.
+inline constexpr int kRowsKvHeads = kWarps;
 inline constexpr int kDenseStages = 3;
-inline constexpr int kRowsKvHeads = kWarps;  // the whole-row dense kernel (variant 7): one warp per KV head  // 192 KB (cp.async) or 222 KB (bulk) at d = 128: one CTA per SM
-SANTA_KHD std::size_t dense_staged_smem_bytes(int head_dim, bool bulk) {
-  const std::size_t per_slot = bulk ? 16 * static_cast<std::size_t>(4 * head_dim + 80)
-                                    : static_cast<std::size_t>(head_dim / 8) * 32 * 16;
-  return per_slot * kDenseStages * kWarps;
+SANTA_KHD std::size_t dense_rows_smem_bytes(int head_dim) {
+  return static_cast<std::size_t>(kDenseStages) * 2 * 16 * kRowsKvHeads * head_dim * 2;
 }
 
 // Merge scratch (last CTA): a weight per (chunk, head), per-thread float4 partials, the chunks' (max, sum).

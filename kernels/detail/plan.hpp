@@ -36,6 +36,17 @@ inline constexpr int kSamplingCtaCostRows = 1024;
 Plan make_plan(KernelFamily family, const DecodeProblem& problem, int tile, const WorkspaceLimits& limits,
                int sm_count, int requested_chunks);
 
+// The automatic split of the whole-row dense kernel (variant 7): one CTA per (chunk, sequence) and one per SM,
+// so it minimises waves x (keys per CTA + the per-CTA cost) over CTAs = batch x chunks.
+int rows_variant_chunks(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count);
+// Shapes the whole-row kernel serves: contiguous cache, 8 KV heads, d = 128, sm_90+ (the bulk copy engine).
+bool rows_kernel_supports(const DecodeProblem& problem, int cc_major);
+// Which dense kernel a call runs: variant 7 forces the whole-row kernel, 8 the per-KV-head one; by default the
+// whole-row kernel where it is supported and its split gives one wave of CTAs of >= 3584 keys that fills
+// >= 90 % of the SMs (where it was faster in call 11, kernels/NOTES.md).
+bool use_rows_kernel(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int cc_major,
+                     const LaunchOptions& launch);
+
 KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& workspace, const Plan& plan,
                          const LaunchOptions& launch, KernelFamily family);
 

@@ -81,6 +81,37 @@ Plan make_plan(KernelFamily family, const DecodeProblem& problem, int tile, cons
   return plan;
 }
 
+int rows_variant_chunks(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count) {
+  const int64_t units = ceil_div(max_sequence_length(problem), kDenseUnit);
+  const int64_t sms = std::max(1, sm_count);
+  int chunks = 1;
+  double best = -1.0;
+  for (int64_t c = 1; c <= std::min<int64_t>(limits.max_chunks, units); ++c) {
+    const int64_t per = ceil_div(units, c);
+    const int64_t waves = ceil_div(problem.batch * ceil_div(units, per), sms);
+    const double cost = static_cast<double>(waves) * static_cast<double>(per * kDenseUnit + kDenseCtaCostRows);
+    if (best < 0.0 || cost < best) {
+      best = cost;
+      chunks = static_cast<int>(c);
+    }
+  }
+  return chunks;
+}
+
+bool rows_kernel_supports(const DecodeProblem& problem, int cc_major) {
+  return !problem.kv.paged && problem.num_kv_heads == kRowsKvHeads && problem.head_dim == 128 && cc_major >= 9;
+}
+
+bool use_rows_kernel(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int cc_major,
+                     const LaunchOptions& launch) {
+  if (launch.variant == 7) return true;  // unsupported shapes are rejected by the launcher
+  if (launch.variant != 0 || !rows_kernel_supports(problem, cc_major)) return false;
+  const int chunks = launch.num_chunks > 0 ? launch.num_chunks : rows_variant_chunks(problem, limits, sm_count);
+  const int64_t rows = ceil_div(ceil_div(max_sequence_length(problem), kDenseUnit), chunks) * kDenseUnit;
+  const int64_t ctas = static_cast<int64_t>(problem.batch) * chunks;
+  return rows >= 3584 && ctas <= sm_count && 10 * ctas >= 9 * static_cast<int64_t>(sm_count);
+}
+
 KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& workspace, const Plan& plan,
                          const LaunchOptions& launch, KernelFamily family) {
   KernelParams p;
@@ -145,8 +176,12 @@ SplitInfo split_info(KernelFamily family, const DecodeProblem& problem, int tile
   check_problem(problem);
   check_launch(launch);
   check_fits(problem, workspace.limits());
-  const detail::Plan plan =
-      detail::make_plan(family, problem, tile, workspace.limits(), workspace.sm_count(), launch.num_chunks);
+  int chunks = launch.num_chunks;
+  if (family == KernelFamily::dense && chunks == 0 &&
+      detail::use_rows_kernel(problem, workspace.limits(), workspace.sm_count(), workspace.cc_major(), launch)) {
+    chunks = detail::rows_variant_chunks(problem, workspace.limits(), workspace.sm_count());
+  }
+  const detail::Plan plan = detail::make_plan(family, problem, tile, workspace.limits(), workspace.sm_count(), chunks);
   return SplitInfo{plan.num_chunks, plan.rows_max, plan.smem_bytes};
 }
 

@@ -7,6 +7,7 @@
 
 #include "estimators/exact.hpp"
 #include "kernel_test_support.hpp"
+#include "kernels/detail/plan.hpp"
 
 namespace santa::gpu::testing {
 namespace {
@@ -117,9 +118,8 @@ TEST(DenseDecode, PagedEqualsContiguousBitwiseAndRunsAreDeterministic) {
   EXPECT_EQ(p.out.download_vector<uint16_t>(in.q.size()), first) << "paged cache differs from contiguous";
 }
 
-// Variant 4 (KV heads first in the CTA order) changes only which CTA starts when, variants 5 and 6 (stream
-// staged by cp.async / the bulk copy engine) only where the loaded words wait: both give the default's bits, contiguous and paged, with chunks of
-// many steps per warp (the staging ring wraps) and sequences that end inside a step.
+// Variant 4 (KV heads first in the CTA order) changes only which CTA starts when: the default's bits,
+// contiguous and paged, several splits, sequences that end inside a step.
 TEST(DenseDecode, LaunchVariantsBitwiseEqualToDefault) {
   SANTA_REQUIRE_GPU();
   const Shape s = llama_shape(3, 12288);
@@ -133,7 +133,7 @@ TEST(DenseDecode, LaunchVariantsBitwiseEqualToDefault) {
       x->out.fill_bytes(0xFF);
       dense_decode(x->problem, ws, lo);
       const auto base = x->out.download_vector<uint16_t>(in.q.size());
-      for (int variant : {4, 5, 6}) {
+      for (int variant : {4}) {
         lo.variant = variant;
         x->out.fill_bytes(0xFF);
         dense_decode(x->problem, ws, lo);
@@ -173,6 +173,47 @@ TEST(DenseDecode, WholeRowVariantMatchesReferenceAndRejectsOtherShapes) {
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("contiguous"), std::string::npos) << e.what();
   }
+}
+
+// The default dense call runs the whole-row kernel where the choice rule picks it (batch 16, 32k on a GPU with
+// <= 142 SMs: one wave of 128 CTAs of 4096 keys): bitwise the output of variant 7, not of variant 8. Inputs
+// are drawn on the device (268 MB of K and V); variants 7 and 8 are held to the fp64 reference elsewhere.
+TEST(DenseDecode, DefaultPicksTheWholeRowKernelWhereTheRuleSays) {
+  SANTA_REQUIRE_GPU();
+  const Shape s = llama_shape(16, 32768);
+  DeviceBuffer q(sizeof(uint16_t) * s.batch * s.heads * s.dim), out(q.size());
+  DeviceBuffer k(sizeof(uint16_t) * s.batch * s.max_len * s.kv_heads * s.dim), v(k.size());
+  fill_normal(q.data(), static_cast<int64_t>(q.size() / 2), DType::bf16, 1);
+  fill_normal(k.data(), static_cast<int64_t>(k.size() / 2), DType::bf16, 2);
+  fill_normal(v.data(), static_cast<int64_t>(v.size() / 2), DType::bf16, 3);
+  const DeviceBuffer lens = to_device(std::vector<int32_t>(s.batch, static_cast<int32_t>(s.max_len)));
+  DecodeProblem p;
+  p.batch = s.batch;
+  p.num_heads = s.heads;
+  p.num_kv_heads = s.kv_heads;
+  p.head_dim = s.dim;
+  p.dtype = DType::bf16;
+  p.q = q.data();
+  p.out = out.data();
+  p.kv.k = k.data();
+  p.kv.v = v.data();
+  p.kv.seq_lens = lens.as<int32_t>();
+  p.kv.max_len = s.max_len;
+  DecodeWorkspace ws(limits_for(s));
+  LaunchOptions lo;
+  if (!detail::use_rows_kernel(p, ws.limits(), ws.sm_count(), ws.cc_major(), lo)) {
+    GTEST_SKIP() << "the rule does not pick the whole-row kernel on this GPU (" << ws.sm_count() << " SMs, sm_"
+                 << ws.cc_major() << "x)";
+  }
+  auto run = [&](int variant) {
+    lo.variant = variant;
+    out.fill_bytes(0xFF);
+    dense_decode(p, ws, lo);
+    return out.download_vector<uint16_t>(out.size() / 2);
+  };
+  const auto by_default = run(0), rows = run(7), per_head = run(8);
+  EXPECT_EQ(by_default, rows);
+  EXPECT_NE(by_default, per_head) << "the two kernels sum in different orders; equal bits mean the same kernel ran";
 }
 
 }  // namespace

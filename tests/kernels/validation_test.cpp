@@ -126,13 +126,43 @@ TEST(KernelValidation, LaunchOptionsNameTheBadField) {
     change(o);
     return o;
   };
-  for (int v : {0, 1, 2, 3, 4, 5, 6, 7, 11, 12, 13}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
-  for (int v : {-1, 8, 10, 14}) {
+  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
+  for (int v : {-1, 5, 6, 9, 10, 14}) {
     expect_rejected([&] { check_launch(with([&](LaunchOptions& o) { o.variant = v; })); }, "variant = " + std::to_string(v));
   }
   expect_rejected([&] { check_launch(with([](LaunchOptions& o) { o.prefetch_steps = 65; })); }, "prefetch_steps = 65");
   expect_rejected([&] { check_launch(with([](LaunchOptions& o) { o.prefetch_steps = -2; })); }, "prefetch_steps = -2");
   expect_rejected([&] { check_launch(with([](LaunchOptions& o) { o.num_chunks = -1; })); }, "num_chunks = -1");
+}
+
+// Which dense kernel runs (no GPU needed): the whole-row kernel only where it is supported and its split is
+// one wave of CTAs of >= 3584 keys (7/8 of the 4096 measured) filling >= 90 % of the SMs, unless a variant
+// forces one of the two.
+TEST(KernelPlan, DenseKernelChoice) {
+  WorkspaceLimits l = valid_limits();
+  auto pick = [&](int batch, int64_t len, int cc, int variant, bool paged = false) {
+    DecodeProblem p = valid_problem();
+    p.batch = batch;
+    p.kv.max_len = len;
+    p.kv.paged = paged;
+    LaunchOptions o;
+    o.variant = variant;
+    return detail::use_rows_kernel(p, l, 132, cc, o);
+  };
+  EXPECT_TRUE(pick(16, 32768, 9, 0));    // 16 x 8 CTAs of 4096 keys
+  EXPECT_TRUE(pick(4, 131072, 9, 0));    // 4 x 33 CTAs of 4032 keys
+  EXPECT_FALSE(pick(4, 32768, 9, 0));    // 4 x 32 CTAs of 1024 keys
+  EXPECT_FALSE(pick(16, 8192, 9, 0));    // 16 x 8 CTAs of 1024 keys
+  EXPECT_FALSE(pick(1, 32768, 9, 0));
+  EXPECT_FALSE(pick(16, 32768, 8, 0));   // no bulk copy engine
+  EXPECT_FALSE(pick(16, 32768, 9, 0, true));
+  EXPECT_FALSE(pick(16, 32768, 9, 8));   // forced per-KV-head kernel
+  EXPECT_TRUE(pick(1, 32768, 9, 7));     // forced whole-row kernel
+  EXPECT_EQ(detail::rows_variant_chunks([] {
+              DecodeProblem p = valid_problem();
+              p.batch = 16;
+              return p;
+            }(), l, 132), 8);
 }
 
 // The CTA order of the grid (heads inner or chunks inner) visits every (chunk, KV head, sequence) once.
