@@ -5,7 +5,8 @@
 // untimed calls and `iters` calls each bracketed by CUDA events, with a buffer larger than twice the L2
 // overwritten before every call outside the timed region (kernels/timing.hpp). Every sample goes to the
 // point's array `samples_us`. The GPU's facts and its streaming-read and copy ceilings are measured once when
-// the run starts and stored as root attributes (peak_read_tbps, peak_copy_tbps, gpu_*).
+// the run starts and stored as root attributes (peak_read_tbps = the better of peak_load_read_tbps and
+// peak_bulk_read_tbps, peak_copy_tbps, gpu_*).
 //
 // A failed check stops the run (the point fails), or with on_check_failure = record the path is left untimed,
 // the message goes to stderr and the row says check_failed (one broken backend does not cost the rest of a
@@ -84,7 +85,8 @@ class LatencyRunner final : public Runner {
         {"bytes_v", "B", "values read (all of V, or the distinct sampled rows once per sequence and KV head)"},
         {"bytes_meta", "B", "q, sequence lengths, page tables and index structures"},
         {"tbps", "TB/s", "bytes_read / median time"},
-        {"fraction_of_peak", "", "tbps / peak_read_tbps (root attribute: streaming-read ceiling of this GPU)"},
+        {"fraction_of_peak", "", "tbps / peak_read_tbps (root attribute: streaming-read ceiling of this GPU, the better of "
+                                            "16-byte loads and bulk copies)"},
         {"samples_drawn", "samples", "real samples drawn, summed over sequences and query heads (sampling)"},
         {"samples_per_head", "samples", "real samples drawn per query head (sampling)"},
         {"distinct_v_rows", "rows", "V rows read, summed over sequences and KV heads"},
@@ -154,11 +156,14 @@ class LatencyRunner final : public Runner {
         {"gpu_driver_version", fmt::format("{}.{}", i.driver_version / 1000, i.driver_version % 1000 / 10)},
         {"gpu_runtime_version", fmt::format("{}.{}", i.runtime_version / 1000, i.runtime_version % 1000 / 10)},
         {"gpu_nominal_tbps", i.nominal_bandwidth_tbps()},
-        {"peak_read_tbps", facts_->peak.read_tbps},
+        {"peak_read_tbps", facts_->peak.ceiling_tbps()},
+        {"peak_load_read_tbps", facts_->peak.read_tbps},
+        {"peak_bulk_read_tbps", facts_->peak.bulk_read_tbps},
         {"peak_copy_tbps", facts_->peak.copy_tbps},
         {"peak_probe_bytes", static_cast<int64_t>(facts_->peak.bytes)},
-        {"peak_probe", fmt::format("median of {} cold-L2 runs: 16-byte streaming reads of {} bytes; device-to-device "
-                                   "copy counted as read + write (kernels/timing.hpp)",
+        {"peak_probe", fmt::format("median of {} cold-L2 runs over {} bytes: 16-byte streaming loads, bulk copies "
+                                   "into shared memory (sm_90+; peak_read_tbps is the better of the two), "
+                                   "device-to-device copy counted as read + write (kernels/timing.hpp)",
                                    kBandwidthProbeIters, facts_->peak.bytes)},
         {"flashinfer_in_build", std::string(flashinfer_in_build() ? "yes" : "no")},
         {"latency_check", fmt::format("exact backends: per-head relative L2 error <= 4u vs an fp64 reference of the "
@@ -370,7 +375,7 @@ class LatencyRunner final : public Runner {
     row.set("bytes_v", bytes.v);
     row.set("bytes_meta", bytes.meta);
     row.set("tbps", tbps);
-    row.set("fraction_of_peak", tbps / facts_->peak.read_tbps);
+    row.set("fraction_of_peak", tbps / facts_->peak.ceiling_tbps());
     row.set("distinct_v_rows", double(rows_read));
     row.set("distinct_v_fraction", double(rows_read) / double(spec.shape.kv_rows()));
     if (sampled) {
