@@ -19,7 +19,10 @@ struct RowsStage {
   static constexpr int kBytes = 2 * kBlockBytes;                                           // K block, V block
 };
 
-template <int D, class T>
+// kLockStep: all warps meet at a __syncthreads before each refill (call 11-12's version, variant 9); otherwise
+// each warp releases a stage on its "empty" mbarrier once it holds the stage's words in registers, and thread 0
+// waits only for that before refilling, so the warps do not wait for each other.
+template <int D, class T, bool kLockStep>
 __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelParams p) {
   static_assert(D == 128, "laid out for d = 128");
   using S = RowsStage<D, T>;
@@ -27,7 +30,7 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
   extern __shared__ float4 smem4[];
   unsigned char* ring = reinterpret_cast<unsigned char*>(smem4);
   __shared__ __align__(16) T s_q[kRowsKvHeads][kMaxGroup * kQRowStride<D>];
-  __shared__ __align__(8) uint64_t s_full[kStages];
+  __shared__ __align__(8) uint64_t s_full[kStages], s_empty[kStages];
   __shared__ int s_last;
 
   const int chunk = blockIdx.x, b = blockIdx.z;
@@ -43,7 +46,10 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
   const T* vp = static_cast<const T*>(p.v) + (static_cast<int64_t>(b) * p.max_len) * kRowElems;
 
   if (tid == 0) {
-    for (int i = 0; i < kStages; ++i) mbar_init(s_full + i);
+    for (int i = 0; i < kStages; ++i) {
+      mbar_init(s_full + i);
+      mbar_init(s_empty + i, kWarps);
+    }
     mbar_init_fence();
   }
   for (int h = 0; h < kRowsKvHeads; ++h) stage_q<D, T>(s_q[h], p, b, h);
@@ -68,8 +74,14 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
   for (int mt = 0; mt < D / 16; ++mt) acc[mt][0] = acc[mt][1] = acc[mt][2] = acc[mt][3] = 0.f;
 
   for (int i = 0; i < steps; ++i) {
-    __syncthreads();  // every warp has finished reading the stage of step i - 1: it can be refilled
-    if (tid == 0 && i + kStages - 1 < steps) issue(i + kStages - 1);
+    if constexpr (kLockStep) {
+      __syncthreads();  // every warp has finished reading the stage of step i - 1: it can be refilled
+      if (tid == 0 && i + kStages - 1 < steps) issue(i + kStages - 1);
+    } else if (tid == 0 && i + kStages - 1 < steps) {
+      const int j = i + kStages - 1;  // its slot last held step j - kStages = i - 1: wait until every warp released it
+      if (j >= kStages) mbar_wait(s_empty + j % kStages, static_cast<uint32_t>((j / kStages - 1) & 1));
+      issue(j);
+    }
     const int s = i % kStages;
     mbar_wait(s_full + s, static_cast<uint32_t>((i / kStages) & 1));
     const int row0 = r0 + 16 * i;
@@ -95,6 +107,10 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
       for (int u = 0; u < D / 64; ++u) {
         vf.r[ri][u] = ok ? *reinterpret_cast<const uint4*>(vb + r * kRowBytes + 16 * g + 128 * u) : make_uint4(0, 0, 0, 0);
       }
+    }
+    if constexpr (!kLockStep) {
+      __syncwarp();  // the warp's reads of the stage are done (their words are in registers)
+      if (lane == 0) mbar_arrive(s_empty + s);
     }
     float sc[2][2];
     {

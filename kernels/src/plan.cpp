@@ -104,7 +104,7 @@ bool rows_kernel_supports(const DecodeProblem& problem, int cc_major) {
 
 bool use_rows_kernel(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int cc_major,
                      const LaunchOptions& launch) {
-  if (launch.variant == 7) return true;  // unsupported shapes are rejected by the launcher
+  if (launch.variant == 7 || launch.variant == 9) return true;  // unsupported shapes are rejected by the launcher
   if (launch.variant != 0 || !rows_kernel_supports(problem, cc_major)) return false;
   const int chunks = launch.num_chunks > 0 ? launch.num_chunks : rows_variant_chunks(problem, limits, sm_count);
   const int64_t rows = ceil_div(ceil_div(max_sequence_length(problem), kDenseUnit), chunks) * kDenseUnit;

@@ -126,8 +126,8 @@ TEST(KernelValidation, LaunchOptionsNameTheBadField) {
     change(o);
     return o;
   };
-  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
-  for (int v : {-1, 5, 6, 9, 10, 14}) {
+  for (int v : {0, 1, 2, 3, 4, 7, 8, 9, 11, 12, 13}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
+  for (int v : {-1, 5, 6, 10, 14}) {
     expect_rejected([&] { check_launch(with([&](LaunchOptions& o) { o.variant = v; })); }, "variant = " + std::to_string(v));
   }
   expect_rejected([&] { check_launch(with([](LaunchOptions& o) { o.prefetch_steps = 65; })); }, "prefetch_steps = 65");
@@ -158,6 +158,7 @@ TEST(KernelPlan, DenseKernelChoice) {
   EXPECT_FALSE(pick(16, 32768, 9, 0, true));
   EXPECT_FALSE(pick(16, 32768, 9, 8));   // forced per-KV-head kernel
   EXPECT_TRUE(pick(1, 32768, 9, 7));     // forced whole-row kernel
+  EXPECT_TRUE(pick(1, 32768, 9, 9));     // forced whole-row kernel, lock-step warps
   EXPECT_EQ(detail::rows_variant_chunks([] {
               DecodeProblem p = valid_problem();
               p.batch = 16;
