@@ -109,7 +109,7 @@ void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, cons
   check_problem(problem);
   check_launch(launch);
   check_fits(problem, workspace.limits());
-  if (detail::use_rows_kernel(problem, workspace.limits(), workspace.sm_count(), workspace.cc_major(), launch)) {
+  if (detail::use_rows_kernel(launch)) {
     return dense_rows_decode(problem, workspace, launch);
   }
   const detail::Plan plan = detail::make_plan(KernelFamily::dense, problem, 0, workspace.limits(),

@@ -41,6 +41,12 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
   const int r0 = chunk * chunk_rows;
   const int r1 = min(n, r0 + chunk_rows);
   const int steps = r1 > r0 ? (r1 - r0 + 15) / 16 : 0;
+  // Staggered start: CTA k of N begins k/N of the way through its chunk and wraps around, so the CTAs that
+  // stream together are not all at the same offset of equally spaced chunks (the same DRAM channels at the same
+  // time: the suspected cause of call 13's slow runs). The online softmax takes the steps in any order.
+  const int nctas = static_cast<int>(gridDim.x * gridDim.z);
+  const int rot = steps > 0 ? static_cast<int>((static_cast<int64_t>(blockIdx.z * gridDim.x + blockIdx.x) * steps / nctas) % steps) : 0;
+  const auto row_of = [&](int i) { return r0 + 16 * (i + rot < steps ? i + rot : i + rot - steps); };
   constexpr int64_t kRowElems = static_cast<int64_t>(kRowsKvHeads) * D;  // one cache row: all KV heads
   const T* kp = static_cast<const T*>(p.k) + (static_cast<int64_t>(b) * p.max_len) * kRowElems;
   const T* vp = static_cast<const T*>(p.v) + (static_cast<int64_t>(b) * p.max_len) * kRowElems;
@@ -57,7 +63,7 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
 
   // Thread 0 posts the step's bytes and issues its two block copies (rows past the chunk are not copied).
   const auto issue = [&](int step) {
-    const int row0 = r0 + 16 * step, valid = min(16, r1 - row0);
+    const int row0 = row_of(step), valid = min(16, r1 - row0);
     const int s = step % kStages;
     const uint32_t bytes = static_cast<uint32_t>(valid) * kRowElems * sizeof(T);
     mbar_expect_tx(s_full + s, 2 * bytes);
@@ -84,7 +90,7 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
     }
     const int s = i % kStages;
     mbar_wait(s_full + s, static_cast<uint32_t>((i / kStages) & 1));
-    const int row0 = r0 + 16 * i;
+    const int row0 = row_of(i);
     const unsigned char* kb = ring + s * S::kBytes + warp * D * sizeof(T);
     const unsigned char* vb = kb + S::kBlockBytes;
     constexpr int kRowBytes = kRowsKvHeads * D * sizeof(T);

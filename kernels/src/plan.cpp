@@ -102,15 +102,7 @@ bool rows_kernel_supports(const DecodeProblem& problem, int cc_major) {
   return !problem.kv.paged && problem.num_kv_heads == kRowsKvHeads && problem.head_dim == 128 && cc_major >= 9;
 }
 
-bool use_rows_kernel(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int cc_major,
-                     const LaunchOptions& launch) {
-  if (launch.variant == 7 || launch.variant == 9) return true;  // unsupported shapes are rejected by the launcher
-  if (launch.variant != 0 || !rows_kernel_supports(problem, cc_major)) return false;
-  const int chunks = launch.num_chunks > 0 ? launch.num_chunks : rows_variant_chunks(problem, limits, sm_count);
-  const int64_t rows = ceil_div(ceil_div(max_sequence_length(problem), kDenseUnit), chunks) * kDenseUnit;
-  const int64_t ctas = static_cast<int64_t>(problem.batch) * chunks;
-  return rows >= 3584 && ctas <= sm_count && 10 * ctas >= 9 * static_cast<int64_t>(sm_count);
-}
+bool use_rows_kernel(const LaunchOptions& launch) { return launch.variant == 7 || launch.variant == 9; }
 
 KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& workspace, const Plan& plan,
                          const LaunchOptions& launch, KernelFamily family) {
@@ -178,7 +170,7 @@ SplitInfo split_info(KernelFamily family, const DecodeProblem& problem, int tile
   check_fits(problem, workspace.limits());
   int chunks = launch.num_chunks;
   if (family == KernelFamily::dense && chunks == 0 &&
-      detail::use_rows_kernel(problem, workspace.limits(), workspace.sm_count(), workspace.cc_major(), launch)) {
+      detail::use_rows_kernel(launch)) {
     chunks = detail::rows_variant_chunks(problem, workspace.limits(), workspace.sm_count());
   }
   const detail::Plan plan = detail::make_plan(family, problem, tile, workspace.limits(), workspace.sm_count(), chunks);

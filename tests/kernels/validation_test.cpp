@@ -135,35 +135,34 @@ TEST(KernelValidation, LaunchOptionsNameTheBadField) {
   expect_rejected([&] { check_launch(with([](LaunchOptions& o) { o.num_chunks = -1; })); }, "num_chunks = -1");
 }
 
-// Which dense kernel runs (no GPU needed): the whole-row kernel only where it is supported and its split is
-// one wave of CTAs of >= 3584 keys (7/8 of the 4096 measured) filling >= 90 % of the SMs, unless a variant
-// forces one of the two.
+// Which dense kernel runs (no GPU needed): the whole-row kernel only when variant 7 or 9 asks for it, and only
+// on the shapes it serves; its automatic split fills one wave (batch 16, 32k: 8 chunks of 4096 keys).
 TEST(KernelPlan, DenseKernelChoice) {
-  WorkspaceLimits l = valid_limits();
-  auto pick = [&](int batch, int64_t len, int cc, int variant, bool paged = false) {
-    DecodeProblem p = valid_problem();
-    p.batch = batch;
-    p.kv.max_len = len;
-    p.kv.paged = paged;
+  for (int v : {0, 1, 4, 8}) {
     LaunchOptions o;
-    o.variant = variant;
-    return detail::use_rows_kernel(p, l, 132, cc, o);
-  };
-  EXPECT_TRUE(pick(16, 32768, 9, 0));    // 16 x 8 CTAs of 4096 keys
-  EXPECT_TRUE(pick(4, 131072, 9, 0));    // 4 x 33 CTAs of 4032 keys
-  EXPECT_FALSE(pick(4, 32768, 9, 0));    // 4 x 32 CTAs of 1024 keys
-  EXPECT_FALSE(pick(16, 8192, 9, 0));    // 16 x 8 CTAs of 1024 keys
-  EXPECT_FALSE(pick(1, 32768, 9, 0));
-  EXPECT_FALSE(pick(16, 32768, 8, 0));   // no bulk copy engine
-  EXPECT_FALSE(pick(16, 32768, 9, 0, true));
-  EXPECT_FALSE(pick(16, 32768, 9, 8));   // forced per-KV-head kernel
-  EXPECT_TRUE(pick(1, 32768, 9, 7));     // forced whole-row kernel
-  EXPECT_TRUE(pick(1, 32768, 9, 9));     // forced whole-row kernel, lock-step warps
-  EXPECT_EQ(detail::rows_variant_chunks([] {
-              DecodeProblem p = valid_problem();
-              p.batch = 16;
-              return p;
-            }(), l, 132), 8);
+    o.variant = v;
+    EXPECT_FALSE(detail::use_rows_kernel(o)) << "variant " << v;
+  }
+  for (int v : {7, 9}) {
+    LaunchOptions o;
+    o.variant = v;
+    EXPECT_TRUE(detail::use_rows_kernel(o)) << "variant " << v;
+  }
+  DecodeProblem p = valid_problem();
+  EXPECT_TRUE(detail::rows_kernel_supports(p, 9));
+  EXPECT_FALSE(detail::rows_kernel_supports(p, 8));  // no bulk copy engine
+  p.kv.paged = true;
+  EXPECT_FALSE(detail::rows_kernel_supports(p, 9));
+  p = valid_problem();
+  p.head_dim = 64;
+  EXPECT_FALSE(detail::rows_kernel_supports(p, 9));
+  p = valid_problem();
+  p.num_heads = 16;
+  p.num_kv_heads = 4;
+  EXPECT_FALSE(detail::rows_kernel_supports(p, 9));
+  p = valid_problem();
+  p.batch = 16;
+  EXPECT_EQ(detail::rows_variant_chunks(p, valid_limits(), 132), 8);
 }
 
 // The CTA order of the grid (heads inner or chunks inner) visits every (chunk, KV head, sequence) once.
