@@ -85,8 +85,7 @@ struct LaunchOptions {
                            // removed after measurement (kernels/NOTES.md, calls 9-11); 7 = dense
                            // kernel reading whole cache rows, one CTA per (chunk, sequence) with a warp per KV
                            // head (contiguous cache, 8 KV heads, d = 128, sm_90+; else rejected); 8 = dense
-                           // per-KV-head kernel (what the default runs); 9 = 7 with its
-                           // warps in lock-step (a block barrier per step: the version of calls 11-12); 11/12/13 = sampling kernels stop after the
+                           // per-KV-head kernel (what the default runs); 11/12/13 = sampling kernels stop after the
                            // key stream / the budgets / the counts (timing diagnostics: NO output is written)
 };
 

@@ -86,7 +86,7 @@ void set_rng_and_record(detail::KernelParams& p, const SamplingRng& rng, const S
 void dense_rows_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, const LaunchOptions& launch) {
   if (!detail::rows_kernel_supports(problem, workspace.cc_major())) {
     throw std::invalid_argument(
-        "the whole-row dense kernel (LaunchOptions::variant 7 or 9) needs a contiguous cache, num_kv_heads = 8, "
+        "the whole-row dense kernel (LaunchOptions::variant 7) needs a contiguous cache, num_kv_heads = 8, "
         "head_dim = 128 and an sm_90 GPU or newer");
   }
   const int chunks = launch.num_chunks > 0 ? launch.num_chunks
@@ -97,10 +97,7 @@ void dense_rows_decode(const DecodeProblem& problem, DecodeWorkspace& workspace,
   const dim3 grid(static_cast<unsigned>(plan.num_chunks), 1u, static_cast<unsigned>(problem.batch));
   const std::size_t smem = std::max(plan.smem_bytes, detail::dense_rows_smem_bytes(128));
   const auto stream = static_cast<cudaStream_t>(launch.stream);
-  with_dtype(problem.dtype, [&](auto tv) {
-    if (launch.variant == 9) return detail::launch_dense_rows<128, decltype(tv), true>(p, grid, smem, stream);
-    detail::launch_dense_rows<128, decltype(tv), false>(p, grid, smem, stream);
-  });
+  with_dtype(problem.dtype, [&](auto tv) { detail::launch_dense_rows<128, decltype(tv)>(p, grid, smem, stream); });
 }
 
 }  // namespace

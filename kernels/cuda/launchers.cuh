@@ -18,8 +18,8 @@ namespace santa::gpu::detail {
 template <int D, class T>
 void launch_dense(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream);
 
-// The whole-row dense kernel (d = 128, 8 KV heads, contiguous cache, sm_90); kLockStep: variant 9.
-template <int D, class T, bool kLockStep>
+// The whole-row dense kernel (benchmark variant 7; d = 128, 8 KV heads, contiguous cache, sm_90).
+template <int D, class T>
 void launch_dense_rows(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream);
 
 // kMinBlocks: resident CTAs per SM the kernel is compiled for (2, or 1 for d = 256; 3 is a benchmark variant).

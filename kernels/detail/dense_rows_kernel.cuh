@@ -19,10 +19,7 @@ struct RowsStage {
   static constexpr int kBytes = 2 * kBlockBytes;                                           // K block, V block
 };
 
-// kLockStep: all warps meet at a __syncthreads before each refill (call 11-12's version, variant 9); otherwise
-// each warp releases a stage on its "empty" mbarrier once it holds the stage's words in registers, and thread 0
-// waits only for that before refilling, so the warps do not wait for each other.
-template <int D, class T, bool kLockStep>
+template <int D, class T>
 __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelParams p) {
   static_assert(D == 128, "laid out for d = 128");
   using S = RowsStage<D, T>;
@@ -30,7 +27,7 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
   extern __shared__ float4 smem4[];
   unsigned char* ring = reinterpret_cast<unsigned char*>(smem4);
   __shared__ __align__(16) T s_q[kRowsKvHeads][kMaxGroup * kQRowStride<D>];
-  __shared__ __align__(8) uint64_t s_full[kStages], s_empty[kStages];
+  __shared__ __align__(8) uint64_t s_full[kStages];
   __shared__ int s_last;
 
   const int chunk = blockIdx.x, b = blockIdx.z;
@@ -41,21 +38,12 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
   const int r0 = chunk * chunk_rows;
   const int r1 = min(n, r0 + chunk_rows);
   const int steps = r1 > r0 ? (r1 - r0 + 15) / 16 : 0;
-  // Staggered start: CTA k of N begins k/N of the way through its chunk and wraps around, so the CTAs that
-  // stream together are not all at the same offset of equally spaced chunks (the same DRAM channels at the same
-  // time: the suspected cause of call 13's slow runs). The online softmax takes the steps in any order.
-  const int nctas = static_cast<int>(gridDim.x * gridDim.z);
-  const int rot = steps > 0 ? static_cast<int>((static_cast<int64_t>(blockIdx.z * gridDim.x + blockIdx.x) * steps / nctas) % steps) : 0;
-  const auto row_of = [&](int i) { return r0 + 16 * (i + rot < steps ? i + rot : i + rot - steps); };
   constexpr int64_t kRowElems = static_cast<int64_t>(kRowsKvHeads) * D;  // one cache row: all KV heads
   const T* kp = static_cast<const T*>(p.k) + (static_cast<int64_t>(b) * p.max_len) * kRowElems;
   const T* vp = static_cast<const T*>(p.v) + (static_cast<int64_t>(b) * p.max_len) * kRowElems;
 
   if (tid == 0) {
-    for (int i = 0; i < kStages; ++i) {
-      mbar_init(s_full + i);
-      mbar_init(s_empty + i, kWarps);
-    }
+    for (int i = 0; i < kStages; ++i) mbar_init(s_full + i);
     mbar_init_fence();
   }
   for (int h = 0; h < kRowsKvHeads; ++h) stage_q<D, T>(s_q[h], p, b, h);
@@ -63,7 +51,7 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
 
   // Thread 0 posts the step's bytes and issues its two block copies (rows past the chunk are not copied).
   const auto issue = [&](int step) {
-    const int row0 = row_of(step), valid = min(16, r1 - row0);
+    const int row0 = r0 + 16 * step, valid = min(16, r1 - row0);
     const int s = step % kStages;
     const uint32_t bytes = static_cast<uint32_t>(valid) * kRowElems * sizeof(T);
     mbar_expect_tx(s_full + s, 2 * bytes);
@@ -80,17 +68,11 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
   for (int mt = 0; mt < D / 16; ++mt) acc[mt][0] = acc[mt][1] = acc[mt][2] = acc[mt][3] = 0.f;
 
   for (int i = 0; i < steps; ++i) {
-    if constexpr (kLockStep) {
-      __syncthreads();  // every warp has finished reading the stage of step i - 1: it can be refilled
-      if (tid == 0 && i + kStages - 1 < steps) issue(i + kStages - 1);
-    } else if (tid == 0 && i + kStages - 1 < steps) {
-      const int j = i + kStages - 1;  // its slot last held step j - kStages = i - 1: wait until every warp released it
-      if (j >= kStages) mbar_wait(s_empty + j % kStages, static_cast<uint32_t>((j / kStages - 1) & 1));
-      issue(j);
-    }
+    __syncthreads();  // every warp has finished reading the stage of step i - 1: it can be refilled
+    if (tid == 0 && i + kStages - 1 < steps) issue(i + kStages - 1);
     const int s = i % kStages;
     mbar_wait(s_full + s, static_cast<uint32_t>((i / kStages) & 1));
-    const int row0 = row_of(i);
+    const int row0 = r0 + 16 * i;
     const unsigned char* kb = ring + s * S::kBytes + warp * D * sizeof(T);
     const unsigned char* vb = kb + S::kBlockBytes;
     constexpr int kRowBytes = kRowsKvHeads * D * sizeof(T);
@@ -113,10 +95,6 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
       for (int u = 0; u < D / 64; ++u) {
         vf.r[ri][u] = ok ? *reinterpret_cast<const uint4*>(vb + r * kRowBytes + 16 * g + 128 * u) : make_uint4(0, 0, 0, 0);
       }
-    }
-    if constexpr (!kLockStep) {
-      __syncwarp();  // the warp's reads of the stage are done (their words are in registers)
-      if (lane == 0) mbar_arrive(s_empty + s);
     }
     float sc[2][2];
     {

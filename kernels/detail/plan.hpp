@@ -41,7 +41,7 @@ Plan make_plan(KernelFamily family, const DecodeProblem& problem, int tile, cons
 int rows_variant_chunks(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count);
 // Shapes the whole-row kernel serves: contiguous cache, 8 KV heads, d = 128, sm_90+ (the bulk copy engine).
 bool rows_kernel_supports(const DecodeProblem& problem, int cc_major);
-// Which dense kernel a call runs: the whole-row kernel only when a variant asks for it (7, 9). Calls 11-12
+// Which dense kernel a call runs: the whole-row kernel only when variant 7 asks for it. Calls 11-12
 // measured it 4-9 % faster than the per-KV-head kernel at batch 16 and chose it by default; call 13 measured it
 // 20 % slower at the same points on the same GPU model (kernels/NOTES.md), so the default is the per-KV-head one.
 bool use_rows_kernel(const LaunchOptions& launch);

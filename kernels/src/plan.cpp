@@ -102,7 +102,7 @@ bool rows_kernel_supports(const DecodeProblem& problem, int cc_major) {
   return !problem.kv.paged && problem.num_kv_heads == kRowsKvHeads && problem.head_dim == 128 && cc_major >= 9;
 }
 
-bool use_rows_kernel(const LaunchOptions& launch) { return launch.variant == 7 || launch.variant == 9; }
+bool use_rows_kernel(const LaunchOptions& launch) { return launch.variant == 7; }
 
 KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& workspace, const Plan& plan,
                          const LaunchOptions& launch, KernelFamily family) {
