@@ -81,12 +81,12 @@ struct LaunchOptions {
                            // (d = 128, bf16, G <= 4 only; other shapes run the default); 2 / 3 = sampling phases after
                            // the key stream always with one head / several heads per warp task (same shapes; the
                            // default picks by the number of tasks); 4 = CTAs ordered KV heads first (all families;
-                           // prop only while chunks x KV heads <= SMs); 5 and 6 were
-                           // removed after measurement (kernels/NOTES.md, calls 9-11); 7 = dense
-                           // kernel reading whole cache rows, one CTA per (chunk, sequence) with a warp per KV
-                           // head (contiguous cache, 8 KV heads, d = 128, sm_90+; else rejected); 8 = dense
-                           // per-KV-head kernel (what the default runs); 11/12/13 = sampling kernels stop after the
-                           // key stream / the budgets / the counts (timing diagnostics: NO output is written)
+                           // prop only while chunks x KV heads <= SMs); 5 and 6 were removed after measurement
+                           // (kernels/NOTES.md, calls 9-10); 7 = dense kernel reading whole cache rows, one CTA
+                           // per (chunk, sequence) with a warp per KV head (contiguous cache, 8 KV heads, d = 128,
+                           // sm_90+; else rejected); 8 = the dense per-KV-head kernel (what the default runs);
+                           // 11/12/13 = sampling kernels stop after the key stream / the budgets / the counts
+                           // (timing diagnostics: NO output is written)
 };
 
 }  // namespace santa::gpu

@@ -16,6 +16,24 @@ int log2_exact(int x) {
   return s;
 }
 
+// The chunk count in [first, last] minimising waves x (keys per CTA + a per-CTA fixed cost in key equivalents)
+// when `groups` x chunks CTAs share `slots` resident places; `first` when the range is empty.
+int64_t cheapest_split(int64_t units, int unit, int64_t first, int64_t last, int64_t groups, int64_t slots,
+                       int64_t cost_rows) {
+  int64_t chunks = first;
+  double best = -1.0;
+  for (int64_t c = first; c <= last; ++c) {
+    const int64_t per = ceil_div(units, c);
+    const int64_t waves = ceil_div(groups * ceil_div(units, per), slots);
+    const double cost = static_cast<double>(waves) * static_cast<double>(per * unit + cost_rows);
+    if (best < 0.0 || cost < best) {
+      best = cost;
+      chunks = c;
+    }
+  }
+  return chunks;
+}
+
 }  // namespace
 
 Plan make_plan(KernelFamily family, const DecodeProblem& problem, int tile, const WorkspaceLimits& limits,
@@ -43,17 +61,8 @@ Plan make_plan(KernelFamily family, const DecodeProblem& problem, int tile, cons
     const int64_t groups = static_cast<int64_t>(problem.batch) * problem.num_kv_heads;
     const int64_t slots = static_cast<int64_t>(std::max(1, sm_count)) * (problem.head_dim <= 128 ? 2 : 1);
     const int64_t cost_rows = sampling ? kSamplingCtaCostRows : kDenseCtaCostRows;
-    chunks = std::min<int64_t>(min_chunks, limit);
-    double best = -1.0;
-    for (int64_t c = std::min<int64_t>(min_chunks, limit); c <= std::min<int64_t>(limit, units); ++c) {
-      const int64_t per = ceil_div(units, c);
-      const int64_t waves = ceil_div(groups * ceil_div(units, per), slots);
-      const double cost = static_cast<double>(waves) * static_cast<double>(per * plan.unit + cost_rows);
-      if (best < 0.0 || cost < best) {
-        best = cost;
-        chunks = c;
-      }
-    }
+    chunks = cheapest_split(units, plan.unit, std::min<int64_t>(min_chunks, limit), std::min<int64_t>(limit, units),
+                            groups, slots, cost_rows);
   }
   chunks = std::min<int64_t>(chunks, units);
   if (chunks > limit) chunks = limit;
@@ -83,19 +92,8 @@ Plan make_plan(KernelFamily family, const DecodeProblem& problem, int tile, cons
 
 int rows_variant_chunks(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count) {
   const int64_t units = ceil_div(max_sequence_length(problem), kDenseUnit);
-  const int64_t sms = std::max(1, sm_count);
-  int chunks = 1;
-  double best = -1.0;
-  for (int64_t c = 1; c <= std::min<int64_t>(limits.max_chunks, units); ++c) {
-    const int64_t per = ceil_div(units, c);
-    const int64_t waves = ceil_div(problem.batch * ceil_div(units, per), sms);
-    const double cost = static_cast<double>(waves) * static_cast<double>(per * kDenseUnit + kDenseCtaCostRows);
-    if (best < 0.0 || cost < best) {
-      best = cost;
-      chunks = static_cast<int>(c);
-    }
-  }
-  return chunks;
+  return static_cast<int>(cheapest_split(units, kDenseUnit, 1, std::min<int64_t>(limits.max_chunks, units),
+                                         problem.batch, std::max(1, sm_count), kDenseCtaCostRows));
 }
 
 bool rows_kernel_supports(const DecodeProblem& problem, int cc_major) {
@@ -169,8 +167,7 @@ SplitInfo split_info(KernelFamily family, const DecodeProblem& problem, int tile
   check_launch(launch);
   check_fits(problem, workspace.limits());
   int chunks = launch.num_chunks;
-  if (family == KernelFamily::dense && chunks == 0 &&
-      detail::use_rows_kernel(launch)) {
+  if (family == KernelFamily::dense && chunks == 0 && detail::use_rows_kernel(launch)) {
     chunks = detail::rows_variant_chunks(problem, workspace.limits(), workspace.sm_count());
   }
   const detail::Plan plan = detail::make_plan(family, problem, tile, workspace.limits(), workspace.sm_count(), chunks);
