@@ -86,7 +86,10 @@ struct LaunchOptions {
                            // per (chunk, sequence) with a warp per KV head (contiguous cache, 8 KV heads, d = 128,
                            // sm_90+; else rejected); 8 = the dense per-KV-head kernel (what the default runs);
                            // 11/12/13 = sampling kernels stop after the key stream / the budgets / the counts
-                           // (timing diagnostics: NO output is written)
+                           // (timing diagnostics: NO output is written); 14 = sampling kernels in two launches,
+                           // prefixes and tile statistics through global memory (workspace scratch allocated on
+                           // first use), no inter-CTA barrier; 15 = its first launch alone (timing diagnostic:
+                           // NO output is written)
 };
 
 }  // namespace santa::gpu

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/decode.hpp"
@@ -157,8 +158,9 @@ void run_point(benchmark::State& state, Point pt) {
   double v_rows = static_cast<double>(pt.batch) * pt.n * kKvHeads;
   const int tile = pt.family == KernelFamily::prop ? PropParams{}.tile : FlashParams{}.tile;
   const SplitInfo split = split_info(pt.family, in.problem, tile, *in.ws, lo);
-  if (pt.family != KernelFamily::dense && pt.kernel_variant >= 11) v_rows = 0;  // diagnostics gather nothing
-  if (pt.family != KernelFamily::dense && pt.kernel_variant < 11) {
+  const bool diagnostic = (pt.kernel_variant >= 11 && pt.kernel_variant <= 13) || pt.kernel_variant == 15;
+  if (pt.family != KernelFamily::dense && diagnostic) v_rows = 0;  // diagnostics gather nothing
+  if (pt.family != KernelFamily::dense && !diagnostic) {
     rec.distinct_rows = in.rec_rows.as<int32_t>();
     rec.samples_drawn = in.rec_samples.as<int32_t>();
     launch();
@@ -247,6 +249,14 @@ std::vector<Point> grid() {
         v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, stop});
         v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, -1, stop});
       }
+    }
+  }
+  // Two launches, prefixes through global memory, no barrier (14), and its first launch alone (15).
+  for (auto [b, n] : std::vector<std::pair<int, int64_t>>{{1, 8192}, {1, 32768}, {1, 131072}, {4, 8192}, {4, 32768},
+                                                          {4, 131072}, {16, 8192}, {16, 32768}, {16, 65536}}) {
+    for (int variant : {14, 15}) {  // 15: the first launch alone
+      v.push_back({KernelFamily::prop, b, n, 128, false, 0, -1, variant});
+      v.push_back({KernelFamily::flash, b, n, 2048, false, 0, -1, variant});
     }
   }
   // The same at batch 1 and short contexts, where the fixed per-call cost dominates.
