@@ -5,7 +5,8 @@
 # then print the summary table last. Usage, from the repository root:
 #     bash scripts/gpu_run.sh                # everything
 #   env: OUT (default ./out), SANTA_SKIP_SANITIZE=1, SANTA_SKIP_TORCH=1, SANTA_SKIP_NCU=1,
-#        SANTA_BENCH_FILTER=REGEX (Google Benchmark filter), SANTA_NCU_FILTER=REGEX (the points Nsight Compute
+#        SANTA_BENCH_FILTER=REGEX (Google Benchmark filter of what follows
+#        the family name, e.g. '(_gs)?(/S:128)?/B:16/n:32768(/v:14)?/iter'), SANTA_NCU_FILTER=REGEX (the points Nsight Compute
 #        profiles), SANTA_CUDA_ARCHS (default 90)
 # Files left in $OUT (at most 8): summary.md, points.csv, bench.json (merged), torch.csv, ncu.txt, tests.txt,
 # logs.tar.gz (every log: build with ptxas -v, ctest, sanitizers, per-family bench output, SASS counts, env).
@@ -55,7 +56,7 @@ step "bandwidth probe + kernel benchmarks (one process per family: a failure can
 BENCH=()
 for fam in dense flash prop; do
   filter="^${fam}"
-  [[ -n "${SANTA_BENCH_FILTER:-}" ]] && filter="^${fam}.*${SANTA_BENCH_FILTER}"
+  [[ -n "${SANTA_BENCH_FILTER:-}" ]] && filter="^${fam}(${SANTA_BENCH_FILTER})"
   timeout $(cap 200) "$BUILD/bench/santa_bench_kernels" --benchmark_out="$LOGS/bench_$fam.json" \
     --benchmark_out_format=json --benchmark_filter="$filter" > "$LOGS/bench_$fam.txt" 2>&1
   echo "bench $fam rc=$? $(head -1 "$LOGS/bench_$fam.txt")"
