@@ -70,7 +70,12 @@ struct SamplingRecord {
   int32_t* samples_drawn = nullptr;  // [batch * num_heads]: real number of samples drawn per head
   int32_t* distinct_rows = nullptr;  // [batch * num_kv_heads]: distinct V rows read per KV head
   int32_t* counts = nullptr;         // [batch * num_heads * n_max]: count of every key (debug; costs bandwidth)
+  // [passes][CTAs][kPhaseClockSlots]: per CTA, clock64() at the end of each phase (key stream, tile statistics,
+  // budgets, counts, compaction, gather, merge, end), the SM id, the global timer (ns) at start and end
+  // (diagnostics; passes = 2 for LaunchOptions::variant 14, CTAs = chunks x num_kv_heads x batch).
+  int64_t* phase_clock = nullptr;
 };
+inline constexpr int kPhaseClockSlots = 12;
 
 // How a call is launched. num_chunks = 0 lets the library choose the split-KV factor.
 struct LaunchOptions {

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -114,6 +115,46 @@ std::string point_name(const Point& pt) {
 
 void run_point(benchmark::State& state, Point pt);
 
+// SANTA_PHASE_CLOCK=1: one more (untimed, cold-L2) call of each sampling point records clock64() at the phase
+// boundaries of every CTA (SamplingRecord::phase_clock); the counters give each phase's mean duration per CTA
+// (us at the peak SM clock), the mean CTA life, and the pass's span over the mean number of CTAs in flight.
+void phase_counters(benchmark::State& state, const std::function<void(int64_t*)>& launch_recorded, int64_t ctas,
+                    int passes) {
+  static const char* const kNames[] = {"", "keys", "stats", "budgets", "counts", "compact", "gather", "merged", "end"};
+  const int slots = kPhaseClockSlots;
+  DeviceBuffer buf(sizeof(int64_t) * passes * ctas * slots);
+  buf.fill_bytes(0);
+  flusher().flush();
+  launch_recorded(buf.as<int64_t>());
+  const std::vector<int64_t> rec = buf.download_vector<int64_t>(static_cast<size_t>(passes * ctas * slots));
+  const double us_per_clock = 1e3 / device_info().sm_clock_khz;
+  for (int pass = 0; pass < passes; ++pass) {
+    const std::string pre = passes > 1 ? "p" + std::to_string(pass + 1) + "_" : "";
+    std::vector<double> sum(9, 0.0);
+    double life = 0.0;
+    int64_t t0 = INT64_MAX, t1 = 0;
+    for (int64_t c = 0; c < ctas; ++c) {
+      const int64_t* r = rec.data() + (pass * ctas + c) * slots;
+      int64_t prev = r[0];
+      for (int k = 1; k <= 8; ++k) {
+        if (r[k] == 0) continue;
+        sum[k] += static_cast<double>(r[k] - prev);
+        prev = r[k];
+      }
+      life += static_cast<double>(r[8] - r[0]);
+      t0 = std::min(t0, r[10]);
+      t1 = std::max(t1, r[11]);
+    }
+    for (int k = 1; k <= 8; ++k) {
+      if (sum[k] > 0) state.counters[pre + "ph_" + kNames[k] + "_us"] = sum[k] / ctas * us_per_clock;
+    }
+    const double span_us = static_cast<double>(t1 - t0) * 1e-3;
+    state.counters[pre + "cta_life_us"] = life / ctas * us_per_clock;
+    state.counters[pre + "span_us"] = span_us;
+    state.counters[pre + "ctas_in_flight"] = span_us > 0 ? life * us_per_clock / span_us : 0.0;
+  }
+}
+
 // A point the GPU or the workspace cannot take (e.g. more chunks than SMs for prop) is skipped, not fatal.
 void run_point_checked(benchmark::State& state, Point pt) {
   try {
@@ -183,6 +224,17 @@ void run_point(benchmark::State& state, Point pt) {
     const double t = time_once_us(launch, flusher());
     state.SetIterationTime(t * 1e-6);
     us.push_back(t);
+  }
+  if (std::getenv("SANTA_PHASE_CLOCK") != nullptr && pt.family != KernelFamily::dense && !diagnostic) {
+    const int64_t ctas = static_cast<int64_t>(split.num_chunks) * kKvHeads * pt.batch;
+    phase_counters(
+        state,
+        [&](int64_t* clocks) {
+          rec.phase_clock = clocks;
+          launch();
+          rec = SamplingRecord{};
+        },
+        ctas, pt.kernel_variant == 14 ? 2 : 1);
   }
   const double med = median(us);
   state.counters["median_us"] = med;

@@ -263,6 +263,25 @@ __device__ __forceinline__ void prop_exit(const KernelParams& p, bool reset_barr
   }
 }
 
+// Phase timing (diagnostics, KernelParams::phase_clock != nullptr): thread 0 records clock64() after the
+// block barrier that ends phase k (kPhase* in kernel_params.hpp), and the SM, the global timer at start and end.
+__device__ __forceinline__ void phase_mark(const KernelParams& p, int lid, int k) {
+  if (p.phase_clock == nullptr || threadIdx.x != 0) return;
+  long long* rec = p.phase_clock + (static_cast<int64_t>(p.pass == 2 ? 1 : 0) * gridDim.x * gridDim.y * gridDim.z + lid) *
+                                       kPhaseSlots;
+  rec[k] = clock64();
+  if (k == kPhaseStart || k == kPhaseEnd) {
+    unsigned long long t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    rec[k == kPhaseStart ? kPhaseGlobalStart : kPhaseGlobalEnd] = static_cast<long long>(t);
+  }
+  if (k == kPhaseStart) {
+    unsigned smid;
+    asm volatile("mov.u32 %0, %%smid;" : "=r"(smid));
+    rec[kPhaseSm] = smid;
+  }
+}
+
 template <int kOneHead>
 struct TilePrefixOps {
   template <int PER>
@@ -307,6 +326,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   if (tid < kMaxGroup) s_cnt[tid] = 0;
   __syncthreads();
   const int lid = s_lid;
+  phase_mark(p, lid, kPhaseStart);
   const CtaCoord cta = cta_coord(lid, C, p.num_kv_heads, p.heads_inner);
   const int chunk = cta.chunk, kvh = cta.kvh, b = cta.b;
   const int group = b * p.num_kv_heads + kvh;
@@ -364,6 +384,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
       t_last[h * tpc + lt] = p.tile_last[at];
     }
     __syncthreads();
+    phase_mark(p, lid, kPhaseKeys);
   } else {
   stage_q<D, T>(s_q, p, b, kvh);
   __syncthreads();
@@ -413,6 +434,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
     }
   }
   __syncthreads();
+  phase_mark(p, lid, kPhaseKeys);
 
   if (p.stop_after == 1) {  // diagnostics: the key stream alone
     if (ticket) prop_exit(p, false);
@@ -429,6 +451,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
                            t_m + h0 * tpc + lt, t_l + h0 * tpc + lt, t_last + h0 * tpc + lt, tpc);
   }
   __syncthreads();
+  phase_mark(p, lid, kPhaseStats);
   if (p.pass == 1) {  // publish the prefixes and the tile statistics for pass 2; nothing else
     const int n4 = ntl * TR / 4;
     for (int e = tid; e < G * n4; e += kThreads) {
@@ -444,6 +467,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
       p.tile_stats[2 * at + 1] = t_l[h * tpc + lt];
       p.tile_last[at] = t_last[h * tpc + lt];
     }
+    __syncthreads();
+    phase_mark(p, lid, kPhaseEnd);
     return;
   }
   }  // phases A and B
@@ -622,6 +647,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
     }
   }
   __syncthreads();
+  phase_mark(p, lid, kPhaseBudgets);
 
   if (p.stop_after == 2) {  // diagnostics: keys, tile statistics and budgets (prop: the barrier and scan)
     if (ticket) prop_exit(p, true);
@@ -643,6 +669,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
                            static_cast<int>(n - grow0), mask + lt * (TR / 32), s_cnt + h0);
   }
   __syncthreads();
+  phase_mark(p, lid, kPhaseCounts);
 
   // ---- E1. compact the rows any head sampled from the bit mask of phase D: thread t takes a contiguous run of
   // words, one block scan, so the list is the sampled rows in ascending order (v5; before: a strided pass over
@@ -662,6 +689,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
     }
   }
   __syncthreads();
+  phase_mark(p, lid, kPhaseCompact);
 
   if (p.stop_after == 3) {  // diagnostics: everything but the value gather and the merge
     if (ticket) prop_exit(p, true);
@@ -726,6 +754,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
     }
   }
   __syncthreads();
+  phase_mark(p, lid, kPhaseGather);
 
   // ---- F. publish the chunk's partial and merge.
   const int64_t part = static_cast<int64_t>(group) * C + chunk;
@@ -747,7 +776,12 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
     } else {
       merge_chunks<D, T, MergeKind::softmax>(p, b, kvh, smem);
     }
+    if (p.phase_clock != nullptr) {
+      __syncthreads();
+      phase_mark(p, lid, kPhaseMerged);
+    }
   }
+  phase_mark(p, lid, kPhaseEnd);
   if (ticket) prop_exit(p, false);
 }
 
