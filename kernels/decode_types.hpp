@@ -94,7 +94,7 @@ struct LaunchOptions {
                            // (timing diagnostics: NO output is written); 14 = sampling kernels in two launches,
                            // prefixes and tile statistics through global memory (workspace scratch allocated on
                            // first use), no inter-CTA barrier; 15 = its first launch alone (timing diagnostic:
-                           // NO output is written); 16 = sampling kernels without the L2 prefetch of sampled V rows
+                           // NO output is written)
 };
 
 }  // namespace santa::gpu

@@ -276,10 +276,6 @@ std::vector<Point> grid() {
       v.push_back({KernelFamily::flash, b, 32768, 2048, false, c});
     }
     for (int pf : {1, 2}) v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, pf});
-    for (int pf : {1, 2, 4}) {  // L2 prefetch of the key stream (sampling default: 0)
-      v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, pf});
-      v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, pf});
-    }
     // 3 CTAs/SM sampling variant (chunks of <= 2048 keys so that 3 CTAs fit in shared memory).
     for (int c : {0, 16, 32, 48, 64}) {
       if ((c == 0 || c == 48 || c == 64) != (b == 1)) continue;
@@ -310,7 +306,7 @@ std::vector<Point> grid() {
   // Two launches, prefixes through global memory, no barrier (14), and its first launch alone (15).
   for (auto [b, n] : std::vector<std::pair<int, int64_t>>{{1, 8192}, {1, 32768}, {1, 131072}, {4, 8192}, {4, 32768},
                                                           {4, 131072}, {16, 8192}, {16, 32768}, {16, 65536}}) {
-    for (int variant : {14, 15, 16}) {  // 15: the first launch alone; 16: no L2 prefetch of sampled V rows
+    for (int variant : {14, 15}) {  // 15: the first launch alone
       v.push_back({KernelFamily::prop, b, n, 128, false, 0, -1, variant});
       v.push_back({KernelFamily::flash, b, n, 2048, false, 0, -1, variant});
     }

@@ -51,7 +51,6 @@ struct KernelParams {
                        // chunk consecutive (the CTAs running together then read whole cache rows)
   int stop_after = 0;  // diagnostics (benchmarks only): 1 = after the key stream, 2 = after the budgets,
                        // 3 = after counts + compaction; the output is then not written
-  int v_prefetch = 1;  // sampling kernels: prefetch each tile's sampled V rows into L2 after its counts (0: variant 16)
   int pass = 0;        // sampling kernels: 0 = one kernel; 1 = key stream and tile prefixes only, written to
                        // `prefix` / `tile_stats` / `tile_last`; 2 = budgets, counts, gather and merge from them
                        // (benchmark variant 14: two launches, no inter-CTA barrier for prop)

@@ -16,8 +16,7 @@
 //     double with the tile's end forced to its boundary, so the totals are exact (S, or n_t per tile);
 //     each row's weight (count, times the tile factor for flash) replaces its prefix in shared memory.
 //  E. compact the rows any head sampled (CUB block scan), gather each distinct V row once with 16-byte
-//     loads and apply every head's weight (fp32, CUDA cores: only sampled rows are touched). Each tile's
-//     sampled rows are prefetched into L2 as soon as phase D has counted the tile (KernelParams::v_prefetch).
+//     loads and apply every head's weight (fp32, CUDA cores: only sampled rows are touched).
 //  F. publish the partial, last CTA merges (merge.cuh).
 // Two passes (KernelParams::pass, benchmark variant 14): the same kernel launched twice on the same grid; pass 1
 // runs A-B and writes the prefixes and tile statistics to global memory, pass 2 reads them back and runs C-F.
@@ -668,15 +667,6 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
     with_per<TileCountsOps<kOneHead>::template Fn>(per, sc + h0 * rows_max + lt * TR, rows_max, min(HC, G - h0), lane, t_b0 + at, t_b1 + at,
                            t_u + at, t_f + at, t_last + at, t_l + at, tpc, counts_row, p.n_max,
                            static_cast<int>(n - grow0), mask + lt * (TR / 32), s_cnt + h0);
-    if (p.v_prefetch != 0) {  // the tile's sampled V rows start moving to L2 now, not at the gather (E2)
-      __syncwarp();
-      const char* vb = static_cast<const char*>(p.v);
-      for (int w = 0; w < TR / 32; ++w) {
-        if ((mask[lt * (TR / 32) + w] >> lane) & 1u) {
-          prefetch_l2(vb + rows(r0 + lt * TR + 32 * w + lane) * static_cast<int64_t>(sizeof(T)), D * sizeof(T));
-        }
-      }
-    }
   }
   __syncthreads();
   phase_mark(p, lid, kPhaseCounts);

@@ -113,7 +113,6 @@ KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& wo
                                               workspace.sm_count())
                       ? 1
                       : 0;
-  p.v_prefetch = launch.variant == 16 ? 0 : 1;
   p.prefetch = launch.prefetch_steps >= 0 ? launch.prefetch_steps
                                           : (family == KernelFamily::dense ? kDensePrefetch : kSamplingPrefetch);
   p.q = problem.q;
