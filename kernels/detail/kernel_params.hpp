@@ -113,10 +113,14 @@ SANTA_KHD std::size_t merge_smem_floats(int num_chunks, int group) {
   return 3 * static_cast<std::size_t>(num_chunks) * group + kMaxGroup + 4 + 4 * kThreads;
 }
 
+// Row stride (floats) of the sampling kernel's per-head score rows: padded by 8 so that the G heads' rows start
+// 8 banks apart (the key stream's float2 stores of 4 heads were 4-way bank conflicts with stride rows_max).
+SANTA_KHD int score_stride(int rows_max) { return rows_max + 8; }
+
 // Shared memory of the sampling kernel, in floats: scores/weights [G][rows_max] (reused for the gather's
 // per-warp partials), per-(head, tile) statistics, doubles for the count boundaries, the row list.
 struct SamplingSmem {
-  std::size_t scores = 0;      // float offset of scores [G][rows_max]
+  std::size_t scores = 0;      // float offset of scores [G][score_stride(rows_max)]
   std::size_t tile_f = 0;      // float [G][tpc] : max, sum, weight factor (3 arrays)
   std::size_t tile_last = 0;   // int [G][tpc]
   std::size_t tile_d = 0;      // double [G][tpc] x 3 : B0, B1, offset (float offset, 8-byte aligned)
@@ -129,7 +133,7 @@ struct SamplingSmem {
 SANTA_KHD SamplingSmem sampling_smem(int group, int rows_max, int tile, int head_dim, int num_chunks) {
   SamplingSmem s{};
   const int tpc = rows_max / tile;
-  std::size_t scores = static_cast<std::size_t>(group) * rows_max;
+  std::size_t scores = static_cast<std::size_t>(group) * score_stride(rows_max);
   const std::size_t red = static_cast<std::size_t>(kWarps) * group * head_dim;
   const std::size_t merge = merge_smem_floats(num_chunks, group);
   if (red > scores) scores = red;

@@ -47,14 +47,34 @@ __device__ __forceinline__ unsigned long long fixed_mass(float m, float l, float
   return static_cast<unsigned long long>(w * 1099511627776.0);  // 2^40
 }
 
-// PER consecutive floats of shared memory <-> registers (16-byte accesses where PER allows).
-template <int PER>
-__device__ __forceinline__ void load_run(const float* src, float (&x)[PER]) {
-  if constexpr (PER % 4 == 0) {
+// PER consecutive floats of shared memory <-> registers (16-byte accesses where PER allows). With PER >= 8 a
+// lane's run spans 2 or 4 16-byte chunks and the lanes of a quarter warp would hit the same banks (2- or 4-way
+// conflicts); instruction k therefore moves chunk (k + rot) mod NQ, rot depending on the lane, so the quarter
+// warp covers all 32 banks, and selects put the chunks back in order (same values, same registers after).
+template <int NQ>
+__device__ __forceinline__ int chunk_rotation(int lane) {
+  return NQ >= 2 ? (lane / (8 / NQ)) % NQ : 0;
+}
+template <int NQ>
+__device__ __forceinline__ float4 pick(const float4 (&v)[NQ], int i) {  // v[i] without local-memory indexing
+  float4 w = v[0];
 #pragma unroll
-    for (int k = 0; k < PER; k += 4) {
-      const float4 v = *reinterpret_cast<const float4*>(src + k);
-      x[k] = v.x, x[k + 1] = v.y, x[k + 2] = v.z, x[k + 3] = v.w;
+  for (int k = 1; k < NQ; ++k) w = i == k ? v[k] : w;
+  return w;
+}
+
+template <int PER>
+__device__ __forceinline__ void load_run(const float* src, float (&x)[PER], int lane) {
+  if constexpr (PER % 4 == 0) {
+    constexpr int NQ = PER / 4;
+    const int rot = chunk_rotation<NQ>(lane);
+    float4 v[NQ];  // v[k] = chunk (k + rot) mod NQ
+#pragma unroll
+    for (int k = 0; k < NQ; ++k) v[k] = *reinterpret_cast<const float4*>(src + 4 * ((k + rot) % NQ));
+#pragma unroll
+    for (int j = 0; j < NQ; ++j) {
+      const float4 w = pick<NQ>(v, (j - rot + NQ) % NQ);
+      x[4 * j] = w.x, x[4 * j + 1] = w.y, x[4 * j + 2] = w.z, x[4 * j + 3] = w.w;
     }
   } else {
 #pragma unroll
@@ -63,10 +83,18 @@ __device__ __forceinline__ void load_run(const float* src, float (&x)[PER]) {
 }
 
 template <int PER>
-__device__ __forceinline__ void store_run(float* dst, const float (&x)[PER]) {
+__device__ __forceinline__ void store_run(float* dst, const float (&x)[PER], int lane) {
   if constexpr (PER % 4 == 0) {
+    constexpr int NQ = PER / 4;
+    const int rot = chunk_rotation<NQ>(lane);
+    float4 v[NQ];
 #pragma unroll
-    for (int k = 0; k < PER; k += 4) *reinterpret_cast<float4*>(dst + k) = make_float4(x[k], x[k + 1], x[k + 2], x[k + 3]);
+    for (int j = 0; j < NQ; ++j) v[j] = make_float4(x[4 * j], x[4 * j + 1], x[4 * j + 2], x[4 * j + 3]);
+#pragma unroll
+    for (int k = 0; k < NQ; ++k) {
+      const int j = (k + rot) % NQ;
+      *reinterpret_cast<float4*>(dst + 4 * j) = pick<NQ>(v, j);
+    }
   } else {
 #pragma unroll
     for (int k = 0; k < PER; ++k) dst[k] = x[k];
@@ -91,7 +119,7 @@ __device__ __forceinline__ void tile_prefix(float* col, int stride, int nh, int 
 #pragma unroll
   for (int j = 0; j < HB; ++j) {
     if (j < nh) {
-      load_run<PER>(col + j * stride + lane * PER, x[j]);
+      load_run<PER>(col + j * stride + lane * PER, x[j], lane);
     } else {
 #pragma unroll
       for (int k = 0; k < PER; ++k) x[j][k] = 0.f;
@@ -132,7 +160,7 @@ __device__ __forceinline__ void tile_prefix(float* col, int stride, int nh, int 
       run += x[j][k];
       x[j][k] = run;
     }
-    if (j < nh) store_run<PER>(col + j * stride + lane * PER, x[j]);
+    if (j < nh) store_run<PER>(col + j * stride + lane * PER, x[j], lane);
     sum[j] = __shfl_sync(0xFFFFFFFFu, run, 31);  // the prefix stored at the tile's last key
   }
 #pragma unroll
@@ -176,7 +204,7 @@ __device__ __forceinline__ void tile_counts(float* col, int stride, int nh, int 
 #pragma unroll
   for (int j = 0; j < HB; ++j) {
     const int jj = j < nh ? j : 0;  // a missing head repeats head 0 (results unused)
-    load_run<PER>(col + jj * stride + lane * PER, x[j]);
+    load_run<PER>(col + jj * stride + lane * PER, x[j], lane);
     B0[j] = tb0[jj * tstride], B1[j] = tb1[jj * tstride], u[j] = tu[jj * tstride];
     last[j] = tlast[jj * tstride];
     inv_l[j] = 1.0 / static_cast<double>(tl[jj * tstride]);
@@ -221,7 +249,7 @@ __device__ __forceinline__ void tile_counts(float* col, int stride, int nh, int 
       bits |= (x[j][k] != 0.f ? 1u : 0u) << k;
       if (counts_row != nullptr && lane * PER + k < valid) counts_row[j * cstride + lane * PER + k] = cnt[k];
     }
-    store_run<PER>(col + j * stride + lane * PER, x[j]);
+    store_run<PER>(col + j * stride + lane * PER, x[j], lane);
   }
   if (bits != 0u) atomicOr(mask_t + ((lane * PER) >> 5), bits << ((lane * PER) & 31));
 #pragma unroll
@@ -340,7 +368,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   const int rows_max = p.rows_max;
   const int tpc = rows_max / TR;
   const SamplingSmem L = sampling_smem(G, rows_max, TR, D, C);
-  float* sc = smem + L.scores;  // [G][rows_max]: scores -> exp -> prefix -> weights
+  const int sst = score_stride(rows_max);  // padded: the G heads' rows start on different banks
+  float* sc = smem + L.scores;  // [G][sst]: scores -> exp -> prefix -> weights
   float* t_m = smem + L.tile_f;
   float* t_l = t_m + G * tpc;
   float* t_f = t_l + G * tpc;
@@ -373,7 +402,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
 #pragma unroll
       for (int k = 0; k < U; ++k) {
         const int e = e0 + k * kThreads;
-        if (e < G * n4) reinterpret_cast<float4*>(sc + (e / n4) * rows_max)[e % n4] = v[k];
+        if (e < G * n4) reinterpret_cast<float4*>(sc + (e / n4) * sst)[e % n4] = v[k];
       }
     }
     for (int task = tid; task < G * ntl; task += kThreads) {
@@ -405,7 +434,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
           float2 v;
           v.x = r0 + local < r1 ? sv[nt][0] * p.scale_log2 : -INFINITY;
           v.y = r0 + local + 1 < r1 ? sv[nt][1] * p.scale_log2 : -INFINITY;
-          *reinterpret_cast<float2*>(sc + g * rows_max + local) = v;
+          *reinterpret_cast<float2*>(sc + g * sst + local) = v;
         }
       }
     };
@@ -447,7 +476,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   const int hq = (G + HB - 1) / HB;  // head groups per tile
   for (int task = warp; task < hq * ntl; task += kWarps) {
     const int h0 = (task / ntl) * HB, lt = task % ntl;
-    with_per<TilePrefixOps<kOneHead>::template Fn>(per, sc + h0 * rows_max + lt * TR, rows_max, min(HB, G - h0), lane,
+    with_per<TilePrefixOps<kOneHead>::template Fn>(per, sc + h0 * sst + lt * TR, sst, min(HB, G - h0), lane,
                            t_m + h0 * tpc + lt, t_l + h0 * tpc + lt, t_last + h0 * tpc + lt, tpc);
   }
   __syncthreads();
@@ -458,7 +487,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
       const int h = e / n4, i = e % n4;
       float4* dst = reinterpret_cast<float4*>(p.prefix + (static_cast<int64_t>(b) * p.num_heads + kvh * G + h) *
                                                              p.prefix_stride + r0);
-      dst[i] = reinterpret_cast<const float4*>(sc + h * rows_max)[i];
+      dst[i] = reinterpret_cast<const float4*>(sc + h * sst)[i];
     }
     for (int task = tid; task < G * ntl; task += kThreads) {
       const int h = task / ntl, lt = task % ntl;
@@ -664,7 +693,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
                               ? nullptr
                               : p.counts_out + (static_cast<int64_t>(b) * p.num_heads + kvh * G + h0) * p.n_max + grow0;
     const int at = h0 * tpc + lt;
-    with_per<TileCountsOps<kOneHead>::template Fn>(per, sc + h0 * rows_max + lt * TR, rows_max, min(HC, G - h0), lane, t_b0 + at, t_b1 + at,
+    with_per<TileCountsOps<kOneHead>::template Fn>(per, sc + h0 * sst + lt * TR, sst, min(HC, G - h0), lane, t_b0 + at, t_b1 + at,
                            t_u + at, t_f + at, t_last + at, t_l + at, tpc, counts_row, p.n_max,
                            static_cast<int>(n - grow0), mask + lt * (TR / 32), s_cnt + h0);
   }
@@ -728,7 +757,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
 #pragma unroll
       for (int h = 0; h < kMaxG; ++h) {
         if (h < G) {
-          const float wgt = sc[h * rows_max + ri[k]];
+          const float wgt = sc[h * sst + ri[k]];
 #pragma unroll
           for (int j = 0; j < 8; ++j) acc[h][j] = fmaf(wgt, x[j], acc[h][j]);
         }
