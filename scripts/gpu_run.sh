@@ -6,7 +6,8 @@
 #     bash scripts/gpu_run.sh                # everything
 #   env: OUT (default ./out), SANTA_SKIP_SANITIZE=1, SANTA_SKIP_TORCH=1, SANTA_SKIP_NCU=1,
 #        SANTA_BENCH_FILTER=REGEX (Google Benchmark filter of what follows
-#        the family name, e.g. '(_gs)?(/S:128)?/B:16/n:32768(/v:14)?/iter'), SANTA_NCU_FILTER=REGEX (the points Nsight Compute
+#        the family name, e.g. '(_gs)?(/S:128)?/B:16/n:32768(/v:14)?/iter'), SANTA_NCU_EXTRA=METRICS (more ncu
+#        metrics, comma-separated), SANTA_PHASE_CLOCK=1 (per-phase CTA timings in the bench counters), SANTA_NCU_FILTER=REGEX (the points Nsight Compute
 #        profiles), SANTA_CUDA_ARCHS (default 90)
 # Files left in $OUT (at most 8): summary.md, points.csv, bench.json (merged), torch.csv, ncu.txt, tests.txt,
 # logs.tar.gz (every log: build with ptxas -v, ctest, sanitizers, per-family bench output, SASS counts, env).
@@ -97,7 +98,7 @@ fi
 if [[ "${SANTA_SKIP_NCU:-0}" != "1" ]] && left 90; then
   step "Nsight Compute (clocks untouched)"
   SANTA_BENCH_ITERS=1 timeout $(cap 120) ncu --clock-control none -k "regex:decode_kernel|rows_kernel" \
-    --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,lts__t_bytes.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed,sm__warps_active.avg.pct_of_peak_sustained_active,launch__registers_per_thread,launch__occupancy_limit_registers,launch__occupancy_limit_shared_mem,launch__grid_size,smsp__inst_executed.sum \
+    --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,lts__t_bytes.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed,sm__warps_active.avg.pct_of_peak_sustained_active,launch__registers_per_thread,launch__occupancy_limit_registers,launch__occupancy_limit_shared_mem,launch__grid_size,smsp__inst_executed.sum${SANTA_NCU_EXTRA:+,$SANTA_NCU_EXTRA} \
     "$BUILD/bench/santa_bench_kernels" --benchmark_filter="${SANTA_NCU_FILTER:-^(dense|prop_gs/S:128|flash/S:2048)/B:(1|16)/n:32768/iter}" \
     > "$OUT/ncu.txt" 2>&1
   echo "ncu rc=$?"; grep -cE "decode_kernel" "$OUT/ncu.txt"
