@@ -61,19 +61,11 @@ class DecodeWorkspace {
   };
   const Views& views() const { return views_; }
 
-  // Scratch of the two-pass sampling variant (LaunchOptions::variant 14): allocated on its first use and
-  // grown when a call needs more, so that variant's first call with a new size cannot be graph-captured.
-  void* two_pass_scratch(std::size_t bytes) {
-    if (two_pass_.size() < bytes) two_pass_ = DeviceBuffer(bytes);
-    return two_pass_.data();
-  }
-
  private:
   WorkspaceLimits limits_;
   int sm_count_ = 0;
   int cc_major_ = 0;
   DeviceBuffer buffer_;
-  DeviceBuffer two_pass_;
   Views views_;
 };
 

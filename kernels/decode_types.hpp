@@ -70,9 +70,9 @@ struct SamplingRecord {
   int32_t* samples_drawn = nullptr;  // [batch * num_heads]: real number of samples drawn per head
   int32_t* distinct_rows = nullptr;  // [batch * num_kv_heads]: distinct V rows read per KV head
   int32_t* counts = nullptr;         // [batch * num_heads * n_max]: count of every key (debug; costs bandwidth)
-  // [passes][CTAs][kPhaseClockSlots]: per CTA, clock64() at the end of each phase (key stream, tile statistics,
+  // [CTAs][kPhaseClockSlots]: per CTA, clock64() at the end of each phase (key stream, tile statistics,
   // budgets, counts, compaction, gather, merge, end), the SM id, the global timer (ns) at start and end
-  // (diagnostics; passes = 2 for LaunchOptions::variant 14, CTAs = chunks x num_kv_heads x batch).
+  // (diagnostics; CTAs = chunks x num_kv_heads x batch, see split_info).
   int64_t* phase_clock = nullptr;
 };
 inline constexpr int kPhaseClockSlots = 12;
@@ -91,10 +91,8 @@ struct LaunchOptions {
                            // per (chunk, sequence) with a warp per KV head (contiguous cache, 8 KV heads, d = 128,
                            // sm_90+; else rejected); 8 = the dense per-KV-head kernel (what the default runs);
                            // 11/12/13 = sampling kernels stop after the key stream / the budgets / the counts
-                           // (timing diagnostics: NO output is written); 14 = sampling kernels in two launches,
-                           // prefixes and tile statistics through global memory (workspace scratch allocated on
-                           // first use), no inter-CTA barrier; 15 = its first launch alone (timing diagnostic:
-                           // NO output is written)
+                           // (timing diagnostics: NO output is written); 14 and 15 were removed after
+                           // measurement (two launches, kernels/NOTES.md, call 15)
 };
 
 }  // namespace santa::gpu

@@ -17,7 +17,6 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "kernels/decode.hpp"
@@ -117,42 +116,38 @@ void run_point(benchmark::State& state, Point pt);
 
 // SANTA_PHASE_CLOCK=1: one more (untimed, cold-L2) call of each sampling point records clock64() at the phase
 // boundaries of every CTA (SamplingRecord::phase_clock); the counters give each phase's mean duration per CTA
-// (us at the peak SM clock), the mean CTA life, and the pass's span over the mean number of CTAs in flight.
-void phase_counters(benchmark::State& state, const std::function<void(int64_t*)>& launch_recorded, int64_t ctas,
-                    int passes) {
+// (us at the peak SM clock), the mean CTA life, and the launch's span over the mean number of CTAs in flight.
+void phase_counters(benchmark::State& state, const std::function<void(int64_t*)>& launch_recorded, int64_t ctas) {
   static const char* const kNames[] = {"", "keys", "stats", "budgets", "counts", "compact", "gather", "merged", "end"};
   const int slots = kPhaseClockSlots;
-  DeviceBuffer buf(sizeof(int64_t) * passes * ctas * slots);
+  DeviceBuffer buf(sizeof(int64_t) * ctas * slots);
   buf.fill_bytes(0);
   flusher().flush();
   launch_recorded(buf.as<int64_t>());
-  const std::vector<int64_t> rec = buf.download_vector<int64_t>(static_cast<size_t>(passes * ctas * slots));
+  const std::vector<int64_t> rec = buf.download_vector<int64_t>(static_cast<size_t>(ctas * slots));
   const double us_per_clock = 1e3 / device_info().sm_clock_khz;
-  for (int pass = 0; pass < passes; ++pass) {
-    const std::string pre = passes > 1 ? "p" + std::to_string(pass + 1) + "_" : "";
-    std::vector<double> sum(9, 0.0);
-    double life = 0.0;
-    int64_t t0 = INT64_MAX, t1 = 0;
-    for (int64_t c = 0; c < ctas; ++c) {
-      const int64_t* r = rec.data() + (pass * ctas + c) * slots;
-      int64_t prev = r[0];
-      for (int k = 1; k <= 8; ++k) {
-        if (r[k] == 0) continue;
-        sum[k] += static_cast<double>(r[k] - prev);
-        prev = r[k];
-      }
-      life += static_cast<double>(r[8] - r[0]);
-      t0 = std::min(t0, r[10]);
-      t1 = std::max(t1, r[11]);
-    }
+  std::vector<double> sum(9, 0.0);
+  double life = 0.0;
+  int64_t t0 = INT64_MAX, t1 = 0;
+  for (int64_t c = 0; c < ctas; ++c) {
+    const int64_t* r = rec.data() + c * slots;
+    int64_t prev = r[0];
     for (int k = 1; k <= 8; ++k) {
-      if (sum[k] > 0) state.counters[pre + "ph_" + kNames[k] + "_us"] = sum[k] / ctas * us_per_clock;
+      if (r[k] == 0) continue;  // a phase this CTA did not run (or the merge of a CTA that did not merge)
+      sum[k] += static_cast<double>(r[k] - prev);
+      prev = r[k];
     }
-    const double span_us = static_cast<double>(t1 - t0) * 1e-3;
-    state.counters[pre + "cta_life_us"] = life / ctas * us_per_clock;
-    state.counters[pre + "span_us"] = span_us;
-    state.counters[pre + "ctas_in_flight"] = span_us > 0 ? life * us_per_clock / span_us : 0.0;
+    life += static_cast<double>(r[8] - r[0]);
+    t0 = std::min(t0, r[10]);
+    t1 = std::max(t1, r[11]);
   }
+  for (int k = 1; k <= 8; ++k) {
+    if (sum[k] > 0) state.counters[std::string("ph_") + kNames[k] + "_us"] = sum[k] / ctas * us_per_clock;
+  }
+  const double span_us = static_cast<double>(t1 - t0) * 1e-3;
+  state.counters["cta_life_us"] = life / ctas * us_per_clock;
+  state.counters["span_us"] = span_us;
+  state.counters["ctas_in_flight"] = span_us > 0 ? life * us_per_clock / span_us : 0.0;
 }
 
 // A point the GPU or the workspace cannot take (e.g. more chunks than SMs for prop) is skipped, not fatal.
@@ -199,7 +194,7 @@ void run_point(benchmark::State& state, Point pt) {
   double v_rows = static_cast<double>(pt.batch) * pt.n * kKvHeads;
   const int tile = pt.family == KernelFamily::prop ? PropParams{}.tile : FlashParams{}.tile;
   const SplitInfo split = split_info(pt.family, in.problem, tile, *in.ws, lo);
-  const bool diagnostic = (pt.kernel_variant >= 11 && pt.kernel_variant <= 13) || pt.kernel_variant == 15;
+  const bool diagnostic = pt.kernel_variant >= 11 && pt.kernel_variant <= 13;
   if (pt.family != KernelFamily::dense && diagnostic) v_rows = 0;  // diagnostics gather nothing
   if (pt.family != KernelFamily::dense && !diagnostic) {
     rec.distinct_rows = in.rec_rows.as<int32_t>();
@@ -234,7 +229,7 @@ void run_point(benchmark::State& state, Point pt) {
           launch();
           rec = SamplingRecord{};
         },
-        ctas, pt.kernel_variant == 14 ? 2 : 1);
+        ctas);
   }
   const double med = median(us);
   state.counters["median_us"] = med;
@@ -301,14 +296,6 @@ std::vector<Point> grid() {
         v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, stop});
         v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, -1, stop});
       }
-    }
-  }
-  // Two launches, prefixes through global memory, no barrier (14), and its first launch alone (15).
-  for (auto [b, n] : std::vector<std::pair<int, int64_t>>{{1, 8192}, {1, 32768}, {1, 131072}, {4, 8192}, {4, 32768},
-                                                          {4, 131072}, {16, 8192}, {16, 32768}, {16, 65536}}) {
-    for (int variant : {14, 15}) {  // 15: the first launch alone
-      v.push_back({KernelFamily::prop, b, n, 128, false, 0, -1, variant});
-      v.push_back({KernelFamily::flash, b, n, 2048, false, 0, -1, variant});
     }
   }
   // The same at batch 1 and short contexts, where the fixed per-call cost dominates.

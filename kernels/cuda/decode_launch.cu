@@ -47,51 +47,30 @@ bool few_phase_tasks(const detail::KernelParams& p, const detail::Plan& plan) {
   return tasks < (prop ? 4 : 2) * detail::kWarps;
 }
 
-// Variant 14: the sampling kernel in two launches (KernelParams::pass) with the prefixes and tile statistics
-// in between held in the workspace's two-pass scratch (15: the first launch alone, a timing diagnostic).
-void set_two_pass_scratch(const DecodeProblem& problem, detail::KernelParams& p, DecodeWorkspace& workspace) {
-  const int64_t heads = static_cast<int64_t>(problem.batch) * problem.num_heads;
-  p.prefix_stride = (p.n_max + p.tile - 1) / p.tile * p.tile;
-  const std::size_t prefix_b = (static_cast<std::size_t>(heads * p.prefix_stride) * sizeof(float) + 255) & ~std::size_t{255};
-  const std::size_t last_b = static_cast<std::size_t>(heads) * p.max_tiles * sizeof(int32_t);
-  char* base = static_cast<char*>(workspace.two_pass_scratch(prefix_b + last_b));
-  p.prefix = reinterpret_cast<float*>(base);
-  p.tile_last = reinterpret_cast<int32_t*>(base + prefix_b);
-}
-
 void launch_sampling_family(const DecodeProblem& problem, detail::KernelParams& p, const detail::Plan& plan,
-                            DecodeWorkspace& workspace, const LaunchOptions& launch) {
+                            const LaunchOptions& launch) {
   const int G = problem.num_heads / problem.num_kv_heads;
   const auto stream = static_cast<cudaStream_t>(launch.stream);
-  auto launch_once = [&](const detail::KernelParams& kp) {
-    with_head_dim(problem.head_dim, [&](auto dc) {
-      constexpr int D = decltype(dc)::value;
-      with_dtype(problem.dtype, [&](auto tv) {
-        using T = decltype(tv);
-        constexpr int kMinBlocks = D <= 128 ? 2 : 1;
-        if constexpr (D == 128 && std::is_same_v<T, __nv_bfloat16>) {
-          if (launch.variant == 1 && G <= 4) {
-            return detail::launch_sampling<D, T, 4, 3>(kp, grid_of(problem, plan), plan.smem_bytes, stream);
-          }
-          if (G <= 4 && (launch.variant == 2 || (launch.variant != 3 && few_phase_tasks(kp, plan)))) {
-            return detail::launch_sampling<D, T, 4, 2, 1>(kp, grid_of(problem, plan), plan.smem_bytes, stream);
-          }
+  with_head_dim(problem.head_dim, [&](auto dc) {
+    constexpr int D = decltype(dc)::value;
+    with_dtype(problem.dtype, [&](auto tv) {
+      using T = decltype(tv);
+      constexpr int kMinBlocks = D <= 128 ? 2 : 1;
+      if constexpr (D == 128 && std::is_same_v<T, __nv_bfloat16>) {
+        if (launch.variant == 1 && G <= 4) {
+          return detail::launch_sampling<D, T, 4, 3>(p, grid_of(problem, plan), plan.smem_bytes, stream);
         }
-        if (G <= 4) {
-          detail::launch_sampling<D, T, 4, kMinBlocks>(kp, grid_of(problem, plan), plan.smem_bytes, stream);
-        } else {
-          detail::launch_sampling<D, T, 8, kMinBlocks>(kp, grid_of(problem, plan), plan.smem_bytes, stream);
+        if (G <= 4 && (launch.variant == 2 || (launch.variant != 3 && few_phase_tasks(p, plan)))) {
+          return detail::launch_sampling<D, T, 4, 2, 1>(p, grid_of(problem, plan), plan.smem_bytes, stream);
         }
-      });
+      }
+      if (G <= 4) {
+        detail::launch_sampling<D, T, 4, kMinBlocks>(p, grid_of(problem, plan), plan.smem_bytes, stream);
+      } else {
+        detail::launch_sampling<D, T, 8, kMinBlocks>(p, grid_of(problem, plan), plan.smem_bytes, stream);
+      }
     });
-  };
-  if (launch.variant != 14 && launch.variant != 15) return launch_once(p);
-  set_two_pass_scratch(problem, p, workspace);
-  p.pass = 1;
-  launch_once(p);
-  if (launch.variant == 15) return;  // timing diagnostic: the first pass alone
-  p.pass = 2;
-  launch_once(p);
+  });
 }
 
 void set_rng_and_record(detail::KernelParams& p, const SamplingRng& rng, const SamplingRecord& record) {
@@ -159,7 +138,7 @@ void flash_decode(const DecodeProblem& problem, const FlashParams& params, const
   p.tile = params.tile;
   p.samples = params.samples;
   set_rng_and_record(p, rng, record);
-  launch_sampling_family(problem, p, plan, workspace, launch);
+  launch_sampling_family(problem, p, plan, launch);
 }
 
 void prop_decode(const DecodeProblem& problem, const PropParams& params, const SamplingRng& rng,
@@ -177,7 +156,7 @@ void prop_decode(const DecodeProblem& problem, const PropParams& params, const S
   p.tile = params.tile;
   p.samples = params.samples;
   set_rng_and_record(p, rng, record);
-  launch_sampling_family(problem, p, plan, workspace, launch);
+  launch_sampling_family(problem, p, plan, launch);
 }
 
 DecodeWorkspace::DecodeWorkspace(const WorkspaceLimits& limits) : limits_(limits) {

@@ -51,9 +51,6 @@ struct KernelParams {
                        // chunk consecutive (the CTAs running together then read whole cache rows)
   int stop_after = 0;  // diagnostics (benchmarks only): 1 = after the key stream, 2 = after the budgets,
                        // 3 = after counts + compaction; the output is then not written
-  int pass = 0;        // sampling kernels: 0 = one kernel; 1 = key stream and tile prefixes only, written to
-                       // `prefix` / `tile_stats` / `tile_last`; 2 = budgets, counts, gather and merge from them
-                       // (benchmark variant 14: two launches, no inter-CTA barrier for prop)
   // sampling
   int32_t mode = 0;  // SamplingMode
   int tile = 0;
@@ -67,16 +64,13 @@ struct KernelParams {
   int32_t* part_cnt = nullptr;
   float* tile_stats = nullptr;
   int max_tiles = 0;
-  float* prefix = nullptr;        // two passes: [batch * H][prefix_stride] fp32 running prefix of each tile
-  int32_t* tile_last = nullptr;   // two passes: [batch * H][max_tiles] last key with positive weight
-  int64_t prefix_stride = 0;
   uint32_t* counters = nullptr;
   int counter_groups = 0;  // batch * H_kv of the workspace (offsets of the counter arrays)
   // optional records
   int32_t* samples_out = nullptr;
   int32_t* rows_out = nullptr;
   int32_t* counts_out = nullptr;
-  long long* phase_clock = nullptr;  // [passes][CTAs][kPhaseSlots] (diagnostics)
+  long long* phase_clock = nullptr;  // [CTAs][kPhaseSlots] (diagnostics)
 };
 
 // The (chunk, KV head, sequence) of the CTA with logical id `lid` (its place in the start order).

@@ -18,10 +18,6 @@
 //  E. compact the rows any head sampled (CUB block scan), gather each distinct V row once with 16-byte
 //     loads and apply every head's weight (fp32, CUDA cores: only sampled rows are touched).
 //  F. publish the partial, last CTA merges (merge.cuh).
-// Two passes (KernelParams::pass, benchmark variant 14): the same kernel launched twice on the same grid; pass 1
-// runs A-B and writes the prefixes and tile statistics to global memory, pass 2 reads them back and runs C-F.
-// The kernel boundary replaces prop's counter barrier (no CTA waits holding its SM), for 2 x 4 bytes per key and
-// head of extra traffic; every value is the same, so counts and outputs are bitwise those of one pass.
 #pragma once
 
 #include <cub/block/block_scan.cuh>
@@ -295,8 +291,7 @@ __device__ __forceinline__ void prop_exit(const KernelParams& p, bool reset_barr
 // block barrier that ends phase k (kPhase* in kernel_params.hpp), and the SM, the global timer at start and end.
 __device__ __forceinline__ void phase_mark(const KernelParams& p, int lid, int k) {
   if (p.phase_clock == nullptr || threadIdx.x != 0) return;
-  long long* rec = p.phase_clock + (static_cast<int64_t>(p.pass == 2 ? 1 : 0) * gridDim.x * gridDim.y * gridDim.z + lid) *
-                                       kPhaseSlots;
+  long long* rec = p.phase_clock + static_cast<int64_t>(lid) * kPhaseSlots;
   rec[k] = clock64();
   if (k == kPhaseStart || k == kPhaseEnd) {
     unsigned long long t;
@@ -344,11 +339,10 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, c = lane & 3;
   const int G = p.group, TR = p.tile, C = p.num_chunks;
   const bool prop = is_prop(p.mode);
-  const bool ticket = prop && p.pass == 0;  // only the one-pass prop kernel has a barrier
 
   // Logical CTA id: prop takes tickets in start order (needed by the barrier), the others use blockIdx.
   if (tid == 0) {
-    s_lid = ticket ? static_cast<int>(atomicAdd(ticket_counter(p), 1u))
+    s_lid = prop ? static_cast<int>(atomicAdd(ticket_counter(p), 1u))
                  : static_cast<int>(blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z));
   }
   if (tid < kMaxGroup) s_cnt[tid] = 0;
@@ -385,36 +379,6 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
 
   // ---- A. scores of the chunk's keys (whole tiles; keys past the sequence are -inf).
   for (int w = tid; w < (rows_max + 31) / 32; w += kThreads) mask[w] = 0u;
-  if (p.pass == 2) {  // pass 2: the prefixes and tile statistics of pass 1 instead of phases A and B
-    const int n4 = ntl * TR / 4;
-    constexpr int U = 4;  // 16-byte loads in flight per thread
-    for (int e0 = tid; e0 < G * n4; e0 += U * kThreads) {
-      float4 v[U];
-#pragma unroll
-      for (int k = 0; k < U; ++k) {
-        const int e = e0 + k * kThreads, h = e / n4, i = e % n4;
-        if (e < G * n4) {
-          v[k] = __ldcs(reinterpret_cast<const float4*>(
-                            p.prefix + (static_cast<int64_t>(b) * p.num_heads + kvh * G + h) * p.prefix_stride + r0) +
-                        i);  // read once: evict first
-        }
-      }
-#pragma unroll
-      for (int k = 0; k < U; ++k) {
-        const int e = e0 + k * kThreads;
-        if (e < G * n4) reinterpret_cast<float4*>(sc + (e / n4) * sst)[e % n4] = v[k];
-      }
-    }
-    for (int task = tid; task < G * ntl; task += kThreads) {
-      const int h = task / ntl, lt = task % ntl;
-      const int64_t at = (static_cast<int64_t>(b) * p.num_heads + kvh * G + h) * p.max_tiles + t0 + lt;
-      t_m[h * tpc + lt] = p.tile_stats[2 * at];
-      t_l[h * tpc + lt] = p.tile_stats[2 * at + 1];
-      t_last[h * tpc + lt] = p.tile_last[at];
-    }
-    __syncthreads();
-    phase_mark(p, lid, kPhaseKeys);
-  } else {
   stage_q<D, T>(s_q, p, b, kvh);
   __syncthreads();
   {
@@ -466,7 +430,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   phase_mark(p, lid, kPhaseKeys);
 
   if (p.stop_after == 1) {  // diagnostics: the key stream alone
-    if (ticket) prop_exit(p, false);
+    if (prop) prop_exit(p, false);
     return;
   }
 
@@ -481,26 +445,6 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   }
   __syncthreads();
   phase_mark(p, lid, kPhaseStats);
-  if (p.pass == 1) {  // publish the prefixes and the tile statistics for pass 2; nothing else
-    const int n4 = ntl * TR / 4;
-    for (int e = tid; e < G * n4; e += kThreads) {
-      const int h = e / n4, i = e % n4;
-      float4* dst = reinterpret_cast<float4*>(p.prefix + (static_cast<int64_t>(b) * p.num_heads + kvh * G + h) *
-                                                             p.prefix_stride + r0);
-      dst[i] = reinterpret_cast<const float4*>(sc + h * sst)[i];
-    }
-    for (int task = tid; task < G * ntl; task += kThreads) {
-      const int h = task / ntl, lt = task % ntl;
-      const int64_t at = (static_cast<int64_t>(b) * p.num_heads + kvh * G + h) * p.max_tiles + t0 + lt;
-      p.tile_stats[2 * at] = t_m[h * tpc + lt];
-      p.tile_stats[2 * at + 1] = t_l[h * tpc + lt];
-      p.tile_last[at] = t_last[h * tpc + lt];
-    }
-    __syncthreads();
-    phase_mark(p, lid, kPhaseEnd);
-    return;
-  }
-  }  // phases A and B
 
   // ---- C. budgets: boundaries [B0, B1] of each tile on the count axis, the offset u, the weight factor.
   // Serial work is kept short: per-(head, tile) work (Philox offsets, boundaries) runs one thread per task.
@@ -530,9 +474,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
       t_u[h * tpc + lt] = santa::systematic_offset(site);
     }
   } else {
-    // Publish this chunk's tiles, then wait for the whole (sequence, KV head) (pass 2: pass 1 published them).
+    // Publish this chunk's tiles, then wait for the whole (sequence, KV head).
     float* ts = p.tile_stats;
-    if (p.pass == 0) {
     for (int task = tid; task < G * ntl; task += kThreads) {
       const int h = task / ntl, lt = task % ntl;
       const int64_t at = (static_cast<int64_t>(b) * p.num_heads + kvh * G + h) * p.max_tiles + t0 + lt;
@@ -552,7 +495,6 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
       __threadfence();
     }
     __syncthreads();
-    }  // p.pass == 0
     const bool global_sys = p.mode == static_cast<int>(SamplingMode::prop_global_systematic);
     auto* x0 = reinterpret_cast<unsigned long long*>(t_b0);  // integer prefixes first, boundaries later
     auto* x1 = reinterpret_cast<unsigned long long*>(t_b1);
@@ -679,7 +621,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   phase_mark(p, lid, kPhaseBudgets);
 
   if (p.stop_after == 2) {  // diagnostics: keys, tile statistics and budgets (prop: the barrier and scan)
-    if (ticket) prop_exit(p, true);
+    if (prop) prop_exit(p, true);
     return;
   }
 
@@ -721,7 +663,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   phase_mark(p, lid, kPhaseCompact);
 
   if (p.stop_after == 3) {  // diagnostics: everything but the value gather and the merge
-    if (ticket) prop_exit(p, true);
+    if (prop) prop_exit(p, true);
     return;
   }
 
@@ -811,7 +753,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
     }
   }
   phase_mark(p, lid, kPhaseEnd);
-  if (ticket) prop_exit(p, false);
+  if (prop) prop_exit(p, false);
 }
 
 }  // namespace santa::gpu::detail
