@@ -676,7 +676,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
 #pragma unroll
     for (int j = 0; j < 8; ++j) acc[h][j] = 0.f;
   const T* vp = static_cast<const T*>(p.v);
-  constexpr int U = kMaxG <= 4 && kMinBlocks <= 2 ? 12 : 4;  // rows in flight per slot (registers permitting)
+  constexpr int U = kMaxG <= 4 && kMinBlocks <= 2 ? 8 : 4;  // rows in flight per slot (registers permitting)
   for (int e0 = slot; e0 < R; e0 += U * nslots) {
     uint4 vv[U];
     int ri[U];
