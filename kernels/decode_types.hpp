@@ -70,12 +70,18 @@ struct SamplingRecord {
   int32_t* samples_drawn = nullptr;  // [batch * num_heads]: real number of samples drawn per head
   int32_t* distinct_rows = nullptr;  // [batch * num_kv_heads]: distinct V rows read per KV head
   int32_t* counts = nullptr;         // [batch * num_heads * n_max]: count of every key (debug; costs bandwidth)
-  // [CTAs][kPhaseClockSlots]: per CTA, clock64() at the end of each phase (key stream, tile statistics,
-  // budgets, counts, compaction, gather, merge, end), the SM id, the global timer (ns) at start and end
-  // (diagnostics; CTAs = chunks x num_kv_heads x batch, see split_info).
+  // [CTAs][kPhaseClockSlots] (diagnostics; CTAs = chunks x num_kv_heads x batch, see split_info; the CTA's
+  // logical id orders the records): the slots below.
   int64_t* phase_clock = nullptr;
 };
-inline constexpr int kPhaseClockSlots = 12;
+
+// One CTA's phase_clock record: clock64() after the block barrier that ends each phase (0 where the CTA did not
+// run it; the merge only in the CTA that merged), then its SM id and the global timer (ns) at start and end.
+enum PhaseClockSlot : int {
+  kPhaseStart = 0, kPhaseKeys = 1, kPhaseStats = 2, kPhaseBudgets = 3, kPhaseCounts = 4, kPhaseCompact = 5,
+  kPhaseGather = 6, kPhaseMerged = 7, kPhaseEnd = 8, kPhaseSm = 9, kPhaseGlobalStart = 10, kPhaseGlobalEnd = 11,
+  kPhaseClockSlots = 12
+};
 
 // How a call is launched. num_chunks = 0 lets the library choose the split-KV factor.
 struct LaunchOptions {

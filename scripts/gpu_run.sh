@@ -5,10 +5,10 @@
 # then print the summary table last. Usage, from the repository root:
 #     bash scripts/gpu_run.sh                # everything
 #   env: OUT (default ./out), SANTA_SKIP_SANITIZE=1, SANTA_SKIP_TORCH=1, SANTA_SKIP_NCU=1,
-#        SANTA_BENCH_FILTER=REGEX (Google Benchmark filter of what follows
-#        the family name, e.g. '(_gs)?(/S:128)?/B:16/n:32768(/v:2)?/iter'), SANTA_NCU_EXTRA=METRICS (more ncu
-#        metrics, comma-separated), SANTA_PHASE_CLOCK=1 (per-phase CTA timings in the bench counters), SANTA_NCU_FILTER=REGEX (the points Nsight Compute
-#        profiles), SANTA_CUDA_ARCHS (default 90)
+#        SANTA_BENCH_FILTER=REGEX (Google Benchmark filter of what follows the family name, e.g.
+#        '(_gs)?(/S:128)?/B:16/n:32768(/v:2)?/iter'), SANTA_NCU_FILTER=REGEX (the points Nsight Compute
+#        profiles), SANTA_NCU_EXTRA=METRICS (more ncu metrics, comma-separated), SANTA_PHASE_CLOCK=1 (per-phase
+#        CTA timings in the bench counters), SANTA_CUDA_ARCHS (default 90)
 # Files left in $OUT (at most 8): summary.md, points.csv, bench.json (merged), torch.csv, ncu.txt, tests.txt,
 # logs.tar.gz (every log: build with ptxas -v, ctest, sanitizers, per-family bench output, SASS counts, env).
 # Steps run in order of value (build, tests, benchmarks, baselines, then sanitizers, ncu) within the budget.

@@ -118,6 +118,7 @@ void run_point(benchmark::State& state, Point pt);
 // boundaries of every CTA (SamplingRecord::phase_clock); the counters give each phase's mean duration per CTA
 // (us at the peak SM clock), the mean CTA life, and the launch's span over the mean number of CTAs in flight.
 void phase_counters(benchmark::State& state, const std::function<void(int64_t*)>& launch_recorded, int64_t ctas) {
+  // Phases kPhaseKeys..kPhaseEnd (PhaseClockSlot), each measured from the previous mark the CTA recorded.
   static const char* const kNames[] = {"", "keys", "stats", "budgets", "counts", "compact", "gather", "merged", "end"};
   const int slots = kPhaseClockSlots;
   DeviceBuffer buf(sizeof(int64_t) * ctas * slots);
@@ -131,17 +132,17 @@ void phase_counters(benchmark::State& state, const std::function<void(int64_t*)>
   int64_t t0 = INT64_MAX, t1 = 0;
   for (int64_t c = 0; c < ctas; ++c) {
     const int64_t* r = rec.data() + c * slots;
-    int64_t prev = r[0];
-    for (int k = 1; k <= 8; ++k) {
+    int64_t prev = r[kPhaseStart];
+    for (int k = kPhaseKeys; k <= kPhaseEnd; ++k) {
       if (r[k] == 0) continue;  // a phase this CTA did not run (or the merge of a CTA that did not merge)
       sum[k] += static_cast<double>(r[k] - prev);
       prev = r[k];
     }
-    life += static_cast<double>(r[8] - r[0]);
-    t0 = std::min(t0, r[10]);
-    t1 = std::max(t1, r[11]);
+    life += static_cast<double>(r[kPhaseEnd] - r[kPhaseStart]);
+    t0 = std::min(t0, r[kPhaseGlobalStart]);
+    t1 = std::max(t1, r[kPhaseGlobalEnd]);
   }
-  for (int k = 1; k <= 8; ++k) {
+  for (int k = kPhaseKeys; k <= kPhaseEnd; ++k) {
     if (sum[k] > 0) state.counters[std::string("ph_") + kNames[k] + "_us"] = sum[k] / ctas * us_per_clock;
   }
   const double span_us = static_cast<double>(t1 - t0) * 1e-3;

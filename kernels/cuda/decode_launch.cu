@@ -80,8 +80,7 @@ void set_rng_and_record(detail::KernelParams& p, const SamplingRng& rng, const S
   p.samples_out = record.samples_drawn;
   p.rows_out = record.distinct_rows;
   p.counts_out = record.counts;
-  static_assert(kPhaseClockSlots == detail::kPhaseSlots && sizeof(long long) == sizeof(int64_t));
-  p.phase_clock = reinterpret_cast<long long*>(record.phase_clock);
+  p.phase_clock = record.phase_clock;
 }
 
 // Variant 7: the whole-rows dense kernel (dense_rows_kernel.cuh), one CTA per (chunk, sequence).

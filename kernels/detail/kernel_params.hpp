@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/decode_types.hpp"
+
 #if defined(__CUDACC__)
 #define SANTA_KHD __host__ __device__ __forceinline__
 #else
@@ -19,14 +21,6 @@ inline constexpr int kMaxGroup = 8;   // query heads per KV head (mma N / M padd
 inline constexpr int kCntStride = kMaxGroup + 1;  // part_cnt: G sample totals + distinct rows
 
 enum class SamplingMode : int32_t { flash_exact = 0, flash_reference = 1, prop_global_systematic = 2, prop_largest_remainder = 3 };
-
-// Phase timing record of one CTA (KernelParams::phase_clock; diagnostics): clock64() after each phase's block
-// barrier (0 where the CTA did not run the phase), then the SM id and the global timer (ns) at start and end.
-enum PhaseSlot : int {
-  kPhaseStart = 0, kPhaseKeys = 1, kPhaseStats = 2, kPhaseBudgets = 3, kPhaseCounts = 4, kPhaseCompact = 5,
-  kPhaseGather = 6, kPhaseMerged = 7, kPhaseEnd = 8, kPhaseSm = 9, kPhaseGlobalStart = 10, kPhaseGlobalEnd = 11,
-  kPhaseSlots = 12
-};
 
 struct KernelParams {
   // problem
@@ -70,7 +64,7 @@ struct KernelParams {
   int32_t* samples_out = nullptr;
   int32_t* rows_out = nullptr;
   int32_t* counts_out = nullptr;
-  long long* phase_clock = nullptr;  // [CTAs][kPhaseSlots] (diagnostics)
+  int64_t* phase_clock = nullptr;  // SamplingRecord::phase_clock: [CTAs][kPhaseClockSlots] (diagnostics)
 };
 
 // The (chunk, KV head, sequence) of the CTA with logical id `lid` (its place in the start order).

@@ -288,15 +288,15 @@ __device__ __forceinline__ void prop_exit(const KernelParams& p, bool reset_barr
 }
 
 // Phase timing (diagnostics, KernelParams::phase_clock != nullptr): thread 0 records clock64() after the
-// block barrier that ends phase k (kPhase* in kernel_params.hpp), and the SM, the global timer at start and end.
+// block barrier that ends phase k (PhaseClockSlot, decode_types.hpp), and the SM, the global timer at start and end.
 __device__ __forceinline__ void phase_mark(const KernelParams& p, int lid, int k) {
   if (p.phase_clock == nullptr || threadIdx.x != 0) return;
-  long long* rec = p.phase_clock + static_cast<int64_t>(lid) * kPhaseSlots;
+  int64_t* rec = p.phase_clock + static_cast<int64_t>(lid) * kPhaseClockSlots;
   rec[k] = clock64();
   if (k == kPhaseStart || k == kPhaseEnd) {
     unsigned long long t;
     asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-    rec[k == kPhaseStart ? kPhaseGlobalStart : kPhaseGlobalEnd] = static_cast<long long>(t);
+    rec[k == kPhaseStart ? kPhaseGlobalStart : kPhaseGlobalEnd] = static_cast<int64_t>(t);
   }
   if (k == kPhaseStart) {
     unsigned smid;
@@ -378,8 +378,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   const int per = TR / 32;  // keys per lane in the per-tile phases B and D
 
   // ---- A. scores of the chunk's keys (whole tiles; keys past the sequence are -inf).
-  for (int w = tid; w < (rows_max + 31) / 32; w += kThreads) mask[w] = 0u;
   stage_q<D, T>(s_q, p, b, kvh);
+  for (int w = tid; w < (rows_max + 31) / 32; w += kThreads) mask[w] = 0u;
   __syncthreads();
   {
     const T* kp = static_cast<const T*>(p.k);

@@ -4,16 +4,12 @@
 #include <gtest/gtest.h>
 
 #include "kernel_test_support.hpp"
-#include "kernels/detail/kernel_params.hpp"
 
 namespace santa::gpu::testing {
 namespace {
 
-using detail::PhaseSlot;
-
 TEST(SamplingPhaseClock, RecordsOrderedPhasesAndChangesNoOutput) {
   SANTA_REQUIRE_GPU();
-  static_assert(kPhaseClockSlots == detail::kPhaseSlots);
   const Shape s = llama_shape(2, 8192);
   const HostInputs in = random_inputs(s, 23, {8192, 5000});
   DeviceInputs d = upload(in);
@@ -46,22 +42,22 @@ TEST(SamplingPhaseClock, RecordsOrderedPhasesAndChangesNoOutput) {
         const int64_t* x = r.data() + c * kPhaseClockSlots;
         const std::string cta = what + " CTA " + std::to_string(c);
         // Every phase of a full call ran; the merge mark only where the CTA merged.
-        for (int k : {detail::kPhaseStart, detail::kPhaseKeys, detail::kPhaseStats, detail::kPhaseBudgets,
-                      detail::kPhaseCounts, detail::kPhaseCompact, detail::kPhaseGather, detail::kPhaseEnd}) {
+        for (int k : {kPhaseStart, kPhaseKeys, kPhaseStats, kPhaseBudgets,
+                      kPhaseCounts, kPhaseCompact, kPhaseGather, kPhaseEnd}) {
           EXPECT_NE(x[k], 0) << cta << " phase " << k;
         }
-        int64_t prev = x[detail::kPhaseStart];
-        for (int k = detail::kPhaseKeys; k <= detail::kPhaseEnd; ++k) {
+        int64_t prev = x[kPhaseStart];
+        for (int k = kPhaseKeys; k <= kPhaseEnd; ++k) {
           if (x[k] == 0) continue;
           EXPECT_GE(x[k], prev) << cta << " phase " << k << " ends before the one before it";
           prev = x[k];
         }
-        EXPECT_GE(x[detail::kPhaseSm], 0) << cta;
-        EXPECT_LT(x[detail::kPhaseSm], sm_count) << cta;
-        EXPECT_GT(x[detail::kPhaseGlobalStart], 0) << cta;
-        EXPECT_GE(x[detail::kPhaseGlobalEnd], x[detail::kPhaseGlobalStart]) << cta;
+        EXPECT_GE(x[kPhaseSm], 0) << cta;
+        EXPECT_LT(x[kPhaseSm], sm_count) << cta;
+        EXPECT_GT(x[kPhaseGlobalStart], 0) << cta;
+        EXPECT_GE(x[kPhaseGlobalEnd], x[kPhaseGlobalStart]) << cta;
         // Logical CTA ids: chunks of one (sequence, KV head) are consecutive (the default CTA order).
-        if (x[detail::kPhaseMerged] != 0) ++merged[static_cast<size_t>(c / C)];
+        if (x[kPhaseMerged] != 0) ++merged[static_cast<size_t>(c / C)];
       }
       for (size_t g = 0; g < merged.size(); ++g) EXPECT_EQ(merged[g], 1) << what << " group " << g;
     }
