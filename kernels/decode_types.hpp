@@ -98,7 +98,9 @@ struct LaunchOptions {
                            // sm_90+; else rejected); 8 = the dense per-KV-head kernel (what the default runs);
                            // 11/12/13 = sampling kernels stop after the key stream / the budgets / the counts
                            // (timing diagnostics: NO output is written); 14 and 15 were removed after
-                           // measurement (two launches, kernels/NOTES.md, call 15)
+                           // measurement (two launches, kernels/NOTES.md, call 15); 16 = sampling tile statistics
+                           // (flash: and counts) after the key stream instead of inside it (the order before
+                           // call 20); 17 = sampling gather with 12 V rows in flight per slot instead of 8
 };
 
 }  // namespace santa::gpu

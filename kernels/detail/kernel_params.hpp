@@ -43,6 +43,9 @@ struct KernelParams {
   int prefetch = 0;    // 16-key steps of this warp whose rows are prefetched into L2 ahead of their loads
   int heads_inner = 0; // CTA order: 0 = chunks of one (sequence, KV head) consecutive, 1 = the KV heads of one
                        // chunk consecutive (the CTAs running together then read whole cache rows)
+  int fused_tiles = 1; // sampling: per-tile statistics (flash: and counts) inside the key stream (0: after it,
+                       // benchmark variant 16)
+  int gather_rows = 8; // sampling: V rows in flight per gather slot (12: benchmark variant 17)
   int stop_after = 0;  // diagnostics (benchmarks only): 1 = after the key stream, 2 = after the budgets,
                        // 3 = after counts + compaction; the output is then not written
   // sampling

@@ -2,10 +2,13 @@
 //
 // One CTA per (chunk, KV head, sequence). Phases:
 //  A. stream the chunk's keys once (double-buffered 16-byte loads, tensor-core scores for the G heads,
-//     fragments.cuh) into an fp32 score array in shared memory. Keys are never read again.
+//     fragments.cuh) into an fp32 score array in shared memory. Keys are never read again. Fused (default,
+//     tiles <= 256 keys): each warp streams whole tiles and runs phase B on a tile (flash: and C, D) as soon as
+//     it has stored the tile's scores, with its next key loads in flight.
 //  B. per (head, tile): tile max m_t, exp2(s - m_t), an fp32 running prefix (the CDF is fp32, never bf16),
 //     the tile sum l_t, the last key with positive weight.
-//  C. budgets. flash: n_t per tile, offset from the tile's Philox site. prop: the CTA publishes its tiles'
+//  C. budgets. flash: n_t per tile, offset from the tile's Philox site, weights count * l_t / n_t (the chunk
+//     factor exp2(m_t - m_c) is applied in the gather). prop: the CTA publishes its tiles'
 //     (m_t, l_t), waits for the other CTAs of its (sequence, KV head) (a counter barrier; CTAs take ordered
 //     tickets at start so the wait cannot deadlock while one (sequence, KV head) fits on the GPU at once;
 //     with the heads-inner order, while one sequence's CTAs do: the host checks either),
@@ -21,6 +24,8 @@
 #pragma once
 
 #include <cub/block/block_scan.cuh>
+
+#include <type_traits>
 
 #include "estimators/philox.hpp"
 #include "kernels/detail/merge.cuh"
@@ -270,6 +275,17 @@ __device__ __forceinline__ auto with_per(int per, Args&&... args) {
     default: return Fn<16>::run(args...);  // tile 512 (kMaxTile): 32 keys per lane would spill
   }
 }
+// The same for PER <= 8 only (tiles <= 256 keys: the fused key stream, whose in-flight key fragment leaves no
+// registers for 16 keys per lane).
+template <template <int> class Fn, class... Args>
+__device__ __forceinline__ auto with_per_upto8(int per, Args&&... args) {
+  switch (per) {
+    case 1: return Fn<1>::run(args...);
+    case 2: return Fn<2>::run(args...);
+    case 4: return Fn<4>::run(args...);
+    default: return Fn<8>::run(args...);
+  }
+}
 // prop: the last CTA of the grid resets the ticket counter (and, after a diagnostic early stop, the barrier
 // counters that no merge reset) for the next call.
 __device__ __forceinline__ void prop_exit(const KernelParams& p, bool reset_barriers) {
@@ -377,6 +393,67 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   const uint32_t step = sampling_step(p);
   const int per = TR / 32;  // keys per lane in the per-tile phases B and D
 
+  // Per-tile work (phases B and, for flash, C and D of one tile) as warp-level calls, so that the fused key
+  // stream (below) can run them as soon as a warp has stored a tile's scores.
+  const int64_t S = p.samples;
+  const double Sd = static_cast<double>(S);
+  const int HB = heads_per_task(per, kOneHead);
+  const int HC = heads_per_count_task(per, kOneHead);
+  auto tile_stats = [&](int h0, int lt) {  // heads [h0, h0 + HB) of tile lt
+    with_per<TilePrefixOps<kOneHead>::template Fn>(per, sc + h0 * sst + lt * TR, sst, min(HB, G - h0), lane,
+                                                     t_m + h0 * tpc + lt, t_l + h0 * tpc + lt, t_last + h0 * tpc + lt,
+                                                     tpc);
+  };
+  // flash: tile t's count axis [0, n_t], its Philox offset, and the weight factor l_t / n_t (the chunk's
+  // exp2(m_t - m_c) is applied in the gather, so a tile's counts need nothing from the other tiles).
+  auto flash_tile_budget = [&](int h, int lt) {
+    const int t = t0 + lt;
+    const int64_t base = S / ntiles, extra = S % ntiles;
+    int64_t nt = p.mode == static_cast<int>(SamplingMode::flash_exact) ? base + (t < extra ? 1 : 0) : base;
+    if (nt < 1) nt = 1;
+    t_f[h * tpc + lt] = t_l[h * tpc + lt] / static_cast<float>(nt);
+    t_b0[h * tpc + lt] = 0.0;
+    t_b1[h * tpc + lt] = static_cast<double>(nt);
+    const santa::RngSite site{p.seed, step, static_cast<uint32_t>(b), static_cast<uint32_t>(kvh * G + h),
+                              static_cast<uint32_t>(t)};
+    t_u[h * tpc + lt] = santa::systematic_offset(site);
+  };
+  auto tile_counts_task = [&](int h0, int lt) {  // heads [h0, h0 + HC) of tile lt
+    const int64_t grow0 = static_cast<int64_t>(t0 + lt) * TR;  // sequence row of the tile's first key
+    int32_t* counts_row = p.counts_out == nullptr
+                              ? nullptr
+                              : p.counts_out + (static_cast<int64_t>(b) * p.num_heads + kvh * G + h0) * p.n_max + grow0;
+    const int at = h0 * tpc + lt;
+    with_per<TileCountsOps<kOneHead>::template Fn>(per, sc + h0 * sst + lt * TR, sst, min(HC, G - h0), lane,
+                                                     t_b0 + at, t_b1 + at, t_u + at, t_f + at, t_last + at, t_l + at,
+                                                     tpc, counts_row, p.n_max, static_cast<int>(n - grow0),
+                                                     mask + lt * (TR / 32), s_cnt + h0);
+  };
+  // Everything one warp can do for tile lt once it holds the tile's scores (fused stream): the statistics, and
+  // for flash the budget and the counts.
+  auto tile_work = [&](int lt) {
+    for (int h = 0; h < G; ++h) {
+      with_per_upto8<TilePrefixOps<1>::template Fn>(per, sc + h * sst + lt * TR, sst, 1, lane, t_m + h * tpc + lt,
+                                              t_l + h * tpc + lt, t_last + h * tpc + lt, tpc);
+    }
+    if (prop) return;
+    __syncwarp();
+    if (lane < G) flash_tile_budget(lane, lt);
+    __syncwarp();
+    for (int h = 0; h < G; ++h) {
+      const int64_t grow0 = static_cast<int64_t>(t0 + lt) * TR;
+      int32_t* counts_row = p.counts_out == nullptr
+                                ? nullptr
+                                : p.counts_out + (static_cast<int64_t>(b) * p.num_heads + kvh * G + h) * p.n_max + grow0;
+      const int at = h * tpc + lt;
+      with_per_upto8<TileCountsOps<1>::template Fn>(per, sc + h * sst + lt * TR, sst, 1, lane, t_b0 + at, t_b1 + at,
+                                              t_u + at, t_f + at, t_last + at, t_l + at, tpc, counts_row, p.n_max,
+                                              static_cast<int>(n - grow0), mask + lt * (TR / 32), s_cnt + h);
+    }
+  };
+  // Variant 1 keeps its single-buffered stream; tiles of 512 keys run the phases after the stream.
+  const bool fused = p.fused_tiles != 0 && kMinBlocks < 3 && per <= 8;
+
   // ---- A. scores of the chunk's keys (whole tiles; keys past the sequence are -inf).
   stage_q<D, T>(s_q, p, b, kvh);
   for (int w = tid; w < (rows_max + 31) / 32; w += kThreads) mask[w] = 0u;
@@ -402,7 +479,31 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
         }
       }
     };
-    if constexpr (kMinBlocks >= 3) {  // single buffer: 8 loads per lane in flight, fewer registers
+    if (fused) {
+      // Fused stream (v8): warp w streams whole tiles w, w + 8, ... (16-key steps of a tile in order, double
+      // buffered across tile ends) and runs tile_work on a tile right after storing its last step, while the
+      // next step's loads are in flight: the statistics (and flash's counts) leave the block-wide phases.
+      const int spt = TR / 16;  // steps per tile (>= 2)
+      const int nk = (ntl > warp ? (ntl - warp + kWarps - 1) / kWarps : 0) * spt;
+      auto step_of = [&](int k) { return (warp + kWarps * (k / spt)) * spt + k % spt; };
+      auto stored = [&](int k) {
+        if ((k + 1) % spt != 0) return;
+        __syncwarp();
+        tile_work(warp + kWarps * (k / spt));
+      };
+      KFrag<D> fa, fb;
+      if (nk > 0) load_k<D, T>(fa, kp, rows, r0 + 16 * step_of(0), r1, g, c);
+      for (int k = 0; k < nk; k += 2) {
+        if (k + 1 < nk) load_k<D, T>(fb, kp, rows, r0 + 16 * step_of(k + 1), r1, g, c);
+        store(fa, step_of(k));
+        stored(k);
+        if (k + 2 < nk) load_k<D, T>(fa, kp, rows, r0 + 16 * step_of(k + 2), r1, g, c);
+        if (k + 1 < nk) {
+          store(fb, step_of(k + 1));
+          stored(k + 1);
+        }
+      }
+    } else if constexpr (kMinBlocks >= 3) {  // single buffer: 8 loads per lane in flight, fewer registers
       for (int s = warp; s < nsteps; s += kWarps) {
         KFrag<D> f;
         load_k<D, T>(f, kp, rows, r0 + 16 * s, r1, g, c);
@@ -435,21 +536,16 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   }
 
   // ---- B. per (head, tile): max, exp2, fp32 running prefix (each lane owns TR/32 consecutive keys); a warp
-  // task is HB heads of one tile.
-  const int HB = heads_per_task(per, kOneHead);
-  const int hq = (G + HB - 1) / HB;  // head groups per tile
-  for (int task = warp; task < hq * ntl; task += kWarps) {
-    const int h0 = (task / ntl) * HB, lt = task % ntl;
-    with_per<TilePrefixOps<kOneHead>::template Fn>(per, sc + h0 * sst + lt * TR, sst, min(HB, G - h0), lane,
-                           t_m + h0 * tpc + lt, t_l + h0 * tpc + lt, t_last + h0 * tpc + lt, tpc);
+  // task is HB heads of one tile. (Done in the stream when fused.)
+  if (!fused) {
+    const int hq = (G + HB - 1) / HB;  // head groups per tile
+    for (int task = warp; task < hq * ntl; task += kWarps) tile_stats((task / ntl) * HB, task % ntl);
   }
   __syncthreads();
   phase_mark(p, lid, kPhaseStats);
 
   // ---- C. budgets: boundaries [B0, B1] of each tile on the count axis, the offset u, the weight factor.
   // Serial work is kept short: per-(head, tile) work (Philox offsets, boundaries) runs one thread per task.
-  const int64_t S = p.samples;
-  const double Sd = static_cast<double>(S);
   if (!prop) {
     if (tid < G) {  // flash: the chunk's log-sum-exp statistics per head
       const int h = tid;
@@ -461,17 +557,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
       s_L[h] = Lsum;
     }
     __syncthreads();
-    for (int task = tid; task < G * ntl; task += kThreads) {
-      const int h = task / ntl, lt = task % ntl, t = t0 + lt;
-      const int64_t base = S / ntiles, extra = S % ntiles;
-      int64_t nt = p.mode == static_cast<int>(SamplingMode::flash_exact) ? base + (t < extra ? 1 : 0) : base;
-      if (nt < 1) nt = 1;
-      t_f[h * tpc + lt] = exp2f(t_m[h * tpc + lt] - s_mc[h]) * t_l[h * tpc + lt] / static_cast<float>(nt);
-      t_b0[h * tpc + lt] = 0.0;
-      t_b1[h * tpc + lt] = static_cast<double>(nt);
-      const santa::RngSite site{p.seed, step, static_cast<uint32_t>(b), static_cast<uint32_t>(kvh * G + h),
-                                static_cast<uint32_t>(t)};
-      t_u[h * tpc + lt] = santa::systematic_offset(site);
+    if (!fused) {
+      for (int task = tid; task < G * ntl; task += kThreads) flash_tile_budget(task / ntl, task % ntl);
     }
   } else {
     // Publish this chunk's tiles, then wait for the whole (sequence, KV head).
@@ -625,19 +712,11 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
     return;
   }
 
-  // ---- D. counts -> weights, in place of the prefix (a warp task is HC heads of one tile).
-  const int HC = heads_per_count_task(per, kOneHead);
-  const int hqc = (G + HC - 1) / HC;
-  for (int task = warp; task < hqc * ntl; task += kWarps) {
-    const int h0 = (task / ntl) * HC, lt = task % ntl;
-    const int64_t grow0 = static_cast<int64_t>(t0 + lt) * TR;  // sequence row of the tile's first key
-    int32_t* counts_row = p.counts_out == nullptr
-                              ? nullptr
-                              : p.counts_out + (static_cast<int64_t>(b) * p.num_heads + kvh * G + h0) * p.n_max + grow0;
-    const int at = h0 * tpc + lt;
-    with_per<TileCountsOps<kOneHead>::template Fn>(per, sc + h0 * sst + lt * TR, sst, min(HC, G - h0), lane, t_b0 + at, t_b1 + at,
-                           t_u + at, t_f + at, t_last + at, t_l + at, tpc, counts_row, p.n_max,
-                           static_cast<int>(n - grow0), mask + lt * (TR / 32), s_cnt + h0);
+  // ---- D. counts -> weights, in place of the prefix (a warp task is HC heads of one tile; flash: in the stream
+  // when fused).
+  if (!(fused && !prop)) {
+    const int hqc = (G + HC - 1) / HC;
+    for (int task = warp; task < hqc * ntl; task += kWarps) tile_counts_task((task / ntl) * HC, task % ntl);
   }
   __syncthreads();
   phase_mark(p, lid, kPhaseCounts);
@@ -659,6 +738,12 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
       m &= m - 1u;
     }
   }
+  if (!prop) {  // flash: the gather's per-tile factor exp2(m_t - m_c) (the weights hold count * l_t / n_t)
+    for (int task = tid; task < G * ntl; task += kThreads) {
+      const int h = task / ntl, lt = task % ntl;
+      t_f[h * tpc + lt] = exp2f(t_m[h * tpc + lt] - s_mc[h]);
+    }
+  }
   __syncthreads();
   phase_mark(p, lid, kPhaseCompact);
 
@@ -667,7 +752,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
     return;
   }
 
-  // ---- E2. gather: LR lanes per row (16 bytes each), SPW rows per warp per round, 4 rounds in flight.
+  // ---- E2. gather: LR lanes per row (16 bytes each), SPW rows per warp per round, U rows per slot in flight.
+  // Each weight is the row's count weight times its tile's factor (flash: exp2(m_t - m_c); prop: 1, exact).
   constexpr int LR = D / 8, SPW = 32 / LR;
   const int slot = warp * SPW + lane / LR, nslots = kWarps * SPW, seg = lane % LR;
   float acc[kMaxG][8];
@@ -676,35 +762,46 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
 #pragma unroll
     for (int j = 0; j < 8; ++j) acc[h][j] = 0.f;
   const T* vp = static_cast<const T*>(p.v);
-  constexpr int U = kMaxG <= 4 && kMinBlocks <= 2 ? 8 : 4;  // rows in flight per slot (registers permitting)
-  for (int e0 = slot; e0 < R; e0 += U * nslots) {
-    uint4 vv[U];
-    int ri[U];
+  const int tshift = __ffs(TR) - 1;  // TR is a power of two
+  auto gather = [&](auto rows_in_flight) {
+    constexpr int U = decltype(rows_in_flight)::value;
+    for (int e0 = slot; e0 < R; e0 += U * nslots) {
+      uint4 vv[U];
+      int ri[U];
 #pragma unroll
-    for (int k = 0; k < U; ++k) {
-      const int e = e0 + k * nslots;
-      ri[k] = e < R ? static_cast<int>(list[e]) : -1;
-      vv[k] = ri[k] >= 0 ? ld_gather(vp + rows(r0 + ri[k]) + 8 * seg) : make_uint4(0, 0, 0, 0);
-    }
-#pragma unroll
-    for (int k = 0; k < U; ++k) {
-      if (ri[k] < 0) continue;
-      float x[8];
-#pragma unroll
-      for (int w = 0; w < 4; ++w) {
-        const uint32_t word = word_of(vv[k], w);
-        x[2 * w] = Half<T>::lo(word);
-        x[2 * w + 1] = Half<T>::hi(word);
+      for (int k = 0; k < U; ++k) {
+        const int e = e0 + k * nslots;
+        ri[k] = e < R ? static_cast<int>(list[e]) : -1;
+        vv[k] = ri[k] >= 0 ? ld_gather(vp + rows(r0 + ri[k]) + 8 * seg) : make_uint4(0, 0, 0, 0);
       }
 #pragma unroll
-      for (int h = 0; h < kMaxG; ++h) {
-        if (h < G) {
-          const float wgt = sc[h * sst + ri[k]];
+      for (int k = 0; k < U; ++k) {
+        if (ri[k] < 0) continue;
+        float x[8];
 #pragma unroll
-          for (int j = 0; j < 8; ++j) acc[h][j] = fmaf(wgt, x[j], acc[h][j]);
+        for (int w = 0; w < 4; ++w) {
+          const uint32_t word = word_of(vv[k], w);
+          x[2 * w] = Half<T>::lo(word);
+          x[2 * w + 1] = Half<T>::hi(word);
+        }
+        const int lt = ri[k] >> tshift;
+#pragma unroll
+        for (int h = 0; h < kMaxG; ++h) {
+          if (h < G) {
+            const float wgt = sc[h * sst + ri[k]] * t_f[h * tpc + lt];
+#pragma unroll
+            for (int j = 0; j < 8; ++j) acc[h][j] = fmaf(wgt, x[j], acc[h][j]);
+          }
         }
       }
     }
+  };
+  // Rows in flight per slot (registers permitting); 12 with LaunchOptions::variant 17 (benchmark).
+  constexpr bool kWide = kMaxG <= 4 && kMinBlocks <= 2;
+  if (kWide && p.gather_rows == 12) {
+    gather(std::integral_constant<int, kWide ? 12 : 4>{});
+  } else {
+    gather(std::integral_constant<int, kWide ? 8 : 4>{});
   }
   // Slots of a warp that share a head-dim segment: butterfly (fixed order).
 #pragma unroll

@@ -144,8 +144,9 @@ void check_launch(const LaunchOptions& o) {
   if (o.prefetch_steps < -1 || o.prefetch_steps > 64) {
     reject("LaunchOptions", "prefetch_steps = ", o.prefetch_steps, "; allowed: -1 (default) or 0..64");
   }
-  if (o.variant < 0 || o.variant == 5 || o.variant == 6 || (o.variant > 8 && (o.variant < 11 || o.variant > 13))) {
-    reject("LaunchOptions", "variant = ", o.variant, "; allowed: 0 (default), 1..4, 7, 8 or 11..13 (benchmark variants)");
+  const int v = o.variant;
+  if (v < 0 || v == 5 || v == 6 || (v > 8 && v < 11) || v == 14 || v == 15 || v > 17) {
+    reject("LaunchOptions", "variant = ", v, "; allowed: 0 (default), 1..4, 7, 8, 11..13, 16 or 17 (benchmark variants)");
   }
 }
 
