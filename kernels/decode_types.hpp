@@ -100,7 +100,8 @@ struct LaunchOptions {
                            // (timing diagnostics: NO output is written); 14 and 15 were removed after
                            // measurement (two launches, kernels/NOTES.md, call 15); 16 = sampling tile statistics
                            // (flash: and counts) after the key stream instead of inside it (the order before
-                           // call 20); 17 = sampling gather with 12 V rows in flight per slot instead of 8
+                           // call 20); 17 was removed after measurement (12 V rows in flight per gather slot,
+                           // kernels/NOTES.md, call 20)
 };
 
 }  // namespace santa::gpu

@@ -8,7 +8,8 @@
 #        SANTA_BENCH_FILTER=REGEX (Google Benchmark filter of what follows the family name, e.g.
 #        '(_gs)?(/S:128)?/B:16/n:32768(/v:2)?/iter'), SANTA_NCU_FILTER=REGEX (the points Nsight Compute
 #        profiles), SANTA_NCU_EXTRA=METRICS (more ncu metrics, comma-separated), SANTA_PHASE_CLOCK=1 (per-phase
-#        CTA timings in the bench counters), SANTA_CUDA_ARCHS (default 90)
+#        CTA timings in the bench counters), SANTA_CUDA_ARCHS (default 90), SANTA_NCU_SOURCE=REGEX (one point
+#        profiled with warp-stall sampling per source line: ncu_source.txt; the build then adds -lineinfo)
 # Files left in $OUT (at most 8): summary.md, points.csv, bench.json (merged), torch.csv, ncu.txt, tests.txt,
 # logs.tar.gz (every log: build with ptxas -v, ctest, sanitizers, per-family bench output, SASS counts, env).
 # Steps run in order of value (build, tests, benchmarks, baselines, then sanitizers, ncu) within the budget.
@@ -37,7 +38,8 @@ grep -m1 -E "H100|H200|NVIDIA" "$LOGS/env.txt" || true
 
 step "configure + build (-j$J)"
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSANTA_BUILD_BENCH=ON -DSANTA_PTXAS_VERBOSE=ON \
-      -DSANTA_ENABLE_FLASHINFER=OFF -DCMAKE_CUDA_ARCHITECTURES="${SANTA_CUDA_ARCHS:-90}" > "$LOGS/build.log" 2>&1 &&
+      -DSANTA_ENABLE_FLASHINFER=OFF -DCMAKE_CUDA_ARCHITECTURES="${SANTA_CUDA_ARCHS:-90}" \
+      ${SANTA_NCU_SOURCE:+-DCMAKE_CUDA_FLAGS=-lineinfo} > "$LOGS/build.log" 2>&1 &&
   cmake --build "$BUILD" -j"$J" --target santa_tests_kernels santa_bench_kernels >> "$LOGS/build.log" 2>&1
 if [[ $? -ne 0 ]]; then
   grep -E "error|Error" "$LOGS/build.log" | head -40
@@ -110,6 +112,21 @@ if [[ "${SANTA_SKIP_NCU:-0}" != "1" ]] && left 90; then
     END { if (fn != "") print fn, ldg128, ldg, hmma, ldl, stl, bar }' |
     grep decode_kernel | sed 's/^/function LDG128 LDG HMMA LDL STL BAR: /' > "$LOGS/sass.txt"
   cut -c1-200 "$LOGS/sass.txt" | head -12
+fi
+
+if [[ -n "${SANTA_NCU_SOURCE:-}" ]] && left 60; then
+  step "Nsight Compute warp-stall sampling per source line: ${SANTA_NCU_SOURCE}"
+  SANTA_BENCH_ITERS=1 timeout $(cap 90) ncu --clock-control none -k "regex:decode_kernel" --launch-count 1 \
+    --section SourceCounters --section WarpStateStats -o "$LOGS/src" -f \
+    "$BUILD/bench/santa_bench_kernels" --benchmark_filter="${SANTA_NCU_SOURCE}" > "$LOGS/ncu_src.log" 2>&1
+  echo "ncu source rc=$?"
+  { ncu --import "$LOGS/src.ncu-rep" --page details --section WarpStateStats 2>&1 | grep -vE "^==" | head -60
+    for mode in cuda sass; do
+      ncu --import "$LOGS/src.ncu-rep" --page source --csv --print-source "$mode" > "$LOGS/src_$mode.csv" 2>&1
+      echo "== per ${mode} line"
+      python3 scripts/ncu_hotspots.py "$LOGS/src_$mode.csv" --top 45 2>&1
+    done; } > "$OUT/ncu_source.txt" 2>&1
+  head -c 6000 "$OUT/ncu_source.txt"
 fi
 
 step "summary"

@@ -284,12 +284,9 @@ std::vector<Point> grid() {
       v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, variant});
       v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, -1, variant});
     }
-    // Tile statistics (flash: and counts) after the key stream instead of inside it (16); 12 V rows in flight per
-    // gather slot (17).
-    for (int variant : {16, 17}) {
-      v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, variant});
-      v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, -1, variant});
-    }
+    // Tile statistics (flash: and counts) after the key stream instead of inside it (16).
+    v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, 16});
+    v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, -1, 16});
     // Dense reading whole cache rows, a CTA per (chunk, sequence) (7), at several splits.
     for (int c : {16, 32, 64}) v.push_back({KernelFamily::dense, b, 32768, 0, false, c, -1, 7});
     // KV heads first in the CTA order (4): the CTAs that run together read whole cache rows.
@@ -307,10 +304,8 @@ std::vector<Point> grid() {
   }
   // The same at batch 1 and short contexts, where the fixed per-call cost dominates.
   for (int64_t n : {4096, 8192, 131072}) {
-    for (int variant : {16, 17}) {
-      v.push_back({KernelFamily::prop, 1, n, 128, false, 0, -1, variant});
-      v.push_back({KernelFamily::flash, 1, n, 2048, false, 0, -1, variant});
-    }
+    v.push_back({KernelFamily::prop, 1, n, 128, false, 0, -1, 16});
+    v.push_back({KernelFamily::flash, 1, n, 2048, false, 0, -1, 16});
   }
   for (int64_t n : {4096, 8192}) {
     for (int variant : {2, 3}) {

@@ -45,7 +45,6 @@ struct KernelParams {
                        // chunk consecutive (the CTAs running together then read whole cache rows)
   int fused_tiles = 1; // sampling: per-tile statistics (flash: and counts) inside the key stream (0: after it,
                        // benchmark variant 16)
-  int gather_rows = 8; // sampling: V rows in flight per gather slot (12: benchmark variant 17)
   int stop_after = 0;  // diagnostics (benchmarks only): 1 = after the key stream, 2 = after the budgets,
                        // 3 = after counts + compaction; the output is then not written
   // sampling

@@ -7,8 +7,8 @@
 //     it has stored the tile's scores, with its next key loads in flight.
 //  B. per (head, tile): tile max m_t, exp2(s - m_t), an fp32 running prefix (the CDF is fp32, never bf16),
 //     the tile sum l_t, the last key with positive weight.
-//  C. budgets. flash: n_t per tile, offset from the tile's Philox site, weights count * l_t / n_t (the chunk
-//     factor exp2(m_t - m_c) is applied in the gather). prop: the CTA publishes its tiles'
+//  C. budgets. flash: n_t per tile, offset from the tile's Philox site, weights count * l_t / n_t (times the
+//     chunk factor exp2(m_t - m_c) once the chunk's max is known, in phase E1). prop: the CTA publishes its tiles'
 //     (m_t, l_t), waits for the other CTAs of its (sequence, KV head) (a counter barrier; CTAs take ordered
 //     tickets at start so the wait cannot deadlock while one (sequence, KV head) fits on the GPU at once;
 //     with the heads-inner order, while one sequence's CTAs do: the host checks either),
@@ -24,8 +24,6 @@
 #pragma once
 
 #include <cub/block/block_scan.cuh>
-
-#include <type_traits>
 
 #include "estimators/philox.hpp"
 #include "kernels/detail/merge.cuh"
@@ -405,7 +403,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
                                                      tpc);
   };
   // flash: tile t's count axis [0, n_t], its Philox offset, and the weight factor l_t / n_t (the chunk's
-  // exp2(m_t - m_c) is applied in the gather, so a tile's counts need nothing from the other tiles).
+  // exp2(m_t - m_c) is applied to the sampled rows in phase E1, so a tile's counts need nothing from other tiles).
   auto flash_tile_budget = [&](int h, int lt) {
     const int t = t0 + lt;
     const int64_t base = S / ntiles, extra = S % ntiles;
@@ -451,8 +449,9 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
                                               static_cast<int>(n - grow0), mask + lt * (TR / 32), s_cnt + h);
     }
   };
-  // Variant 1 keeps its single-buffered stream; tiles of 512 keys run the phases after the stream.
-  const bool fused = p.fused_tiles != 0 && kMinBlocks < 3 && per <= 8;
+  // Variant 1 keeps its single-buffered stream; tiles of 512 keys, and chunks of fewer tiles than warps (the
+  // stream would idle warps: call 20, 8k at batch 1), run the phases after the stream.
+  const bool fused = p.fused_tiles != 0 && kMinBlocks < 3 && per <= 8 && ntl >= kWarps;
 
   // ---- A. scores of the chunk's keys (whole tiles; keys past the sequence are -inf).
   stage_q<D, T>(s_q, p, b, kvh);
@@ -731,17 +730,16 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   for (int w = w0; w < w1; ++w) mine += __popc(mask[w]);
   int pos, R;
   BlockScan(scan_storage).ExclusiveSum(mine, pos, R);
+  const int tshift = __ffs(TR) - 1;  // TR is a power of two
   for (int w = w0; w < w1; ++w) {
     uint32_t m = mask[w];
     while (m != 0u) {
-      list[pos++] = static_cast<uint16_t>(32 * w + __ffs(m) - 1);
+      const int r = 32 * w + __ffs(m) - 1;
+      list[pos++] = static_cast<uint16_t>(r);
       m &= m - 1u;
-    }
-  }
-  if (!prop) {  // flash: the gather's per-tile factor exp2(m_t - m_c) (the weights hold count * l_t / n_t)
-    for (int task = tid; task < G * ntl; task += kThreads) {
-      const int h = task / ntl, lt = task % ntl;
-      t_f[h * tpc + lt] = exp2f(t_m[h * tpc + lt] - s_mc[h]);
+      if (!prop) {  // flash: the weights hold count * l_t / n_t; the chunk factor exp2(m_t - m_c), once per row
+        for (int h = 0; h < G; ++h) sc[h * sst + r] *= exp2f(t_m[h * tpc + (r >> tshift)] - s_mc[h]);
+      }
     }
   }
   __syncthreads();
@@ -752,8 +750,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
     return;
   }
 
-  // ---- E2. gather: LR lanes per row (16 bytes each), SPW rows per warp per round, U rows per slot in flight.
-  // Each weight is the row's count weight times its tile's factor (flash: exp2(m_t - m_c); prop: 1, exact).
+  // ---- E2. gather: LR lanes per row (16 bytes each), SPW rows per warp per round, U rows per slot in flight
+  // (12 measured no faster than 8: call 20).
   constexpr int LR = D / 8, SPW = 32 / LR;
   const int slot = warp * SPW + lane / LR, nslots = kWarps * SPW, seg = lane % LR;
   float acc[kMaxG][8];
@@ -762,46 +760,35 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
 #pragma unroll
     for (int j = 0; j < 8; ++j) acc[h][j] = 0.f;
   const T* vp = static_cast<const T*>(p.v);
-  const int tshift = __ffs(TR) - 1;  // TR is a power of two
-  auto gather = [&](auto rows_in_flight) {
-    constexpr int U = decltype(rows_in_flight)::value;
-    for (int e0 = slot; e0 < R; e0 += U * nslots) {
-      uint4 vv[U];
-      int ri[U];
+  constexpr int U = kMaxG <= 4 && kMinBlocks <= 2 ? 8 : 4;  // rows in flight per slot (registers permitting)
+  for (int e0 = slot; e0 < R; e0 += U * nslots) {
+    uint4 vv[U];
+    int ri[U];
 #pragma unroll
-      for (int k = 0; k < U; ++k) {
-        const int e = e0 + k * nslots;
-        ri[k] = e < R ? static_cast<int>(list[e]) : -1;
-        vv[k] = ri[k] >= 0 ? ld_gather(vp + rows(r0 + ri[k]) + 8 * seg) : make_uint4(0, 0, 0, 0);
+    for (int k = 0; k < U; ++k) {
+      const int e = e0 + k * nslots;
+      ri[k] = e < R ? static_cast<int>(list[e]) : -1;
+      vv[k] = ri[k] >= 0 ? ld_gather(vp + rows(r0 + ri[k]) + 8 * seg) : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int k = 0; k < U; ++k) {
+      if (ri[k] < 0) continue;
+      float x[8];
+#pragma unroll
+      for (int w = 0; w < 4; ++w) {
+        const uint32_t word = word_of(vv[k], w);
+        x[2 * w] = Half<T>::lo(word);
+        x[2 * w + 1] = Half<T>::hi(word);
       }
 #pragma unroll
-      for (int k = 0; k < U; ++k) {
-        if (ri[k] < 0) continue;
-        float x[8];
+      for (int h = 0; h < kMaxG; ++h) {
+        if (h < G) {
+          const float wgt = sc[h * sst + ri[k]];
 #pragma unroll
-        for (int w = 0; w < 4; ++w) {
-          const uint32_t word = word_of(vv[k], w);
-          x[2 * w] = Half<T>::lo(word);
-          x[2 * w + 1] = Half<T>::hi(word);
-        }
-        const int lt = ri[k] >> tshift;
-#pragma unroll
-        for (int h = 0; h < kMaxG; ++h) {
-          if (h < G) {
-            const float wgt = sc[h * sst + ri[k]] * t_f[h * tpc + lt];
-#pragma unroll
-            for (int j = 0; j < 8; ++j) acc[h][j] = fmaf(wgt, x[j], acc[h][j]);
-          }
+          for (int j = 0; j < 8; ++j) acc[h][j] = fmaf(wgt, x[j], acc[h][j]);
         }
       }
     }
-  };
-  // Rows in flight per slot (registers permitting); 12 with LaunchOptions::variant 17 (benchmark).
-  constexpr bool kWide = kMaxG <= 4 && kMinBlocks <= 2;
-  if (kWide && p.gather_rows == 12) {
-    gather(std::integral_constant<int, kWide ? 12 : 4>{});
-  } else {
-    gather(std::integral_constant<int, kWide ? 8 : 4>{});
   }
   // Slots of a warp that share a head-dim segment: butterfly (fixed order).
 #pragma unroll

@@ -106,7 +106,6 @@ KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& wo
                          const LaunchOptions& launch, KernelFamily family) {
   KernelParams p;
   p.fused_tiles = launch.variant == 16 ? 0 : 1;
-  p.gather_rows = launch.variant == 17 ? 12 : 8;
   p.stop_after = launch.variant >= 11 && launch.variant <= 13 && family != KernelFamily::dense ? launch.variant - 10 : 0;
   // Heads-inner CTA order (benchmark variant 4). prop's barrier then needs every CTA of one sequence resident at
   // once; with at least one CTA per SM that holds while chunks x KV heads <= SMs, otherwise keep the default.

@@ -1,7 +1,7 @@
 // The sampling kernel's launch variants (LaunchOptions::variant 1: built for 3 CTAs/SM with a single-buffered
 // key stream; 2 / 3: one head / several heads per warp task after the key stream, where the default picks by
 // the task count; 4: KV heads first in the CTA order; 16: tile statistics and flash's counts after the key stream
-// instead of inside it; 17: 12 V rows in flight per gather slot) compute the same thing as the default kernel in the same
+// instead of inside it) compute the same thing as the default kernel in the same
 // order: every count, every record and every output bit must match it. Llama-like shape (d = 128,
 // bf16, G = 4: the only shape the variants exist for), random inputs, several splits, all four budget rules.
 #include <gtest/gtest.h>
@@ -47,7 +47,7 @@ TEST(SamplingVariants, BitwiseEqualToDefault) {
     const int64_t S = is_flash(kind) ? 2048 : 128;
     for (int chunks : {0, 3, 6, 24}) {  // 24: few tasks per warp (the one-head build by default)
       const Result base = run_variant(kind, d, ws, s, S, chunks, 0);
-      for (int variant : {1, 2, 3, 4, 16, 17}) {
+      for (int variant : {1, 2, 3, 4, 16}) {
         const Result r = run_variant(kind, d, ws, s, S, chunks, variant);
         const std::string what = std::string(name(kind)) + " chunks " + std::to_string(chunks) + " variant " +
                                  std::to_string(variant);
