@@ -121,11 +121,8 @@ if [[ -n "${SANTA_NCU_SOURCE:-}" ]] && left 60; then
     "$BUILD/bench/santa_bench_kernels" --benchmark_filter="${SANTA_NCU_SOURCE}" > "$LOGS/ncu_src.log" 2>&1
   echo "ncu source rc=$?"
   { ncu --import "$LOGS/src.ncu-rep" --page details --section WarpStateStats 2>&1 | grep -vE "^==" | head -60
-    for mode in cuda sass; do
-      ncu --import "$LOGS/src.ncu-rep" --page source --csv --print-source "$mode" > "$LOGS/src_$mode.csv" 2>&1
-      echo "== per ${mode} line"
-      python3 scripts/ncu_hotspots.py "$LOGS/src_$mode.csv" --top 45 2>&1
-    done; } > "$OUT/ncu_source.txt" 2>&1
+    ncu --import "$LOGS/src.ncu-rep" --page source --csv --print-source sass > "$LOGS/src_sass.csv" 2>&1
+    python3 scripts/ncu_hotspots.py "$LOGS/src_sass.csv" --top 30 2>&1; } > "$OUT/ncu_source.txt" 2>&1
   head -c 6000 "$OUT/ncu_source.txt"
 fi
 

@@ -1,58 +1,64 @@
 #!/usr/bin/env python3
-"""Where a kernel's warps stall, per source line: reads the CSV of `ncu --import R --page source --csv
---print-source cuda,sass` (or a SASS-only page) and prints the lines with the most warp-stall samples.
+"""Where a kernel's warps stall: reads the SASS page of an Nsight Compute report
+(`ncu --import R --page source --csv --print-source sass`), splits the code at its block barriers (BAR.SYNC /
+BAR.RED: the kernel's phases, in code order) and prints each segment's share of the warp-stall samples, its
+instructions executed, top stall reasons and instruction mix, then the hottest instructions.
 
-Usage: python3 scripts/ncu_hotspots.py page.csv [--top 40]
+Usage: python3 scripts/ncu_hotspots.py sass_page.csv [--top 25] [--min-share 0.005]
 """
 import argparse
 import csv
-import re
 import sys
-from collections import defaultdict
+
+MIX = ["HMMA", "LDG", "LDSM", "LDS", "STS", "SHFL", "MUFU.EX2", "DFMA", "DADD", "FRND", "F2I", "ATOMS", "RED",
+       "STL", "LDL", "NANOSLEEP"]
+
+
+def num(x: str) -> float:
+    try:
+        return float(x)
+    except ValueError:
+        return 0.0
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("csv")
-    ap.add_argument("--top", type=int, default=40)
+    ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--min-share", type=float, default=0.005)
     a = ap.parse_args()
     with open(a.csv, newline="", errors="replace") as f:
-        text = [ln for ln in f if ln.strip() and not ln.startswith("==")]
-    rows = list(csv.reader(text))
-    if not rows:
-        print("ncu_hotspots: empty page", file=sys.stderr)
-        return 1
-    # The header is the first row that names a sampling column.
-    hi = next((i for i, r in enumerate(rows) if any("Sampling" in c for c in r)), None)
+        rows = list(csv.reader(f))
+    hi = next((i for i, r in enumerate(rows) if r and r[0] == "Address"), None)
     if hi is None:
-        print("ncu_hotspots: no 'Warp Stall Sampling' column; first rows:", file=sys.stderr)
-        for r in rows[:5]:
-            print(r[:12], file=sys.stderr)
+        print("ncu_hotspots: no 'Address' header (not a SASS source page?)", file=sys.stderr)
         return 1
     head = rows[hi]
-    print("columns:", head)
-    samp = [i for i, c in enumerate(head) if "Sampling" in c and "All" in c] or \
-           [i for i, c in enumerate(head) if "Sampling" in c]
-    si = samp[0]
-    src = next((i for i, c in enumerate(head) if c.strip() in ("Source", "# Source")), 1)
-    line_col = next((i for i, c in enumerate(head) if c.strip() in ("Line", "# Line", "#")), 0)
-    tot = 0.0
-    by = defaultdict(float)
-    text_of = {}
-    for r in rows[hi + 1:]:
-        if len(r) <= si:
+    si = head.index("Warp Stall Sampling (All Samples)")
+    ie = head.index("Instructions Executed") if "Instructions Executed" in head else None
+    reasons = [i for i, c in enumerate(head) if c.startswith("stall_") and "(Not" not in c]
+    data = [r for r in rows[hi + 1:] if len(r) > si]
+    tot = sum(num(r[si]) for r in data) or 1.0
+    print(f"{len(data)} instructions, {tot:.0f} warp-stall samples")
+    print("segments between block barriers (share of samples, instructions executed, top stalls, mix):")
+    start = 0
+    for k, r in enumerate(data):
+        txt = r[1]
+        if not ("BAR.SYNC" in txt or "BAR.RED" in txt or "EXIT" in txt or k == len(data) - 1):
             continue
-        try:
-            v = float(re.sub(r"[^0-9.eE+-]", "", r[si]) or 0)
-        except ValueError:
-            continue
-        key = r[line_col]
-        by[key] += v
-        text_of[key] = r[src][:110]
-        tot += v
-    print(f"total samples ({head[si]}): {tot:.0f}")
-    for k, v in sorted(by.items(), key=lambda kv: -kv[1])[: a.top]:
-        print(f"{100 * v / max(tot, 1):5.1f}%  {k:>6}  {text_of[k]}")
+        seg = data[start:k + 1]
+        s = sum(num(x[si]) for x in seg)
+        if s / tot >= a.min_share:
+            ex = sum(num(x[ie]) for x in seg) if ie is not None else 0
+            rs = sorted(((sum(num(x[i]) for x in seg), head[i][6:]) for i in reasons), reverse=True)[:3]
+            mix = {m: sum(m in x[1] for x in seg) for m in MIX}
+            print(f"  [{start:5d}-{k:5d}] {100 * s / tot:5.1f}%  exec {ex / 1e6:7.2f} M  "
+                  f"{', '.join(f'{n} {100 * v / max(s, 1):.0f}%' for v, n in rs)}  "
+                  f"{' '.join(f'{m}:{v}' for m, v in mix.items() if v)}")
+        start = k + 1
+    print(f"hottest instructions:")
+    for r in sorted(data, key=lambda r: -num(r[si]))[: a.top]:
+        print(f"  {100 * num(r[si]) / tot:5.1f}%  {r[1].strip()[:100]}")
     return 0
 
 

@@ -116,6 +116,7 @@ struct SamplingSmem {
   std::size_t tile_d = 0;      // double [G][tpc] x 3 : B0, B1, offset (float offset, 8-byte aligned)
   std::size_t list = 0;        // uint16 [rows_max]
   std::size_t mask = 0;        // uint32 [rows_max / 32]: rows any head sampled (one bit per row)
+  std::size_t stage = 0;       // the gather's staging tiles: kWarps x 8 rows x head_dim 16-bit (16-byte aligned)
   std::size_t head = 0;        // float [kMaxGroup] x 2 + int [kMaxGroup + 4]
   std::size_t total_floats = 0;
 };
@@ -136,7 +137,8 @@ SANTA_KHD SamplingSmem sampling_smem(int group, int rows_max, int tile, int head
   s.tile_d = d;
   s.list = s.tile_d + 2 * 3 * static_cast<std::size_t>(group) * tpc;
   s.mask = s.list + (static_cast<std::size_t>(rows_max) + 1) / 2;
-  s.head = s.mask + (static_cast<std::size_t>(rows_max) + 31) / 32;
+  s.stage = (s.mask + (static_cast<std::size_t>(rows_max) + 31) / 32 + 3) & ~static_cast<std::size_t>(3);
+  s.head = s.stage + static_cast<std::size_t>(kWarps) * 8 * head_dim * 2 / 4;
   s.total_floats = s.head + 2 * kMaxGroup + kMaxGroup + 4;
   return s;
 }

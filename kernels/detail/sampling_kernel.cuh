@@ -19,13 +19,14 @@
 //     double with the tile's end forced to its boundary, so the totals are exact (S, or n_t per tile);
 //     each row's weight (count, times the tile factor for flash) replaces its prefix in shared memory.
 //  E. compact the rows any head sampled (CUB block scan), gather each distinct V row once with 16-byte
-//     loads and apply every head's weight (fp32, CUDA cores: only sampled rows are touched).
+//     loads and apply every head's weight on tensor cores (gather.cuh: only sampled rows are touched).
 //  F. publish the partial, last CTA merges (merge.cuh).
 #pragma once
 
 #include <cub/block/block_scan.cuh>
 
 #include "estimators/philox.hpp"
+#include "kernels/detail/gather.cuh"
 #include "kernels/detail/merge.cuh"
 
 namespace santa::gpu::detail {
@@ -730,16 +731,17 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   for (int w = w0; w < w1; ++w) mine += __popc(mask[w]);
   int pos, R;
   BlockScan(scan_storage).ExclusiveSum(mine, pos, R);
-  const int tshift = __ffs(TR) - 1;  // TR is a power of two
   for (int w = w0; w < w1; ++w) {
     uint32_t m = mask[w];
     while (m != 0u) {
-      const int r = 32 * w + __ffs(m) - 1;
-      list[pos++] = static_cast<uint16_t>(r);
+      list[pos++] = static_cast<uint16_t>(32 * w + __ffs(m) - 1);
       m &= m - 1u;
-      if (!prop) {  // flash: the weights hold count * l_t / n_t; the chunk factor exp2(m_t - m_c), once per row
-        for (int h = 0; h < G; ++h) sc[h * sst + r] *= exp2f(t_m[h * tpc + (r >> tshift)] - s_mc[h]);
-      }
+    }
+  }
+  if (!prop) {  // flash: the gather's per-tile factor exp2(m_t - m_c) (the weights hold count * l_t / n_t)
+    for (int task = tid; task < G * ntl; task += kThreads) {
+      const int h = task / ntl, lt = task % ntl;
+      t_f[h * tpc + lt] = exp2f(t_m[h * tpc + lt] - s_mc[h]);
     }
   }
   __syncthreads();
@@ -750,64 +752,16 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
     return;
   }
 
-  // ---- E2. gather: LR lanes per row (16 bytes each), SPW rows per warp per round, U rows per slot in flight
-  // (12 measured no faster than 8: call 20).
-  constexpr int LR = D / 8, SPW = 32 / LR;
-  const int slot = warp * SPW + lane / LR, nslots = kWarps * SPW, seg = lane % LR;
-  float acc[kMaxG][8];
-#pragma unroll
-  for (int h = 0; h < kMaxG; ++h)
-#pragma unroll
-    for (int j = 0; j < 8; ++j) acc[h][j] = 0.f;
-  const T* vp = static_cast<const T*>(p.v);
-  constexpr int U = kMaxG <= 4 && kMinBlocks <= 2 ? 8 : 4;  // rows in flight per slot (registers permitting)
-  for (int e0 = slot; e0 < R; e0 += U * nslots) {
-    uint4 vv[U];
-    int ri[U];
-#pragma unroll
-    for (int k = 0; k < U; ++k) {
-      const int e = e0 + k * nslots;
-      ri[k] = e < R ? static_cast<int>(list[e]) : -1;
-      vv[k] = ri[k] >= 0 ? ld_gather(vp + rows(r0 + ri[k]) + 8 * seg) : make_uint4(0, 0, 0, 0);
-    }
-#pragma unroll
-    for (int k = 0; k < U; ++k) {
-      if (ri[k] < 0) continue;
-      float x[8];
-#pragma unroll
-      for (int w = 0; w < 4; ++w) {
-        const uint32_t word = word_of(vv[k], w);
-        x[2 * w] = Half<T>::lo(word);
-        x[2 * w + 1] = Half<T>::hi(word);
-      }
-#pragma unroll
-      for (int h = 0; h < kMaxG; ++h) {
-        if (h < G) {
-          const float wgt = sc[h * sst + ri[k]];
-#pragma unroll
-          for (int j = 0; j < 8; ++j) acc[h][j] = fmaf(wgt, x[j], acc[h][j]);
-        }
-      }
-    }
+  // ---- E2. gather on tensor cores (gather.cuh), then the warps' partials into red (the score array is free).
+  MmaGather<D, T> gat;
+  {
+    const typename MmaGather<D, T>::Weights wts{list, sc, t_f, sst, tpc, __ffs(TR) - 1, R, G};
+    uint4* stage = reinterpret_cast<uint4*>(smem + L.stage) + warp * (kGatherStageBytes<D> / 16);
+    gat.run(static_cast<const T*>(p.v), rows, r0, wts, stage, warp, lane);
   }
-  // Slots of a warp that share a head-dim segment: butterfly (fixed order).
-#pragma unroll
-  for (int o = LR; o < 32; o <<= 1)
-#pragma unroll
-    for (int h = 0; h < kMaxG; ++h)
-#pragma unroll
-      for (int j = 0; j < 8; ++j) acc[h][j] += __shfl_xor_sync(0xFFFFFFFFu, acc[h][j], o);
   __syncthreads();  // everyone is done with the weights: reuse the score array for the warp partials
   float* red = smem;  // [kWarps][G][D]
-  if (lane < LR) {
-#pragma unroll
-    for (int h = 0; h < kMaxG; ++h) {
-      if (h < G) {
-#pragma unroll
-        for (int j = 0; j < 8; ++j) red[(warp * G + h) * D + 8 * seg + j] = acc[h][j];
-      }
-    }
-  }
+  gat.store(red + warp * G * D, G, lane);
   __syncthreads();
   phase_mark(p, lid, kPhaseGather);
 
