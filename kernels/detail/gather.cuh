@@ -18,7 +18,8 @@ namespace santa::gpu::detail {
 template <int D>
 inline constexpr int kGatherStageBytes = 8 * D * 2;
 
-template <int D, class T>
+// kInFlight: blocks of 8 rows per warp in flight (registers: kInFlight x D / 64 x 4 per lane).
+template <int D, class T, int kInFlight>
 struct MmaGather {
   static constexpr int kChunks = D / 8;              // 16-byte chunks per row
   static constexpr int kRowsPerPass = 32 / kChunks;  // rows one warp-wide load covers
@@ -78,15 +79,18 @@ struct MmaGather {
       }
     };
     const int nb = (w.R + 7) / 8;
-    uint4 va[kPerLane], vb[kPerLane];
-    if (warp < nb) load(va, warp);
-    if (warp + kWarps < nb) load(vb, warp + kWarps);
-    for (int blk = warp; blk < nb; blk += 2 * kWarps) {
-      process(va, blk);
-      if (blk + 2 * kWarps < nb) load(va, blk + 2 * kWarps);
-      if (blk + kWarps < nb) {
-        process(vb, blk + kWarps);
-        if (blk + 3 * kWarps < nb) load(vb, blk + 3 * kWarps);
+    uint4 v[kInFlight][kPerLane];
+#pragma unroll
+    for (int i = 0; i < kInFlight; ++i)
+      if (warp + i * kWarps < nb) load(v[i], warp + i * kWarps);
+    for (int blk = warp; blk < nb; blk += kInFlight * kWarps) {
+#pragma unroll
+      for (int i = 0; i < kInFlight; ++i) {
+        const int b = blk + i * kWarps;
+        if (b < nb) {
+          process(v[i], b);
+          if (b + kInFlight * kWarps < nb) load(v[i], b + kInFlight * kWarps);
+        }
       }
     }
   }

@@ -753,9 +753,11 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   }
 
   // ---- E2. gather on tensor cores (gather.cuh), then the warps' partials into red (the score array is free).
-  MmaGather<D, T> gat;
+  // Blocks in flight per warp: 3 (call 22) where the registers allow, 2 for d = 256, 1 in the 3-CTA build.
+  using Gather = MmaGather<D, T, kMinBlocks >= 3 ? 1 : D <= 128 ? 3 : 2>;
+  Gather gat;
   {
-    const typename MmaGather<D, T>::Weights wts{list, sc, t_f, sst, tpc, __ffs(TR) - 1, R, G};
+    const typename Gather::Weights wts{list, sc, t_f, sst, tpc, __ffs(TR) - 1, R, G};
     uint4* stage = reinterpret_cast<uint4*>(smem + L.stage) + warp * (kGatherStageBytes<D> / 16);
     gat.run(static_cast<const T*>(p.v), rows, r0, wts, stage, warp, lane);
   }
