@@ -702,6 +702,11 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
         const santa::RngSite site{p.seed, step, static_cast<uint32_t>(b), static_cast<uint32_t>(hg), static_cast<uint32_t>(t)};
         t_u[h * tpc + lt] = santa::systematic_offset(site);
       }
+      // A tile whose count axis holds no integer step has no samples: phase D skips it, and a zero factor
+      // zeroes the prefix values the gather reads there for rows other heads sampled (prefixes are finite).
+      if (floor(t_u[h * tpc + lt] + t_b0[h * tpc + lt]) == floor(t_u[h * tpc + lt] + t_b1[h * tpc + lt])) {
+        t_f[h * tpc + lt] = 0.f;
+      }
     }
   }
   __syncthreads();
@@ -716,7 +721,20 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   // when fused).
   if (!(fused && !prop)) {
     const int hqc = (G + HC - 1) / HC;
-    for (int task = warp; task < hqc * ntl; task += kWarps) tile_counts_task((task / ntl) * HC, task % ntl);
+    for (int task = warp; task < hqc * ntl; task += kWarps) {
+      const int h0 = (task / ntl) * HC, lt = task % ntl;
+      bool any = !prop;  // prop: skip tasks whose heads all have empty count axes (t_f = 0 above)
+      for (int h = h0; h < min(G, h0 + HC) && !any; ++h) any = t_f[h * tpc + lt] != 0.f;
+      if (any) {
+        tile_counts_task(h0, lt);
+      } else if (p.counts_out != nullptr) {  // the record still gets its zeros
+        const int64_t grow0 = static_cast<int64_t>(t0 + lt) * TR;
+        for (int h = h0; h < min(G, h0 + HC); ++h) {
+          int32_t* row = p.counts_out + (static_cast<int64_t>(b) * p.num_heads + kvh * G + h) * p.n_max + grow0;
+          for (int i = lane; i < TR && grow0 + i < n; i += 32) row[i] = 0;
+        }
+      }
+    }
   }
   __syncthreads();
   phase_mark(p, lid, kPhaseCounts);
@@ -753,8 +771,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   }
 
   // ---- E2. gather on tensor cores (gather.cuh), then the warps' partials into red (the score array is free).
-  // Blocks in flight per warp: 3 (call 22) where the registers allow, 2 for d = 256, 1 in the 3-CTA build.
-  using Gather = MmaGather<D, T, kMinBlocks >= 3 ? 1 : D <= 128 ? 3 : 2>;
+  // Blocks in flight per warp: 2 (3 measured no faster, call 23), 1 in the 3-CTA build.
+  using Gather = MmaGather<D, T, kMinBlocks >= 3 ? 1 : 2>;
   Gather gat;
   {
     const typename Gather::Weights wts{list, sc, t_f, sst, tpc, __ffs(TR) - 1, R, G};
