@@ -264,25 +264,18 @@ __device__ __forceinline__ void tile_counts(float* col, int stride, int nh, int 
   }
 }
 
-template <template <int> class Fn, class... Args>
+// kMaxPer = 8 for callers that never see tiles of 512 keys (the fused key stream: its in-flight key fragment
+// leaves no registers for 16 keys per lane), so the PER = 16 code is not compiled into them.
+template <template <int> class Fn, int kMaxPer = 16, class... Args>
 __device__ __forceinline__ auto with_per(int per, Args&&... args) {
   switch (per) {
     case 1: return Fn<1>::run(args...);
     case 2: return Fn<2>::run(args...);
     case 4: return Fn<4>::run(args...);
-    case 8: return Fn<8>::run(args...);
-    default: return Fn<16>::run(args...);  // tile 512 (kMaxTile): 32 keys per lane would spill
-  }
-}
-// The same for PER <= 8 only (tiles <= 256 keys: the fused key stream, whose in-flight key fragment leaves no
-// registers for 16 keys per lane).
-template <template <int> class Fn, class... Args>
-__device__ __forceinline__ auto with_per_upto8(int per, Args&&... args) {
-  switch (per) {
-    case 1: return Fn<1>::run(args...);
-    case 2: return Fn<2>::run(args...);
-    case 4: return Fn<4>::run(args...);
-    default: return Fn<8>::run(args...);
+    case 8:
+      if constexpr (kMaxPer > 8) return Fn<8>::run(args...);
+      [[fallthrough]];
+    default: return Fn<kMaxPer>::run(args...);  // tile 512 (kMaxTile): 32 keys per lane would spill
   }
 }
 // prop: the last CTA of the grid resets the ticket counter (and, after a diagnostic early stop, the barrier
@@ -432,7 +425,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   // for flash the budget and the counts.
   auto tile_work = [&](int lt) {
     for (int h = 0; h < G; ++h) {
-      with_per_upto8<TilePrefixOps<1>::template Fn>(per, sc + h * sst + lt * TR, sst, 1, lane, t_m + h * tpc + lt,
+      with_per<TilePrefixOps<1>::template Fn, 8>(per, sc + h * sst + lt * TR, sst, 1, lane, t_m + h * tpc + lt,
                                               t_l + h * tpc + lt, t_last + h * tpc + lt, tpc);
     }
     if (prop) return;
@@ -445,7 +438,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
                                 ? nullptr
                                 : p.counts_out + (static_cast<int64_t>(b) * p.num_heads + kvh * G + h) * p.n_max + grow0;
       const int at = h * tpc + lt;
-      with_per_upto8<TileCountsOps<1>::template Fn>(per, sc + h * sst + lt * TR, sst, 1, lane, t_b0 + at, t_b1 + at,
+      with_per<TileCountsOps<1>::template Fn, 8>(per, sc + h * sst + lt * TR, sst, 1, lane, t_b0 + at, t_b1 + at,
                                               t_u + at, t_f + at, t_last + at, t_l + at, tpc, counts_row, p.n_max,
                                               static_cast<int>(n - grow0), mask + lt * (TR / 32), s_cnt + h);
     }
