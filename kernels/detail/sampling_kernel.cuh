@@ -7,8 +7,8 @@
 //     it has stored the tile's scores, with its next key loads in flight.
 //  B. per (head, tile): tile max m_t, exp2(s - m_t), an fp32 running prefix (the CDF is fp32, never bf16),
 //     the tile sum l_t, the last key with positive weight.
-//  C. budgets. flash: n_t per tile, offset from the tile's Philox site, weights count * l_t / n_t (times the
-//     chunk factor exp2(m_t - m_c) once the chunk's max is known, in phase E1). prop: the CTA publishes its tiles'
+//  C. budgets. flash: n_t per tile, offset from the tile's Philox site, weights count * l_t / n_t (the chunk
+//     factor exp2(m_t - m_c) is set per tile in phase E1 and applied in the gather). prop: the CTA publishes its tiles'
 //     (m_t, l_t), waits for the other CTAs of its (sequence, KV head) (a counter barrier; CTAs take ordered
 //     tickets at start so the wait cannot deadlock while one (sequence, KV head) fits on the GPU at once;
 //     with the heads-inner order, while one sequence's CTAs do: the host checks either),
@@ -17,7 +17,8 @@
 //     largest-remainder budgets.
 //  D. counts by the systematic rule on the running prefix, c_i = floor(u + F_i) - floor(u + F_{i-1}) in
 //     double with the tile's end forced to its boundary, so the totals are exact (S, or n_t per tile);
-//     each row's weight (count, times the tile factor for flash) replaces its prefix in shared memory.
+//     each row's weight (count; flash: times l_t / n_t) replaces its prefix in shared memory. prop skips
+//     tiles whose count axis holds no integer (no samples; their tile factor is 0).
 //  E. compact the rows any head sampled (CUB block scan), gather each distinct V row once with 16-byte
 //     loads and apply every head's weight on tensor cores (gather.cuh: only sampled rows are touched).
 //  F. publish the partial, last CTA merges (merge.cuh).
@@ -397,7 +398,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
                                                      tpc);
   };
   // flash: tile t's count axis [0, n_t], its Philox offset, and the weight factor l_t / n_t (the chunk's
-  // exp2(m_t - m_c) is applied to the sampled rows in phase E1, so a tile's counts need nothing from other tiles).
+  // exp2(m_t - m_c) comes later, through t_f in the gather, so a tile's counts need nothing from other tiles).
   auto flash_tile_budget = [&](int h, int lt) {
     const int t = t0 + lt;
     const int64_t base = S / ntiles, extra = S % ntiles;
