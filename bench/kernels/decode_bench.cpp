@@ -279,14 +279,12 @@ std::vector<Point> grid() {
       v.push_back({KernelFamily::flash, b, 32768, 2048, false, c, -1, 1});
     }
     // One head (2) / several heads (3) per warp task in the phases after the key stream, against the default
-    // (which picks one of the two by the task count).
-    for (int variant : {2, 3}) {
+    // (which picks one of the two by the task count); tile statistics (flash: and counts) after the key stream
+    // instead of inside it (16).
+    for (int variant : {2, 3, 16}) {
       v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, variant});
       v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, -1, variant});
     }
-    // Tile statistics (flash: and counts) after the key stream instead of inside it (16).
-    v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, 16});
-    v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, -1, 16});
     // Dense reading whole cache rows, a CTA per (chunk, sequence) (7), at several splits.
     for (int c : {16, 32, 64}) v.push_back({KernelFamily::dense, b, 32768, 0, false, c, -1, 7});
     // KV heads first in the CTA order (4): the CTAs that run together read whole cache rows.
@@ -302,11 +300,12 @@ std::vector<Point> grid() {
       }
     }
   }
-  // The same at batch 1 and short contexts, where the fixed per-call cost dominates.
+  // The fused stream against the old order (16) at batch 1 beyond 32k and at short contexts.
   for (int64_t n : {4096, 8192, 131072}) {
     v.push_back({KernelFamily::prop, 1, n, 128, false, 0, -1, 16});
     v.push_back({KernelFamily::flash, 1, n, 2048, false, 0, -1, 16});
   }
+  // Variants 2 / 3 at batch 1 and short contexts, where the fixed per-call cost dominates.
   for (int64_t n : {4096, 8192}) {
     for (int variant : {2, 3}) {
       v.push_back({KernelFamily::prop, 1, n, 128, false, 0, -1, variant});

@@ -82,10 +82,8 @@ INSTANTIATE_TEST_SUITE_P(AllSupported, DenseShapes, ::testing::ValuesIn(all_case
 
 TEST(DenseDecode, LlamaShapeLongContextAndChunkCounts) {
   SANTA_REQUIRE_GPU();
-  const Shape s = llama_shape(2, 8192);
-  const HostInputs in = random_inputs(s, 42, {8192, 5000});
-  DeviceInputs d = upload(in);
-  DecodeWorkspace ws(limits_for(s));
+  LlamaCase c(2, 8192, 42, {8192, 5000});
+  auto& [s, in, d, ws] = c;
   for (int chunks : {0, 1, 7, 64}) {
     d.out.fill_bytes(0xFF);
     LaunchOptions lo;

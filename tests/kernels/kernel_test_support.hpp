@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <numeric>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "estimators/philox.hpp"
@@ -192,6 +193,17 @@ inline Shape llama_shape(int batch, int64_t max_len) {
   s.max_len = max_len;
   return s;
 }
+
+// A Llama-like case on the GPU: the shape, its random inputs on the host and on the device (contiguous cache),
+// and a workspace sized for it. Tests bind the parts by name: `auto& [s, in, d, ws] = c;`.
+struct LlamaCase {
+  Shape s;
+  HostInputs in;
+  DeviceInputs d;
+  DecodeWorkspace ws;
+  LlamaCase(int batch, int64_t max_len, uint64_t seed, std::vector<int32_t> lens)
+      : s(llama_shape(batch, max_len)), in(random_inputs(s, seed, std::move(lens))), d(upload(in)), ws(limits_for(s)) {}
+};
 
 // The four sampling kernels under test, their CPU counterparts, and one launch of each (shared by the count,
 // statistics and determinism tests).

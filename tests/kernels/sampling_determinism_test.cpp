@@ -81,10 +81,8 @@ TEST(SamplingDeterminism, OneWorkspaceServesDifferentBatches) {
 #if defined(SANTA_HAVE_CUDA_KERNELS)
 TEST(SamplingDeterminism, CudaGraphReplayReadsTheStepFromDeviceMemory) {
   SANTA_REQUIRE_GPU();
-  const Shape s = llama_shape(2, 8192);
-  const HostInputs in = random_inputs(s, 13, {8192, 4000});
-  DeviceInputs d = upload(in);
-  DecodeWorkspace ws(limits_for(s));
+  LlamaCase c(2, 8192, 13, {8192, 4000});
+  auto& [s, in, d, ws] = c;
   const size_t n = in.q.size();
   std::vector<std::vector<uint16_t>> direct;
   for (uint32_t step : {3u, 4u}) {

@@ -10,10 +10,8 @@ namespace {
 
 TEST(SamplingPhaseClock, RecordsOrderedPhasesAndChangesNoOutput) {
   SANTA_REQUIRE_GPU();
-  const Shape s = llama_shape(2, 8192);
-  const HostInputs in = random_inputs(s, 23, {8192, 5000});
-  DeviceInputs d = upload(in);
-  DecodeWorkspace ws(limits_for(s));
+  LlamaCase c(2, 8192, 23, {8192, 5000});
+  auto& [s, in, d, ws] = c;
   const int sm_count = device_info().sm_count;
   const size_t out_elems = static_cast<size_t>(s.batch) * s.heads * s.dim;
   for (SamplingKind kind : {SamplingKind::prop_global, SamplingKind::flash_exact}) {

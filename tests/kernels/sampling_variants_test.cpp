@@ -37,10 +37,8 @@ Result run_variant(SamplingKind kind, DeviceInputs& d, DecodeWorkspace& ws, cons
 
 TEST(SamplingVariants, BitwiseEqualToDefault) {
   SANTA_REQUIRE_GPU();
-  const Shape s = llama_shape(3, 12288);
-  const HostInputs in = random_inputs(s, 17, {12288, 7001, 3000});
-  DeviceInputs d = upload(in);
-  DecodeWorkspace ws(limits_for(s));
+  LlamaCase c(3, 12288, 17, {12288, 7001, 3000});
+  auto& [s, in, d, ws] = c;
   const SamplingKind kinds[] = {SamplingKind::prop_global, SamplingKind::prop_largest_remainder,
                                 SamplingKind::flash_exact, SamplingKind::flash_reference};
   for (SamplingKind kind : kinds) {
