@@ -101,7 +101,9 @@ struct LaunchOptions {
                            // measurement (two launches, kernels/NOTES.md, call 15); 16 = sampling tile statistics
                            // (flash: and counts) after the key stream instead of inside it (the order before
                            // call 20); 17 was removed after measurement (12 V rows in flight per gather slot,
-                           // kernels/NOTES.md, call 20)
+                           // kernels/NOTES.md, call 20), and 18-20 (key rings, cp.async gather: calls 26-29);
+                           // 21 / 22 / 23 = 16 / 32 / 48 KB of unused shared memory per CTA (diagnostics: the
+                           // L1 the carveout leaves; not for the whole-row dense kernel)
 };
 
 }  // namespace santa::gpu

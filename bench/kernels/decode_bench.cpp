@@ -285,6 +285,14 @@ std::vector<Point> grid() {
       v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, variant});
       v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, -1, variant});
     }
+    // 16 / 32 / 48 KB of unused shared memory per CTA (21-23): how the key stream depends on the L1 that the
+    // shared-memory carveout leaves (call 29).
+    for (int variant : {21, 22, 23}) {
+      v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, -1, variant});
+      v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, variant});
+      v.push_back({KernelFamily::prop, b, 32768, 128, false, 16, -1, variant});
+      v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, -1, variant});
+    }
     // Dense reading whole cache rows, a CTA per (chunk, sequence) (7), at several splits.
     for (int c : {16, 32, 64}) v.push_back({KernelFamily::dense, b, 32768, 0, false, c, -1, 7});
     // KV heads first in the CTA order (4): the CTAs that run together read whole cache rows.

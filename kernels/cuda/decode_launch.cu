@@ -47,9 +47,11 @@ bool few_phase_tasks(const detail::KernelParams& p, const detail::Plan& plan) {
   return tasks < (prop ? 4 : 2) * detail::kWarps;
 }
 
-void launch_sampling_family(const DecodeProblem& problem, detail::KernelParams& p, const detail::Plan& plan,
+void launch_sampling_family(const DecodeProblem& problem, detail::KernelParams& p, const detail::Plan& plan_in,
                             const LaunchOptions& launch) {
   const int G = problem.num_heads / problem.num_kv_heads;
+  detail::Plan plan = plan_in;
+  plan.smem_bytes += detail::smem_padding(launch);
   const auto stream = static_cast<cudaStream_t>(launch.stream);
   with_head_dim(problem.head_dim, [&](auto dc) {
     constexpr int D = decltype(dc)::value;
@@ -118,7 +120,7 @@ void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, cons
     constexpr int D = decltype(dc)::value;
     with_dtype(problem.dtype, [&](auto tv) {
       using T = decltype(tv);
-      detail::launch_dense<D, T>(p, grid_of(problem, plan), plan.smem_bytes, stream);
+      detail::launch_dense<D, T>(p, grid_of(problem, plan), plan.smem_bytes + detail::smem_padding(launch), stream);
     });
   });
 }

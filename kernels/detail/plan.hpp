@@ -45,6 +45,10 @@ bool rows_kernel_supports(const DecodeProblem& problem, int cc_major);
 // measured it 4-9 % faster than the per-KV-head kernel at batch 16 and chose it by default; call 13 measured it
 // 20 % slower at the same points on the same GPU model (kernels/NOTES.md), so the default is the per-KV-head one.
 bool use_rows_kernel(const LaunchOptions& launch);
+// Diagnostic variants 21 / 22 / 23: 16 / 32 / 48 KB of unused dynamic shared memory per CTA on top of what the
+// kernel needs, so the SM's shared-memory carveout grows and its L1 shrinks at the same occupancy (call 29: the
+// key stream slowed by half when 48 KB of gather staging were added). 0 otherwise.
+std::size_t smem_padding(const LaunchOptions& launch);
 
 KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& workspace, const Plan& plan,
                          const LaunchOptions& launch, KernelFamily family);

@@ -102,6 +102,10 @@ bool rows_kernel_supports(const DecodeProblem& problem, int cc_major) {
 
 bool use_rows_kernel(const LaunchOptions& launch) { return launch.variant == 7; }
 
+std::size_t smem_padding(const LaunchOptions& launch) {
+  return launch.variant >= 21 && launch.variant <= 23 ? static_cast<std::size_t>(launch.variant - 20) * 16 * 1024 : 0;
+}
+
 KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& workspace, const Plan& plan,
                          const LaunchOptions& launch, KernelFamily family) {
   KernelParams p;

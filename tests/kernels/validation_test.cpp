@@ -126,13 +126,27 @@ TEST(KernelValidation, LaunchOptionsNameTheBadField) {
     change(o);
     return o;
   };
-  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
-  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17}) {
+  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 21, 22, 23}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
+  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24}) {
     expect_rejected([&] { check_launch(with([&](LaunchOptions& o) { o.variant = v; })); }, "variant = " + std::to_string(v));
   }
   expect_rejected([&] { check_launch(with([](LaunchOptions& o) { o.prefetch_steps = 65; })); }, "prefetch_steps = 65");
   expect_rejected([&] { check_launch(with([](LaunchOptions& o) { o.prefetch_steps = -2; })); }, "prefetch_steps = -2");
   expect_rejected([&] { check_launch(with([](LaunchOptions& o) { o.num_chunks = -1; })); }, "num_chunks = -1");
+}
+
+// The carveout diagnostics pad shared memory by 16 / 32 / 48 KB; every other variant by nothing.
+TEST(KernelPlan, SharedMemoryPaddingOnlyForDiagnosticVariants) {
+  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16}) {
+    LaunchOptions o;
+    o.variant = v;
+    EXPECT_EQ(detail::smem_padding(o), 0u) << "variant " << v;
+  }
+  for (int v : {21, 22, 23}) {
+    LaunchOptions o;
+    o.variant = v;
+    EXPECT_EQ(detail::smem_padding(o), static_cast<std::size_t>(v - 20) * 16384u) << "variant " << v;
+  }
 }
 
 // Which dense kernel runs (no GPU needed): the whole-row kernel only when variant 7 asks for it, and only
