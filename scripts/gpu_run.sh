@@ -9,7 +9,8 @@
 #        '(_gs)?(/S:128)?/B:16/n:32768(/v:2)?/iter'), SANTA_NCU_FILTER=REGEX (the points Nsight Compute
 #        profiles), SANTA_NCU_EXTRA=METRICS (more ncu metrics, comma-separated), SANTA_PHASE_CLOCK=1 (per-phase
 #        CTA timings in the bench counters), SANTA_CUDA_ARCHS (default 90), SANTA_NCU_SOURCE=REGEX (one point
-#        profiled with warp-stall sampling per source line: ncu_source.txt; the build then adds -lineinfo)
+#        profiled with warp-stall sampling per source line: ncu_source.txt; the build then adds -lineinfo),
+#        SANTA_TORCH_SPECS='B:n n ...;B:n ...' (the torch baseline points; default: every point of the tables)
 # Files left in $OUT (at most 8): summary.md, points.csv, bench.json (merged), torch.csv, ncu.txt, tests.txt,
 # logs.tar.gz (every log: build with ptxas -v, ctest, sanitizers, per-family bench output, SASS counts, env).
 # Steps run in order of value (build, tests, benchmarks, baselines, then sanitizers, ncu) within the budget.
@@ -71,7 +72,8 @@ if [[ "${SANTA_SKIP_TORCH:-0}" != "1" ]]; then
   step "torch SDPA baselines (cuDNN, flash)"
   export PYTHONUNBUFFERED=1
   i=0
-  for spec in "1:4096 8192 16384 32768 65536 131072" "4:8192 32768 131072" "16:8192 32768 65536"; do
+  IFS=';' read -r -a SPECS <<< "${SANTA_TORCH_SPECS:-1:4096 8192 16384 32768 65536 131072;4:8192 32768 131072;16:8192 32768 65536}"
+  for spec in "${SPECS[@]}"; do
     b=${spec%%:*}; ns=${spec#*:}; i=$((i + 1))
     # shellcheck disable=SC2086
     timeout $(cap 150) python3 scripts/torch_sdpa_baseline.py --batch "$b" --n-k $ns --warmup 10 --iters 40 \
