@@ -103,7 +103,10 @@ struct LaunchOptions {
                            // call 20); 17 was removed after measurement (12 V rows in flight per gather slot,
                            // kernels/NOTES.md, call 20), and 18-20 (key rings, cp.async gather: calls 26-29);
                            // 21 / 22 / 23 = 16 / 32 / 48 KB of unused shared memory per CTA (diagnostics: the
-                           // L1 the carveout leaves; not for the whole-row dense kernel)
+                           // L1 the carveout leaves; not for the whole-row dense kernel); 24 was a measurement
+                           // (call 32); 25 / 26 = the dense per-KV-head kernel with its key/value stream on the
+                           // tensor memory accelerator, 1 / 2 steps in flight per warp (contiguous cache, sm_90+,
+                           // 26: head_dim <= 128; else rejected; other families run their default)
 };
 
 }  // namespace santa::gpu

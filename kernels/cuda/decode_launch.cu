@@ -103,6 +103,25 @@ void dense_rows_decode(const DecodeProblem& problem, DecodeWorkspace& workspace,
   with_dtype(problem.dtype, [&](auto tv) { detail::launch_dense_rows<128, decltype(tv)>(p, grid, smem, stream); });
 }
 
+// Variants 25 / 26: the per-KV-head dense kernel with its key/value stream on the TMA (dense_tma_kernel.cuh).
+void dense_tma_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, const LaunchOptions& launch, int slots) {
+  detail::check_tma_kernel(problem, workspace.cc_major(), slots);
+  const detail::Plan plan = detail::make_plan(KernelFamily::dense, problem, 0, workspace.limits(),
+                                              workspace.sm_count(), launch.num_chunks);
+  detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::dense);
+  const detail::TmaKv maps = detail::make_kv_tensor_maps(p, problem.head_dim, problem.dtype);
+  const std::size_t smem = std::max(plan.smem_bytes, detail::dense_tma_ring_bytes(problem.head_dim, slots));
+  const auto stream = static_cast<cudaStream_t>(launch.stream);
+  with_head_dim(problem.head_dim, [&](auto dc) {
+    constexpr int D = decltype(dc)::value;
+    with_dtype(problem.dtype, [&](auto tv) {
+      using T = decltype(tv);
+      if (slots == 1) return detail::launch_dense_tma<D, T, 1>(p, maps, grid_of(problem, plan), smem, stream);
+      if constexpr (D <= 128) detail::launch_dense_tma<D, T, 2>(p, maps, grid_of(problem, plan), smem, stream);
+    });
+  });
+}
+
 }  // namespace
 
 void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, const LaunchOptions& launch) {
@@ -111,6 +130,9 @@ void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, cons
   check_fits(problem, workspace.limits());
   if (detail::use_rows_kernel(launch)) {
     return dense_rows_decode(problem, workspace, launch);
+  }
+  if (const int slots = detail::dense_tma_slots(launch); slots > 0) {
+    return dense_tma_decode(problem, workspace, launch, slots);
   }
   const detail::Plan plan = detail::make_plan(KernelFamily::dense, problem, 0, workspace.limits(),
                                               workspace.sm_count(), launch.num_chunks);

@@ -78,24 +78,8 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
     constexpr int kRowBytes = kRowsKvHeads * D * sizeof(T);
     KFrag<D> kf;
     VFrag<D> vf;
-#pragma unroll
-    for (int nt = 0; nt < 2; ++nt) {
-      const bool ok = row0 + 8 * nt + g < r1;  // rows past the end were not copied: zeros, as the loads give
-#pragma unroll
-      for (int j = 0; j < D / 32; ++j) {
-        kf.r[nt][j] = ok ? *reinterpret_cast<const uint4*>(kb + (8 * nt + g) * kRowBytes + 16 * c + 64 * j)
-                         : make_uint4(0, 0, 0, 0);
-      }
-    }
-#pragma unroll
-    for (int ri = 0; ri < 4; ++ri) {
-      const int r = 2 * c + (ri & 1) + 8 * (ri >> 1);
-      const bool ok = row0 + r < r1;
-#pragma unroll
-      for (int u = 0; u < D / 64; ++u) {
-        vf.r[ri][u] = ok ? *reinterpret_cast<const uint4*>(vb + r * kRowBytes + 16 * g + 128 * u) : make_uint4(0, 0, 0, 0);
-      }
-    }
+    load_k_smem<D>(kf, kb, kRowBytes, r1 - row0, g, c);  // rows past the end were not copied: zeros
+    load_v_smem<D>(vf, vb, kRowBytes, r1 - row0, g, c);
     float sc[2][2];
     {
       QFrag<D> qf;

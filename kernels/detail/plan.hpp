@@ -45,6 +45,13 @@ bool rows_kernel_supports(const DecodeProblem& problem, int cc_major);
 // measured it 4-9 % faster than the per-KV-head kernel at batch 16 and chose it by default; call 13 measured it
 // 20 % slower at the same points on the same GPU model (kernels/NOTES.md), so the default is the per-KV-head one.
 bool use_rows_kernel(const LaunchOptions& launch);
+// The TMA-stream dense kernel (dense_tma_kernel.cuh): steps in flight per warp for variant 25 (1) / 26 (2),
+// 0 for every other variant (the default runs the per-KV-head kernel with 16-byte loads).
+int dense_tma_slots(const LaunchOptions& launch);
+// Rejects (std::invalid_argument, naming what is wrong) a problem the TMA-stream kernel cannot serve: it needs
+// a contiguous cache, an sm_90 GPU or newer, batch x max_len < 2^31 rows (TMA coordinates are 32-bit), K and V
+// 16-byte aligned, and head_dim <= 128 for two slots (the ring would not fit in shared memory at 256).
+void check_tma_kernel(const DecodeProblem& problem, int cc_major, int slots);
 // Diagnostic variants 21 / 22 / 23: 16 / 32 / 48 KB of unused dynamic shared memory per CTA on top of what the
 // kernel needs, so the SM's shared-memory carveout grows and its L1 shrinks at the same occupancy (call 29: the
 // key stream slowed by half when 48 KB of gather staging were added). 0 otherwise.

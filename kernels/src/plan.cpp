@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -101,6 +102,29 @@ bool rows_kernel_supports(const DecodeProblem& problem, int cc_major) {
 }
 
 bool use_rows_kernel(const LaunchOptions& launch) { return launch.variant == 7; }
+
+int dense_tma_slots(const LaunchOptions& launch) {
+  return launch.variant == 25 ? 1 : launch.variant == 26 ? 2 : 0;
+}
+
+void check_tma_kernel(const DecodeProblem& problem, int cc_major, int slots) {
+  const std::string what = "the TMA-stream dense kernel (LaunchOptions::variant " + std::to_string(24 + slots) + ")";
+  if (problem.kv.paged) throw std::invalid_argument(what + " needs a contiguous cache; got a paged one");
+  if (cc_major < 9) {
+    throw std::invalid_argument(what + " needs an sm_90 GPU or newer; this one is sm_" + std::to_string(cc_major) + "x");
+  }
+  if (static_cast<int64_t>(problem.batch) * problem.kv.max_len > INT32_MAX) {
+    throw std::invalid_argument(what + " needs batch x max_len < 2^31 cache rows; got " + std::to_string(problem.batch) +
+                                " x " + std::to_string(problem.kv.max_len));
+  }
+  if (reinterpret_cast<std::uintptr_t>(problem.kv.k) % 16 != 0 || reinterpret_cast<std::uintptr_t>(problem.kv.v) % 16 != 0) {
+    throw std::invalid_argument(what + " needs K and V 16-byte aligned");
+  }
+  if (slots > 1 && problem.head_dim > 128) {
+    throw std::invalid_argument(what + " supports head_dim 64 and 128; got " + std::to_string(problem.head_dim) +
+                                " (variant 25 serves 256)");
+  }
+}
 
 std::size_t smem_padding(const LaunchOptions& launch) {
   return launch.variant >= 21 && launch.variant <= 23 ? static_cast<std::size_t>(launch.variant - 20) * 16 * 1024 : 0;

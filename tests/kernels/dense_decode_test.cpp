@@ -170,6 +170,66 @@ TEST(DenseDecode, WholeRowVariantMatchesReferenceAndRejectsOtherShapes) {
   }
 }
 
+// Variants 25 / 26 move the default kernel's key/value stream onto the TMA (1 / 2 steps in flight per warp) and
+// keep its split, steps and arithmetic: bitwise the default's output on every head_dim and dtype, several
+// splits, sequences that end inside a step (the box reads real rows past the end; they must count as zeros),
+// and the last rows of the cache (the box then reaches past the tensor: zero-filled). Paged caches and the
+// two-slot ring at d = 256 are rejected before launch.
+TEST(DenseDecode, TmaStreamVariantsBitwiseEqualToDefault) {
+  SANTA_REQUIRE_GPU();
+  if (device_info().cc_major < 9) GTEST_SKIP() << "variants 25 / 26 need sm_90 (the tensor memory accelerator)";
+  struct C {
+    int dim, group;
+    DType dtype;
+  };
+  for (const C& c : {C{128, 4, DType::bf16}, C{64, 2, DType::fp16}, C{256, 8, DType::bf16}, C{128, 1, DType::fp16}}) {
+    Shape s;
+    s.batch = 3;
+    s.kv_heads = 2;
+    s.heads = 2 * c.group;
+    s.dim = c.dim;
+    s.max_len = 3000;
+    s.dtype = c.dtype;
+    const HostInputs in = random_inputs(s, 31 + c.dim + c.group, {1001, 2999, 3000});
+    DeviceInputs d = upload(in, false);
+    DecodeWorkspace ws(limits_for(s));
+    for (int chunks : {0, 1, 3, 7}) {
+      LaunchOptions lo;
+      lo.num_chunks = chunks;
+      d.out.fill_bytes(0xFF);
+      dense_decode(d.problem, ws, lo);
+      const auto base = d.out.download_vector<uint16_t>(in.q.size());
+      for (int variant : {25, 26}) {
+        if (variant == 26 && c.dim > 128) continue;
+        lo.variant = variant;
+        d.out.fill_bytes(0xFF);
+        dense_decode(d.problem, ws, lo);
+        EXPECT_EQ(d.out.download_vector<uint16_t>(in.q.size()), base)
+            << "variant " << variant << " d " << c.dim << " G " << c.group << " " << to_string(c.dtype) << " chunks "
+            << chunks;
+      }
+    }
+    if (c.dim == 128 && c.group == 4) expect_matches_reference(in, download_out(d, s));  // and not just self-equal
+    if (c.dim > 128) {
+      LaunchOptions lo;
+      lo.variant = 26;
+      EXPECT_THROW(dense_decode(d.problem, ws, lo), std::invalid_argument);
+    }
+  }
+  const Shape s = llama_shape(2, 1024);
+  const HostInputs in = random_inputs(s, 37);
+  DeviceInputs pg = upload(in, true, 16);
+  DecodeWorkspace ws(limits_for(s));
+  LaunchOptions lo;
+  lo.variant = 25;
+  try {
+    dense_decode(pg.problem, ws, lo);
+    ADD_FAILURE() << "paged cache accepted by variant 25";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("contiguous"), std::string::npos) << e.what();
+  }
+}
+
 // The default dense call runs the per-KV-head kernel (bitwise variant 8's output, not variant 7's) on a shape
 // the whole-row kernel serves. Inputs are drawn on the device; both kernels meet the fp64 reference elsewhere.
 TEST(DenseDecode, DefaultRunsThePerKvHeadKernel) {

@@ -126,8 +126,8 @@ TEST(KernelValidation, LaunchOptionsNameTheBadField) {
     change(o);
     return o;
   };
-  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 21, 22, 23}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
-  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24}) {
+  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 21, 22, 23, 25, 26}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
+  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24, 27}) {
     expect_rejected([&] { check_launch(with([&](LaunchOptions& o) { o.variant = v; })); }, "variant = " + std::to_string(v));
   }
   expect_rejected([&] { check_launch(with([](LaunchOptions& o) { o.prefetch_steps = 65; })); }, "prefetch_steps = 65");
@@ -137,7 +137,7 @@ TEST(KernelValidation, LaunchOptionsNameTheBadField) {
 
 // The carveout diagnostics pad shared memory by 16 / 32 / 48 KB; every other variant by nothing.
 TEST(KernelPlan, SharedMemoryPaddingOnlyForDiagnosticVariants) {
-  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16}) {
+  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 25, 26}) {
     LaunchOptions o;
     o.variant = v;
     EXPECT_EQ(detail::smem_padding(o), 0u) << "variant " << v;
@@ -147,6 +147,37 @@ TEST(KernelPlan, SharedMemoryPaddingOnlyForDiagnosticVariants) {
     o.variant = v;
     EXPECT_EQ(detail::smem_padding(o), static_cast<std::size_t>(v - 20) * 16384u) << "variant " << v;
   }
+}
+
+// The TMA-stream dense kernel (variants 25 / 26): its slots per warp, and the problems it rejects before any
+// launch, each with a message naming what is wrong (no GPU needed).
+TEST(KernelPlan, TmaStreamDenseKernelChoiceAndLimits) {
+  for (int v : {0, 1, 4, 7, 8, 21}) {
+    LaunchOptions o;
+    o.variant = v;
+    EXPECT_EQ(detail::dense_tma_slots(o), 0) << "variant " << v;
+  }
+  for (int v : {25, 26}) {
+    LaunchOptions o;
+    o.variant = v;
+    EXPECT_EQ(detail::dense_tma_slots(o), v - 24);
+  }
+  DecodeProblem p = valid_problem();
+  EXPECT_NO_THROW(detail::check_tma_kernel(p, 9, 1));
+  EXPECT_NO_THROW(detail::check_tma_kernel(p, 9, 2));
+  expect_rejected([&] { detail::check_tma_kernel(p, 8, 1); }, "sm_90");
+  p.kv.paged = true;
+  expect_rejected([&] { detail::check_tma_kernel(p, 9, 1); }, "contiguous");
+  p = valid_problem();
+  p.head_dim = 256;
+  EXPECT_NO_THROW(detail::check_tma_kernel(p, 9, 1));
+  expect_rejected([&] { detail::check_tma_kernel(p, 9, 2); }, "head_dim");
+  p = valid_problem();
+  p.kv.k = static_cast<const char*>(p.kv.k) + 8;
+  expect_rejected([&] { detail::check_tma_kernel(p, 9, 1); }, "16-byte aligned");
+  p = valid_problem();
+  p.kv.max_len = int64_t{1} << 31;
+  expect_rejected([&] { detail::check_tma_kernel(p, 9, 1); }, "2^31");
 }
 
 // Which dense kernel runs (no GPU needed): the whole-row kernel only when variant 7 asks for it, and only
