@@ -106,7 +106,9 @@ struct LaunchOptions {
                            // L1 the carveout leaves; not for the whole-row dense kernel); 24 was a measurement
                            // (call 32); 25 / 26 = the dense per-KV-head kernel with its key/value stream on the
                            // tensor memory accelerator, 1 / 2 steps in flight per warp (contiguous cache, sm_90+,
-                           // 26: head_dim <= 128; else rejected; other families run their default)
+                           // 26: head_dim <= 128; else rejected; other families run their default); 27 / 28 =
+                           // the whole-row dense kernel (variant 7's shapes and roles) with each warp streaming
+                           // its KV head's rows through the TMA, 1 / 2 steps in flight per warp
 };
 
 }  // namespace santa::gpu

@@ -27,6 +27,8 @@ void launch_dense_rows(const KernelParams& p, dim3 grid, std::size_t smem, cudaS
 // flight per warp; contiguous cache, sm_90), and its tensor maps (kernels/cuda/tensor_maps.cu).
 template <int D, class T, int kSlots>
 void launch_dense_tma(const KernelParams& p, const TmaKv& maps, dim3 grid, std::size_t smem, cudaStream_t stream);
+template <int D, class T, int kSlots>
+void launch_dense_rows_tma(const KernelParams& p, const TmaKv& maps, dim3 grid, std::size_t smem, cudaStream_t stream);
 TmaKv make_kv_tensor_maps(const KernelParams& p, int head_dim, DType dtype);
 
 // kMinBlocks: resident CTAs per SM the kernel is compiled for (2, or 1 for d = 256; 3 is a benchmark variant).

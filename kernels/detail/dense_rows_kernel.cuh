@@ -10,6 +10,7 @@
 #pragma once
 
 #include "kernels/detail/dense_kernel.cuh"
+#include "kernels/detail/tma.cuh"
 
 namespace santa::gpu::detail {
 
@@ -18,6 +19,48 @@ struct RowsStage {
   static constexpr int kBlockBytes = 16 * kRowsKvHeads * D * static_cast<int>(sizeof(T));  // 16 rows x H_kv x D
   static constexpr int kBytes = 2 * kBlockBytes;                                           // K block, V block
 };
+
+// After a whole-row CTA's steps (warp w = KV head w): this warp's partial of (b, w, chunk) straight from
+// registers, then every (b, KV head) merge this CTA arrives last at. `smem`: the merge's scratch.
+template <int D, class T>
+__device__ __forceinline__ void rows_finish(const KernelParams& p, float (&acc)[D / 16][4], float m_run, float l_run,
+                                            int chunk, int b, float* smem, int* s_last_ptr) {
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, c = lane & 3;
+  const int G = p.group;
+  int& s_last = *s_last_ptr;
+  // This warp's partial of (b, KV head warp, chunk), straight from registers. acc[mt][0..3] =
+  // O[head 2c | 2c+1][d | d+1], d = 8(g + 8u) + 2w, relative to m_run (the default kernel's per-chunk form).
+  l_run += __shfl_xor_sync(0xFFFFFFFFu, l_run, 1);
+  l_run += __shfl_xor_sync(0xFFFFFFFFu, l_run, 2);
+  const int group = b * p.num_kv_heads + warp;
+  const int64_t part = static_cast<int64_t>(group) * p.num_chunks + chunk;
+  if (c == 0 && g < G) {
+    p.part_ml[2 * (part * G + g)] = m_run;
+    p.part_ml[2 * (part * G + g) + 1] = l_run;
+  }
+#pragma unroll
+  for (int mt = 0; mt < D / 16; ++mt) {
+    const int d = 8 * (g + 8 * (mt >> 2)) + 2 * (mt & 3);
+    if (2 * c < G) *reinterpret_cast<float2*>(p.part_acc + (part * G + 2 * c) * D + d) = make_float2(acc[mt][0], acc[mt][2]);
+    if (2 * c + 1 < G) {
+      *reinterpret_cast<float2*>(p.part_acc + (part * G + 2 * c + 1) * D + d) = make_float2(acc[mt][1], acc[mt][3]);
+    }
+  }
+  __threadfence();
+  __syncthreads();  // also: the ring is free for the merges' scratch
+  if (tid == 0) s_last = 0;
+  __syncthreads();
+  if (tid < kRowsKvHeads) {
+    const uint32_t prev = atomicAdd(merge_counter(p, b * p.num_kv_heads + tid), 1u);
+    if (prev == static_cast<uint32_t>(p.num_chunks - 1)) atomicOr(&s_last, 1 << tid);
+  }
+  __syncthreads();
+  const int last = s_last;
+  if (last != 0) __threadfence();
+  for (int h = 0; h < kRowsKvHeads; ++h) {
+    if (last & (1 << h)) merge_chunks<D, T, MergeKind::softmax>(p, b, h, smem);
+  }
+}
 
 template <int D, class T>
 __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelParams p) {
@@ -89,38 +132,72 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
     softmax_pv_step<D, T>(sc, vf, row0, r1, p.scale_log2, G, g, c, m_run, l_run, acc);
   }
 
-  // This warp's partial of (b, KV head warp, chunk), straight from registers. acc[mt][0..3] =
-  // O[head 2c | 2c+1][d | d+1], d = 8(g + 8u) + 2w, relative to m_run (the default kernel's per-chunk form).
-  l_run += __shfl_xor_sync(0xFFFFFFFFu, l_run, 1);
-  l_run += __shfl_xor_sync(0xFFFFFFFFu, l_run, 2);
-  const int group = b * p.num_kv_heads + warp;
-  const int64_t part = static_cast<int64_t>(group) * p.num_chunks + chunk;
-  if (c == 0 && g < G) {
-    p.part_ml[2 * (part * G + g)] = m_run;
-    p.part_ml[2 * (part * G + g) + 1] = l_run;
+  rows_finish<D, T>(p, acc, m_run, l_run, chunk, b, reinterpret_cast<float*>(smem4), &s_last);
+}
+
+// Whole rows through the TMA (benchmark variants 27 / 28; contiguous cache, 8 KV heads, sm_90): the CTA and
+// warp roles of dense_rows_kernel (warp w = KV head w, every step of the chunk), but each warp streams its own
+// head's 16-row boxes through a ring of kSlots slots as dense_tma_kernel does, so the warps need no block
+// barrier per step and still read the same cache rows at about the same time.
+template <int D, class T, int kSlots, int kMinBlocks>
+__global__ void __launch_bounds__(kThreads, kMinBlocks)
+    dense_rows_tma_kernel(const __grid_constant__ KernelParams p, const __grid_constant__ TmaKv maps) {
+  extern __shared__ float4 tma_smem[];
+  __shared__ __align__(16) T s_q[kRowsKvHeads][kMaxGroup * kQRowStride<D>];
+  __shared__ __align__(8) uint64_t s_full[kWarps * kSlots];
+  __shared__ int s_last;
+  constexpr int kBoxBytes = kTmaRows * D * static_cast<int>(sizeof(T));
+  constexpr int kRowBytes = D * static_cast<int>(sizeof(T));
+  const int chunk = blockIdx.x, b = blockIdx.z;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
+  const int G = p.group;
+  const int n = min(max(p.seq_lens[b], 0), static_cast<int>(p.n_max));
+  const int chunk_rows = chunk_rows_for(n, p.num_chunks, p.unit);
+  const int r0 = chunk * chunk_rows;
+  const int r1 = min(n, r0 + chunk_rows);
+  const int steps = r1 > r0 ? (r1 - r0 + kTmaRows - 1) / kTmaRows : 0;
+  const int seq_row = b * static_cast<int>(p.max_len);
+  unsigned char* ring = tma_ring(tma_smem) + warp * kSlots * 2 * kBoxBytes;
+  uint64_t* full = s_full + warp * kSlots;
+
+  const auto issue = [&](int i) {  // lane 0: step i of KV head `warp` into slot i % kSlots
+    const int s = i % kSlots, row0 = r0 + kTmaRows * i;
+    mbar_expect_tx(full + s, 2 * kBoxBytes);
+    tma_load_rows(ring + s * 2 * kBoxBytes, &maps.k, warp, seq_row + row0, full + s);
+    tma_load_rows(ring + s * 2 * kBoxBytes + kBoxBytes, &maps.v, warp, seq_row + row0, full + s);
+  };
+  if (lane == 0) {
+    for (int s = 0; s < kSlots; ++s) mbar_init(full + s);
+    mbar_init_fence();
+    for (int i = 0; i < kSlots && i < steps; ++i) issue(i);
   }
+  for (int h = 0; h < kRowsKvHeads; ++h) stage_q<D, T>(s_q[h], p, b, h);
+  __syncthreads();
+
+  float m_run = -INFINITY, l_run = 0.f;
+  float acc[D / 16][4];
 #pragma unroll
-  for (int mt = 0; mt < D / 16; ++mt) {
-    const int d = 8 * (g + 8 * (mt >> 2)) + 2 * (mt & 3);
-    if (2 * c < G) *reinterpret_cast<float2*>(p.part_acc + (part * G + 2 * c) * D + d) = make_float2(acc[mt][0], acc[mt][2]);
-    if (2 * c + 1 < G) {
-      *reinterpret_cast<float2*>(p.part_acc + (part * G + 2 * c + 1) * D + d) = make_float2(acc[mt][1], acc[mt][3]);
+  for (int mt = 0; mt < D / 16; ++mt) acc[mt][0] = acc[mt][1] = acc[mt][2] = acc[mt][3] = 0.f;
+
+  for (int i = 0; i < steps; ++i) {
+    const int s = i % kSlots, row0 = r0 + kTmaRows * i;
+    mbar_wait(full + s, static_cast<uint32_t>((i / kSlots) & 1));
+    const unsigned char* kb = ring + s * 2 * kBoxBytes;
+    KFrag<D> kf;
+    VFrag<D> vf;
+    load_k_smem<D>(kf, kb, kRowBytes, r1 - row0, g, c);
+    load_v_smem<D>(vf, kb + kBoxBytes, kRowBytes, r1 - row0, g, c);
+    __syncwarp();  // the slot's bytes are in registers: the engine may refill it
+    if (lane == 0 && i + kSlots < steps) issue(i + kSlots);
+    float sc[2][2];
+    {
+      QFrag<D> qf;
+      load_q_smem<D, T>(qf, s_q[warp], g, c);
+      score_step<D, T>(qf, kf, sc);
     }
+    softmax_pv_step<D, T>(sc, vf, row0, r1, p.scale_log2, G, g, c, m_run, l_run, acc);
   }
-  __threadfence();
-  __syncthreads();  // also: the ring is free for the merges' scratch
-  if (tid == 0) s_last = 0;
-  __syncthreads();
-  if (tid < kRowsKvHeads) {
-    const uint32_t prev = atomicAdd(merge_counter(p, b * p.num_kv_heads + tid), 1u);
-    if (prev == static_cast<uint32_t>(p.num_chunks - 1)) atomicOr(&s_last, 1 << tid);
-  }
-  __syncthreads();
-  const int last = s_last;
-  if (last != 0) __threadfence();
-  for (int h = 0; h < kRowsKvHeads; ++h) {
-    if (last & (1 << h)) merge_chunks<D, T, MergeKind::softmax>(p, b, h, reinterpret_cast<float*>(smem4));
-  }
+  rows_finish<D, T>(p, acc, m_run, l_run, chunk, b, reinterpret_cast<float*>(tma_smem), &s_last);
 }
 
 }  // namespace santa::gpu::detail

@@ -20,7 +20,7 @@ template <int D, class T, int kSlots, int kMinBlocks>
 __global__ void __launch_bounds__(kThreads, kMinBlocks)
     dense_tma_kernel(const __grid_constant__ KernelParams p, const __grid_constant__ TmaKv maps) {
   static_assert(kSlots >= 1 && kSlots <= 4, "slots per warp");
-  extern __shared__ __align__(128) float4 tma_smem[];  // TMA destinations: 128-byte aligned
+  extern __shared__ float4 tma_smem[];
   float* smem = reinterpret_cast<float*>(tma_smem);
   __shared__ int s_flag;
   __shared__ __align__(16) T s_q[kMaxGroup * kQRowStride<D>];
@@ -40,7 +40,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
   const int first = r0 + kTmaRows * warp;
   const int nw = first < r1 ? (r1 - first + kTmaRows * kWarps - 1) / (kTmaRows * kWarps) : 0;
   const int seq_row = b * static_cast<int>(p.max_len);  // < 2^31: the host checks batch x max_len
-  unsigned char* ring = reinterpret_cast<unsigned char*>(tma_smem) + warp * kSlots * 2 * kBoxBytes;
+  unsigned char* ring = tma_ring(tma_smem) + warp * kSlots * 2 * kBoxBytes;
   uint64_t* full = s_full + warp * kSlots;
 
   const auto issue = [&](int i) {  // lane 0: step i into slot i % kSlots

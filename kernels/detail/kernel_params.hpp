@@ -100,8 +100,9 @@ SANTA_KHD std::size_t dense_rows_smem_bytes(int head_dim) {
 
 // The TMA-stream dense kernel (variants 25 / 26): per warp `slots` slots of one 16-key step, K and V of one KV
 // head (2-byte elements): 64 KB per CTA at d = 128 and one slot.
+// + 128 bytes of slack: the ring starts at the first 128-byte boundary of dynamic shared memory (tma.cuh).
 SANTA_KHD std::size_t dense_tma_ring_bytes(int head_dim, int slots) {
-  return static_cast<std::size_t>(kWarps) * slots * 2 * 16 * head_dim * 2;
+  return static_cast<std::size_t>(kWarps) * slots * 2 * 16 * head_dim * 2 + 128;
 }
 
 // Merge scratch (last CTA): a weight per (chunk, head), per-thread float4 partials, the chunks' (max, sum).

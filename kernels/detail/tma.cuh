@@ -20,6 +20,14 @@ struct TmaKv {
   CUtensorMap v;
 };
 
+// TMA destinations must be 128-byte aligned; dynamic shared memory starts right after the kernel's static
+// shared memory (16-byte aligned only), so the ring starts at the next 128-byte boundary (the host adds
+// 128 bytes more: dense_tma_ring_bytes()).
+__device__ __forceinline__ unsigned char* tma_ring(void* dynamic_smem) {
+  const uint32_t pad = (128u - (smem_addr(dynamic_smem) & 127u)) & 127u;
+  return static_cast<unsigned char*>(dynamic_smem) + pad;
+}
+
 // Box (0, kvh, row) of `map` -> dst (shared, 128-byte aligned); its bytes count on `bar` (expect_tx first).
 // Rows past the tensor's extent arrive as zeros and are counted too (a box always moves its full size).
 __device__ __forceinline__ void tma_load_rows(void* dst, const CUtensorMap* map, int kvh, int row, uint64_t* bar) {

@@ -230,6 +230,44 @@ TEST(DenseDecode, TmaStreamVariantsBitwiseEqualToDefault) {
   }
 }
 
+// Variants 27 / 28 stream variant 7's whole-row work (warp w = KV head w, every step of the chunk in order)
+// through per-warp TMA rings: the same split, fragments and arithmetic, so bitwise variant 7's output, and
+// within the fp64 reference's tolerance.
+TEST(DenseDecode, WholeRowTmaVariantsBitwiseEqualToVariant7) {
+  SANTA_REQUIRE_GPU();
+  if (device_info().cc_major < 9) GTEST_SKIP() << "variants 27 / 28 need sm_90 (the tensor memory accelerator)";
+  const Shape s = llama_shape(3, 12288);
+  const HostInputs in = random_inputs(s, 41, {7001, 3000, 12288});
+  DeviceInputs d = upload(in, false), pg = upload(in, true, 16);
+  DecodeWorkspace ws(limits_for(s));
+  for (int chunks : {1, 3, 7, 40}) {
+    LaunchOptions lo;
+    lo.num_chunks = chunks;
+    lo.variant = 7;
+    d.out.fill_bytes(0xFF);
+    dense_decode(d.problem, ws, lo);
+    const auto base = d.out.download_vector<uint16_t>(in.q.size());
+    for (int variant : {27, 28}) {
+      lo.variant = variant;
+      d.out.fill_bytes(0xFF);
+      dense_decode(d.problem, ws, lo);
+      EXPECT_EQ(d.out.download_vector<uint16_t>(in.q.size()), base) << "variant " << variant << " chunks " << chunks;
+    }
+    SCOPED_TRACE("num_chunks = " + std::to_string(chunks));
+    expect_matches_reference(in, download_out(d, s));
+  }
+  LaunchOptions lo;
+  lo.variant = 27;
+  EXPECT_NO_THROW(dense_decode(d.problem, ws, lo));  // the automatic split
+  expect_matches_reference(in, download_out(d, s));
+  try {
+    dense_decode(pg.problem, ws, lo);
+    ADD_FAILURE() << "paged cache accepted by variant 27";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("contiguous"), std::string::npos) << e.what();
+  }
+}
+
 // The default dense call runs the per-KV-head kernel (bitwise variant 8's output, not variant 7's) on a shape
 // the whole-row kernel serves. Inputs are drawn on the device; both kernels meet the fp64 reference elsewhere.
 TEST(DenseDecode, DefaultRunsThePerKvHeadKernel) {
