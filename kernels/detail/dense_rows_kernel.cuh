@@ -145,6 +145,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
   extern __shared__ float4 tma_smem[];
   __shared__ __align__(16) T s_q[kRowsKvHeads][kMaxGroup * kQRowStride<D>];
   __shared__ __align__(8) uint64_t s_full[kWarps * kSlots];
+  __shared__ __align__(8) uint64_t s_empty[kWarps * kSlots];  // a slot's 32 lanes have read it
   __shared__ int s_last;
   constexpr int kBoxBytes = kTmaRows * D * static_cast<int>(sizeof(T));
   constexpr int kRowBytes = D * static_cast<int>(sizeof(T));
@@ -159,6 +160,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
   const int seq_row = b * static_cast<int>(p.max_len);
   unsigned char* ring = tma_ring(tma_smem) + warp * kSlots * 2 * kBoxBytes;
   uint64_t* full = s_full + warp * kSlots;
+  uint64_t* empty = s_empty + warp * kSlots;
 
   const auto issue = [&](int i) {  // lane 0: step i of KV head `warp` into slot i % kSlots
     const int s = i % kSlots, row0 = r0 + kTmaRows * i;
@@ -167,7 +169,10 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
     tma_load_rows(ring + s * 2 * kBoxBytes + kBoxBytes, &maps.v, warp, seq_row + row0, full + s);
   };
   if (lane == 0) {
-    for (int s = 0; s < kSlots; ++s) mbar_init(full + s);
+    for (int s = 0; s < kSlots; ++s) {
+      mbar_init(full + s);
+      mbar_init(empty + s, 32);
+    }
     mbar_init_fence();
     for (int i = 0; i < kSlots && i < steps; ++i) issue(i);
   }
@@ -187,8 +192,14 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
     VFrag<D> vf;
     load_k_smem<D>(kf, kb, kRowBytes, r1 - row0, g, c);
     load_v_smem<D>(vf, kb + kBoxBytes, kRowBytes, r1 - row0, g, c);
-    __syncwarp();  // the slot's bytes are in registers: the engine may refill it
-    if (lane == 0 && i + kSlots < steps) issue(i + kSlots);
+    // The slot goes back to the engine only after every lane's reads of it, through an arrive (release) that
+    // lane 0 waits for (acquire) before the refill: a __syncwarp here gave wrong bits at d = 64 with one slot
+    // (calls 33-34, only where slots are reused), most likely reads still pending when the copy landed.
+    mbar_arrive(empty + s);
+    if (lane == 0 && i + kSlots < steps) {
+      mbar_wait(empty + s, static_cast<uint32_t>((i / kSlots) & 1));
+      issue(i + kSlots);
+    }
     float sc[2][2];
     {
       QFrag<D> qf;

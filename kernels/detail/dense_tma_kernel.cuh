@@ -6,7 +6,7 @@
 // copy engine (kernels/NOTES.md, call 9). Here each warp owns a ring of kSlots slots of one step (16 rows of K
 // and of V of its KV head, 2 x 16 x d x 2 bytes); lane 0 fills a slot with two TMA box copies (one instruction
 // each, rows 2 KB apart gathered by the engine). Per step the warp waits for its slot, copies the fragments to
-// registers, hands the slot back to the engine for step i + kSlots, then computes: kSlots steps stay in flight
+// registers, hands the slot back to the engine for step i + kSlots (an "empty" mbarrier per slot), then computes: kSlots steps stay in flight
 // through the compute. Same CTA split, same steps per warp, same fragments and the same arithmetic in the same
 // order as the default kernel, so the output is bitwise the default's (test).
 #pragma once
@@ -25,6 +25,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
   __shared__ int s_flag;
   __shared__ __align__(16) T s_q[kMaxGroup * kQRowStride<D>];
   __shared__ __align__(8) uint64_t s_full[kWarps * kSlots];
+  __shared__ __align__(8) uint64_t s_empty[kWarps * kSlots];  // a slot's 32 lanes have read it
   constexpr int kBoxBytes = kTmaRows * D * static_cast<int>(sizeof(T));  // 16 rows of one KV head
   constexpr int kRowBytes = D * static_cast<int>(sizeof(T));
   const CtaCoord cta = cta_coord(static_cast<int>(blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z)),
@@ -42,6 +43,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
   const int seq_row = b * static_cast<int>(p.max_len);  // < 2^31: the host checks batch x max_len
   unsigned char* ring = tma_ring(tma_smem) + warp * kSlots * 2 * kBoxBytes;
   uint64_t* full = s_full + warp * kSlots;
+  uint64_t* empty = s_empty + warp * kSlots;
 
   const auto issue = [&](int i) {  // lane 0: step i into slot i % kSlots
     const int s = i % kSlots, row0 = first + kTmaRows * kWarps * i;
@@ -50,7 +52,10 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
     tma_load_rows(ring + s * 2 * kBoxBytes + kBoxBytes, &maps.v, kvh, seq_row + row0, full + s);
   };
   if (lane == 0) {
-    for (int s = 0; s < kSlots; ++s) mbar_init(full + s);
+    for (int s = 0; s < kSlots; ++s) {
+      mbar_init(full + s);
+      mbar_init(empty + s, 32);
+    }
     mbar_init_fence();
     for (int i = 0; i < kSlots && i < nw; ++i) issue(i);
   }
@@ -70,8 +75,14 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
     VFrag<D> vf;
     load_k_smem<D>(kf, kb, kRowBytes, r1 - row0, g, c);
     load_v_smem<D>(vf, kb + kBoxBytes, kRowBytes, r1 - row0, g, c);
-    __syncwarp();  // the slot's bytes are in registers: the engine may refill it
-    if (lane == 0 && i + kSlots < nw) issue(i + kSlots);
+    // The slot goes back to the engine only after every lane's reads of it, through an arrive (release) that
+    // lane 0 waits for (acquire) before the refill: a __syncwarp here gave wrong bits at d = 64 with one slot
+    // (calls 33-34, only where slots are reused), most likely reads still pending when the copy landed.
+    mbar_arrive(empty + s);
+    if (lane == 0 && i + kSlots < nw) {
+      mbar_wait(empty + s, static_cast<uint32_t>((i / kSlots) & 1));
+      issue(i + kSlots);
+    }
     float sc[2][2];
     {
       QFrag<D> qf;

@@ -399,10 +399,12 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   };
   // flash: tile t's count axis [0, n_t], its Philox offset, and the weight factor l_t / n_t (the chunk's
   // exp2(m_t - m_c) comes later, through t_f in the gather, so a tile's counts need nothing from other tiles).
+  // S / ntiles once per CTA, not per tile (a 64-bit division is a long call; the tile work is instruction-bound).
+  const int64_t flash_base = ntiles > 0 ? S / ntiles : 0, flash_extra = ntiles > 0 ? S % ntiles : 0;
   auto flash_tile_budget = [&](int h, int lt) {
     const int t = t0 + lt;
-    const int64_t base = S / ntiles, extra = S % ntiles;
-    int64_t nt = p.mode == static_cast<int>(SamplingMode::flash_exact) ? base + (t < extra ? 1 : 0) : base;
+    int64_t nt = p.mode == static_cast<int>(SamplingMode::flash_exact) ? flash_base + (t < flash_extra ? 1 : 0)
+                                                                        : flash_base;
     if (nt < 1) nt = 1;
     t_f[h * tpc + lt] = t_l[h * tpc + lt] / static_cast<float>(nt);
     t_b0[h * tpc + lt] = 0.0;
