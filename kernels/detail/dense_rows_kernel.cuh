@@ -115,6 +115,7 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
     if (tid == 0 && i + kStages - 1 < steps) issue(i + kStages - 1);
     const int s = i % kStages;
     mbar_wait(s_full + s, static_cast<uint32_t>((i / kStages) & 1));
+    __syncwarp();  // lanes leave the wait at different times; the fragments feed mma.sync
     const int row0 = r0 + 16 * i;
     const unsigned char* kb = ring + s * S::kBytes + warp * D * sizeof(T);
     const unsigned char* vb = kb + S::kBlockBytes;
@@ -200,6 +201,9 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
       mbar_wait(empty + s, static_cast<uint32_t>((i / kSlots) & 1));
       issue(i + kSlots);
     }
+    // Lanes leave the barrier waits (and lane 0 the refill) at different times; mma.sync needs the whole
+    // warp converged (call 35: wrong bits now and then, at d = 64 and 256, without this).
+    __syncwarp();
     float sc[2][2];
     {
       QFrag<D> qf;

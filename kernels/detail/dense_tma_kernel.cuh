@@ -83,6 +83,9 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
       mbar_wait(empty + s, static_cast<uint32_t>((i / kSlots) & 1));
       issue(i + kSlots);
     }
+    // Lanes leave the barrier waits (and lane 0 the refill) at different times; mma.sync needs the whole
+    // warp converged (call 35: wrong bits now and then, at d = 64 and 256, without this).
+    __syncwarp();
     float sc[2][2];
     {
       QFrag<D> qf;
