@@ -104,11 +104,8 @@ struct LaunchOptions {
                            // kernels/NOTES.md, call 20), and 18-20 (key rings, cp.async gather: calls 26-29);
                            // 21 / 22 / 23 = 16 / 32 / 48 KB of unused shared memory per CTA (diagnostics: the
                            // L1 the carveout leaves; not for the whole-row dense kernel); 24 was a measurement
-                           // (call 32); 25 / 26 = the dense per-KV-head kernel with its key/value stream on the
-                           // tensor memory accelerator, 1 / 2 steps in flight per warp (contiguous cache, sm_90+,
-                           // 26: head_dim <= 128; else rejected; other families run their default); 27 / 28 =
-                           // the whole-row dense kernel (variant 7's shapes and roles) with each warp streaming
-                           // its KV head's rows through the TMA, 1 / 2 steps in flight per warp
+                           // (call 32) and 25-28 (dense through TMA boxes, calls 33-36) are on branch
+                           // kernels-tma-dense (kernels/NOTES.md)
 };
 
 }  // namespace santa::gpu

@@ -47,7 +47,7 @@ if [[ $? -ne 0 ]]; then
   exit 1
 fi
 # registers / spills / shared memory of every decode kernel
-grep -A2 -E "Compiling entry function '.*(decode_kernel|tma_kernel)" "$LOGS/build.log" | grep -E "entry|spill|registers" |
+grep -A2 "Compiling entry function '.*decode_kernel" "$LOGS/build.log" | grep -E "entry|spill|registers" |
   sed -E "s/.*entry function '([^']*)'.*/\1/" | paste - - - > "$LOGS/ptxas.txt"
 cut -c1-220 "$LOGS/ptxas.txt" | head -24
 
@@ -89,8 +89,8 @@ fi
 
 if [[ "${SANTA_SKIP_SANITIZE:-0}" != "1" ]] && left 200; then
   T="$BUILD/tests/santa_tests_kernels"
-  MEM='AllSupported/DenseShapes.MatchesFp64Reference/d128_G4_bf16_*:SamplingVariants.*:SamplingPhaseClock.*:DenseDecode.LaunchVariants*:DenseDecode.WholeRow*:DenseDecode.TmaStream*:DenseDecode.WholeRowTma*:DenseDecode.DefaultRuns*:Kernels/SamplingCounts.EqualCpuReferenceExactly/*_d128_G4_bf16_S*_tile256:Kernels/SamplingCounts.EqualCpuReferenceExactly/*_d64_G8_fp16_*:SamplingDeterminism.CudaGraph*'
-  RACE='AllSupported/DenseShapes.MatchesFp64Reference/d128_G4_bf16_contiguous:DenseDecode.LaunchVariants*:DenseDecode.WholeRow*:DenseDecode.TmaStream*:DenseDecode.WholeRowTma*:Kernels/SamplingCounts.EqualCpuReferenceExactly/prop_global_systematic_d128_G4_bf16_S128_tile256:Kernels/SamplingCounts.EqualCpuReferenceExactly/flash_exact_d64_G8_fp16_S100_tile64'
+  MEM='AllSupported/DenseShapes.MatchesFp64Reference/d128_G4_bf16_*:SamplingVariants.*:SamplingPhaseClock.*:DenseDecode.LaunchVariants*:DenseDecode.WholeRow*:DenseDecode.DefaultRuns*:Kernels/SamplingCounts.EqualCpuReferenceExactly/*_d128_G4_bf16_S*_tile256:Kernels/SamplingCounts.EqualCpuReferenceExactly/*_d64_G8_fp16_*:SamplingDeterminism.CudaGraph*'
+  RACE='AllSupported/DenseShapes.MatchesFp64Reference/d128_G4_bf16_contiguous:DenseDecode.LaunchVariants*:DenseDecode.WholeRow*:Kernels/SamplingCounts.EqualCpuReferenceExactly/prop_global_systematic_d128_G4_bf16_S128_tile256:Kernels/SamplingCounts.EqualCpuReferenceExactly/flash_exact_d64_G8_fp16_S100_tile64'
   step "compute-sanitizer memcheck"
   timeout $(cap 150) compute-sanitizer --tool memcheck --error-exitcode 9 "$T" --gtest_filter="$MEM" > "$LOGS/memcheck.log" 2>&1
   echo "memcheck rc=$? $(grep -E 'ERROR SUMMARY|PASSED|FAILED' "$LOGS/memcheck.log" | tail -3 | tr '\n' ' ')" | tee -a "$OUT/tests.txt"
@@ -101,7 +101,7 @@ fi
 
 if [[ "${SANTA_SKIP_NCU:-0}" != "1" ]] && left 90; then
   step "Nsight Compute (clocks untouched)"
-  SANTA_BENCH_ITERS=1 timeout $(cap 120) ncu --clock-control none -k "regex:decode_kernel|rows_kernel|tma_kernel" \
+  SANTA_BENCH_ITERS=1 timeout $(cap 120) ncu --clock-control none -k "regex:decode_kernel|rows_kernel" \
     --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,lts__t_bytes.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed,sm__warps_active.avg.pct_of_peak_sustained_active,launch__registers_per_thread,launch__occupancy_limit_registers,launch__occupancy_limit_shared_mem,launch__grid_size,smsp__inst_executed.sum${SANTA_NCU_EXTRA:+,$SANTA_NCU_EXTRA} \
     "$BUILD/bench/santa_bench_kernels" --benchmark_filter="${SANTA_NCU_FILTER:-^(dense|prop_gs/S:128|flash/S:2048)/B:(1|16)/n:32768/iter}" \
     > "$OUT/ncu.txt" 2>&1

@@ -264,15 +264,6 @@ std::vector<Point> grid() {
     for (int64_t n : {8192, 32768, 131072}) v.push_back({KernelFamily::dense, 4, n, 0, false, 0, -1, variant});
     for (int64_t n : {8192, 32768, 65536}) v.push_back({KernelFamily::dense, 16, n, 0, false, 0, -1, variant});
   }
-  // Dense with its key/value stream on the TMA: 1 step in flight per warp, 2 CTAs/SM (25) / 2 steps, 1 CTA/SM (26).
-  // Whole rows (a CTA per chunk and sequence, a warp per KV head) through per-warp TMA rings: 27 / 28 (1 / 2 steps).
-  for (int variant : {25, 26, 27, 28}) {
-    for (int b : {1, 4}) {
-      for (int64_t n : {8192, 32768, 131072}) v.push_back({KernelFamily::dense, b, n, 0, false, 0, -1, variant});
-    }
-    for (int64_t n : {8192, 32768, 65536}) v.push_back({KernelFamily::dense, 16, n, 0, false, 0, -1, variant});
-    for (int c : {16, 33, 64}) v.push_back({KernelFamily::dense, 16, 32768, 0, false, c, -1, variant});
-  }
   // Split-factor and prefetch-distance sweeps at 32k (auto/default are in the grid above).
   for (int b : {1, 4, 16}) {
     for (int c : {8, 16, 32, 64}) {

@@ -143,8 +143,7 @@ def main():
                   "v:2 / v:3 = one head / several heads per warp task after the key stream (the default picks by the task count); "
                   "v:4 = CTAs ordered KV heads first; v:7 / v:8 = dense forced to the whole-row kernel (CTA per chunk and sequence, warp per KV head, bulk copies) / the per-KV-head kernel; "
                   "v:11/12/13 = stopped after the key stream / the budgets / counts + compaction (diagnostics); "
-                  "v:16 = sampling tile statistics (flash: and counts) after the key stream, not inside it; v:21/22/23 = 16/32/48 KB of unused shared memory per CTA (less L1 at the same occupancy); "
-                  "v:25 / v:26 = dense with its key/value stream on the TMA, 1 / 2 steps in flight per warp (2 / 1 CTAs per SM); v:27 / v:28 = the same for the whole-row kernel (v:7's roles):", "",
+                  "v:16 = sampling tile statistics (flash: and counts) after the key stream, not inside it; v:21/22/23 = 16/32/48 KB of unused shared memory per CTA (less L1 at the same occupancy):", "",
                   "| kernel | B | n_k | variant | chunks | time | default at the same chunks |", "|---|---|---|---|---|---|---|"]
         for r in sorted(var, key=lambda r: (r["kind"], r["B"], r["n"], r["variant"], r["chunks_req"])):
             same = [q for q in rows if q["kind"] == r["kind"] and q["B"] == r["B"] and q["n"] == r["n"] and q["S"] == r["S"]

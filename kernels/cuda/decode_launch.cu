@@ -103,50 +103,6 @@ void dense_rows_decode(const DecodeProblem& problem, DecodeWorkspace& workspace,
   with_dtype(problem.dtype, [&](auto tv) { detail::launch_dense_rows<128, decltype(tv)>(p, grid, smem, stream); });
 }
 
-// Variants 25 / 26: the per-KV-head dense kernel with its key/value stream on the TMA (dense_tma_kernel.cuh).
-void dense_tma_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, const LaunchOptions& launch, int slots) {
-  detail::check_tma_kernel(problem, workspace.cc_major(), slots, launch.variant);
-  const detail::Plan plan = detail::make_plan(KernelFamily::dense, problem, 0, workspace.limits(),
-                                              workspace.sm_count(), launch.num_chunks);
-  detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::dense);
-  const detail::TmaKv maps = detail::make_kv_tensor_maps(p, problem.head_dim, problem.dtype);
-  const std::size_t smem = std::max(plan.smem_bytes, detail::dense_tma_ring_bytes(problem.head_dim, slots));
-  const auto stream = static_cast<cudaStream_t>(launch.stream);
-  with_head_dim(problem.head_dim, [&](auto dc) {
-    constexpr int D = decltype(dc)::value;
-    with_dtype(problem.dtype, [&](auto tv) {
-      using T = decltype(tv);
-      if (slots == 1) return detail::launch_dense_tma<D, T, 1>(p, maps, grid_of(problem, plan), smem, stream);
-      if constexpr (D <= 128) detail::launch_dense_tma<D, T, 2>(p, maps, grid_of(problem, plan), smem, stream);
-    });
-  });
-}
-
-// Variants 27 / 28: the whole-row dense kernel with each warp's KV head streamed through the TMA.
-void dense_rows_tma_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, const LaunchOptions& launch,
-                           int slots) {
-  if (!detail::rows_kernel_supports(problem, workspace.cc_major())) {
-    throw std::invalid_argument("the whole-row TMA dense kernel (LaunchOptions::variant " + std::to_string(launch.variant) +
-                                ") needs a contiguous cache, num_kv_heads = 8, head_dim = 128 and an sm_90 GPU or newer");
-  }
-  detail::check_tma_kernel(problem, workspace.cc_major(), slots, launch.variant);
-  const int chunks = launch.num_chunks > 0 ? launch.num_chunks
-                                           : detail::rows_variant_chunks(problem, workspace.limits(), workspace.sm_count(),
-                                                                         slots == 1 ? 2 : 1);
-  const detail::Plan plan =
-      detail::make_plan(KernelFamily::dense, problem, 0, workspace.limits(), workspace.sm_count(), chunks);
-  detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::dense);
-  const detail::TmaKv maps = detail::make_kv_tensor_maps(p, problem.head_dim, problem.dtype);
-  const dim3 grid(static_cast<unsigned>(plan.num_chunks), 1u, static_cast<unsigned>(problem.batch));
-  const std::size_t smem = std::max(plan.smem_bytes, detail::dense_tma_ring_bytes(128, slots));
-  const auto stream = static_cast<cudaStream_t>(launch.stream);
-  with_dtype(problem.dtype, [&](auto tv) {
-    using T = decltype(tv);
-    if (slots == 1) return detail::launch_dense_rows_tma<128, T, 1>(p, maps, grid, smem, stream);
-    detail::launch_dense_rows_tma<128, T, 2>(p, maps, grid, smem, stream);
-  });
-}
-
 }  // namespace
 
 void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, const LaunchOptions& launch) {
@@ -155,12 +111,6 @@ void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, cons
   check_fits(problem, workspace.limits());
   if (detail::use_rows_kernel(launch)) {
     return dense_rows_decode(problem, workspace, launch);
-  }
-  if (detail::use_rows_tma_kernel(launch)) {
-    return dense_rows_tma_decode(problem, workspace, launch, detail::dense_tma_slots(launch));
-  }
-  if (const int slots = detail::dense_tma_slots(launch); slots > 0) {
-    return dense_tma_decode(problem, workspace, launch, slots);
   }
   const detail::Plan plan = detail::make_plan(KernelFamily::dense, problem, 0, workspace.limits(),
                                               workspace.sm_count(), launch.num_chunks);

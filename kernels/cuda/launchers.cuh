@@ -12,7 +12,6 @@
 
 #include "kernels/cuda/cuda_check.hpp"
 #include "kernels/detail/kernel_params.hpp"
-#include "kernels/detail/tma.cuh"
 
 namespace santa::gpu::detail {
 
@@ -22,14 +21,6 @@ void launch_dense(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream
 // The whole-row dense kernel (benchmark variant 7; d = 128, 8 KV heads, contiguous cache, sm_90).
 template <int D, class T>
 void launch_dense_rows(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream);
-
-// The dense kernel streaming through the tensor memory accelerator (benchmark variants 25 / 26: kSlots steps in
-// flight per warp; contiguous cache, sm_90), and its tensor maps (kernels/cuda/tensor_maps.cu).
-template <int D, class T, int kSlots>
-void launch_dense_tma(const KernelParams& p, const TmaKv& maps, dim3 grid, std::size_t smem, cudaStream_t stream);
-template <int D, class T, int kSlots>
-void launch_dense_rows_tma(const KernelParams& p, const TmaKv& maps, dim3 grid, std::size_t smem, cudaStream_t stream);
-TmaKv make_kv_tensor_maps(const KernelParams& p, int head_dim, DType dtype);
 
 // kMinBlocks: resident CTAs per SM the kernel is compiled for (2, or 1 for d = 256; 3 is a benchmark variant).
 // kOneHead = 1: the phases after the key stream take one head per warp task (benchmark variant 2).

@@ -10,7 +10,6 @@
 #pragma once
 
 #include "kernels/detail/dense_kernel.cuh"
-#include "kernels/detail/tma.cuh"
 
 namespace santa::gpu::detail {
 
@@ -134,85 +133,6 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
   }
 
   rows_finish<D, T>(p, acc, m_run, l_run, chunk, b, reinterpret_cast<float*>(smem4), &s_last);
-}
-
-// Whole rows through the TMA (benchmark variants 27 / 28; contiguous cache, 8 KV heads, sm_90): the CTA and
-// warp roles of dense_rows_kernel (warp w = KV head w, every step of the chunk), but each warp streams its own
-// head's 16-row boxes through a ring of kSlots slots as dense_tma_kernel does, so the warps need no block
-// barrier per step and still read the same cache rows at about the same time.
-template <int D, class T, int kSlots, int kMinBlocks>
-__global__ void __launch_bounds__(kThreads, kMinBlocks)
-    dense_rows_tma_kernel(const __grid_constant__ KernelParams p, const __grid_constant__ TmaKv maps) {
-  extern __shared__ float4 tma_smem[];
-  __shared__ __align__(16) T s_q[kRowsKvHeads][kMaxGroup * kQRowStride<D>];
-  __shared__ __align__(8) uint64_t s_full[kWarps * kSlots];
-  __shared__ __align__(8) uint64_t s_empty[kWarps * kSlots];  // a slot's 32 lanes have read it
-  __shared__ int s_last;
-  constexpr int kBoxBytes = kTmaRows * D * static_cast<int>(sizeof(T));
-  constexpr int kRowBytes = D * static_cast<int>(sizeof(T));
-  const int chunk = blockIdx.x, b = blockIdx.z;
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
-  const int G = p.group;
-  const int n = min(max(p.seq_lens[b], 0), static_cast<int>(p.n_max));
-  const int chunk_rows = chunk_rows_for(n, p.num_chunks, p.unit);
-  const int r0 = chunk * chunk_rows;
-  const int r1 = min(n, r0 + chunk_rows);
-  const int steps = r1 > r0 ? (r1 - r0 + kTmaRows - 1) / kTmaRows : 0;
-  const int seq_row = b * static_cast<int>(p.max_len);
-  unsigned char* ring = tma_ring(tma_smem) + warp * kSlots * 2 * kBoxBytes;
-  uint64_t* full = s_full + warp * kSlots;
-  uint64_t* empty = s_empty + warp * kSlots;
-
-  const auto issue = [&](int i) {  // lane 0: step i of KV head `warp` into slot i % kSlots
-    const int s = i % kSlots, row0 = r0 + kTmaRows * i;
-    mbar_expect_tx(full + s, 2 * kBoxBytes);
-    tma_load_rows(ring + s * 2 * kBoxBytes, &maps.k, warp, seq_row + row0, full + s);
-    tma_load_rows(ring + s * 2 * kBoxBytes + kBoxBytes, &maps.v, warp, seq_row + row0, full + s);
-  };
-  if (lane == 0) {
-    for (int s = 0; s < kSlots; ++s) {
-      mbar_init(full + s);
-      mbar_init(empty + s, 32);
-    }
-    mbar_init_fence();
-    for (int i = 0; i < kSlots && i < steps; ++i) issue(i);
-  }
-  for (int h = 0; h < kRowsKvHeads; ++h) stage_q<D, T>(s_q[h], p, b, h);
-  __syncthreads();
-
-  float m_run = -INFINITY, l_run = 0.f;
-  float acc[D / 16][4];
-#pragma unroll
-  for (int mt = 0; mt < D / 16; ++mt) acc[mt][0] = acc[mt][1] = acc[mt][2] = acc[mt][3] = 0.f;
-
-  for (int i = 0; i < steps; ++i) {
-    const int s = i % kSlots, row0 = r0 + kTmaRows * i;
-    mbar_wait(full + s, static_cast<uint32_t>((i / kSlots) & 1));
-    const unsigned char* kb = ring + s * 2 * kBoxBytes;
-    KFrag<D> kf;
-    VFrag<D> vf;
-    load_k_smem<D>(kf, kb, kRowBytes, r1 - row0, g, c);
-    load_v_smem<D>(vf, kb + kBoxBytes, kRowBytes, r1 - row0, g, c);
-    // The slot goes back to the engine only after every lane's reads of it, through an arrive (release) that
-    // lane 0 waits for (acquire) before the refill: a __syncwarp here gave wrong bits at d = 64 with one slot
-    // (calls 33-34, only where slots are reused), most likely reads still pending when the copy landed.
-    mbar_arrive(empty + s);
-    if (lane == 0 && i + kSlots < steps) {
-      mbar_wait(empty + s, static_cast<uint32_t>((i / kSlots) & 1));
-      issue(i + kSlots);
-    }
-    // Lanes leave the barrier waits (and lane 0 the refill) at different times; mma.sync needs the whole
-    // warp converged (call 35: wrong bits now and then, at d = 64 and 256, without this).
-    __syncwarp();
-    float sc[2][2];
-    {
-      QFrag<D> qf;
-      load_q_smem<D, T>(qf, s_q[warp], g, c);
-      score_step<D, T>(qf, kf, sc);
-    }
-    softmax_pv_step<D, T>(sc, vf, row0, r1, p.scale_log2, G, g, c, m_run, l_run, acc);
-  }
-  rows_finish<D, T>(p, acc, m_run, l_run, chunk, b, reinterpret_cast<float*>(tma_smem), &s_last);
 }
 
 }  // namespace santa::gpu::detail

@@ -98,13 +98,6 @@ SANTA_KHD std::size_t dense_rows_smem_bytes(int head_dim) {
   return static_cast<std::size_t>(kDenseStages) * 2 * 16 * kRowsKvHeads * head_dim * 2;
 }
 
-// The TMA-stream dense kernel (variants 25 / 26): per warp `slots` slots of one 16-key step, K and V of one KV
-// head (2-byte elements): 64 KB per CTA at d = 128 and one slot.
-// + 128 bytes of slack: the ring starts at the first 128-byte boundary of dynamic shared memory (tma.cuh).
-SANTA_KHD std::size_t dense_tma_ring_bytes(int head_dim, int slots) {
-  return static_cast<std::size_t>(kWarps) * slots * 2 * 16 * head_dim * 2 + 128;
-}
-
 // Merge scratch (last CTA): a weight per (chunk, head), per-thread float4 partials, the chunks' (max, sum).
 SANTA_KHD std::size_t merge_smem_floats(int num_chunks, int group) {
   return 3 * static_cast<std::size_t>(num_chunks) * group + kMaxGroup + 4 + 4 * kThreads;

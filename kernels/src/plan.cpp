@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -91,11 +90,10 @@ Plan make_plan(KernelFamily family, const DecodeProblem& problem, int tile, cons
   return plan;
 }
 
-int rows_variant_chunks(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int ctas_per_sm) {
+int rows_variant_chunks(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count) {
   const int64_t units = ceil_div(max_sequence_length(problem), kDenseUnit);
   return static_cast<int>(cheapest_split(units, kDenseUnit, 1, std::min<int64_t>(limits.max_chunks, units),
-                                         problem.batch, std::max(1, sm_count) * std::max(1, ctas_per_sm),
-                                         kDenseCtaCostRows));
+                                         problem.batch, std::max(1, sm_count), kDenseCtaCostRows));
 }
 
 bool rows_kernel_supports(const DecodeProblem& problem, int cc_major) {
@@ -103,39 +101,6 @@ bool rows_kernel_supports(const DecodeProblem& problem, int cc_major) {
 }
 
 bool use_rows_kernel(const LaunchOptions& launch) { return launch.variant == 7; }
-
-int dense_tma_slots(const LaunchOptions& launch) {
-  switch (launch.variant) {
-    case 25:
-    case 27:
-      return 1;
-    case 26:
-    case 28:
-      return 2;
-    default:
-      return 0;
-  }
-}
-
-bool use_rows_tma_kernel(const LaunchOptions& launch) { return launch.variant == 27 || launch.variant == 28; }
-
-void check_tma_kernel(const DecodeProblem& problem, int cc_major, int slots, int variant) {
-  const std::string what = "the TMA-stream dense kernel (LaunchOptions::variant " + std::to_string(variant) + ")";
-  if (problem.kv.paged) throw std::invalid_argument(what + " needs a contiguous cache; got a paged one");
-  if (cc_major < 9) {
-    throw std::invalid_argument(what + " needs an sm_90 GPU or newer; this one is sm_" + std::to_string(cc_major) + "x");
-  }
-  if (static_cast<int64_t>(problem.batch) * problem.kv.max_len > INT32_MAX) {
-    throw std::invalid_argument(what + " needs batch x max_len < 2^31 cache rows; got " + std::to_string(problem.batch) +
-                                " x " + std::to_string(problem.kv.max_len));
-  }
-  if (reinterpret_cast<std::uintptr_t>(problem.kv.k) % 16 != 0 || reinterpret_cast<std::uintptr_t>(problem.kv.v) % 16 != 0) {
-    throw std::invalid_argument(what + " needs K and V 16-byte aligned");
-  }
-  if (slots > 1 && problem.head_dim > 128) {
-    throw std::invalid_argument(what + " supports head_dim 64 and 128; got " + std::to_string(problem.head_dim));
-  }
-}
 
 std::size_t smem_padding(const LaunchOptions& launch) {
   return launch.variant >= 21 && launch.variant <= 23 ? static_cast<std::size_t>(launch.variant - 20) * 16 * 1024 : 0;
@@ -209,10 +174,6 @@ SplitInfo split_info(KernelFamily family, const DecodeProblem& problem, int tile
   int chunks = launch.num_chunks;
   if (family == KernelFamily::dense && chunks == 0 && detail::use_rows_kernel(launch)) {
     chunks = detail::rows_variant_chunks(problem, workspace.limits(), workspace.sm_count());
-  }
-  if (family == KernelFamily::dense && chunks == 0 && detail::use_rows_tma_kernel(launch)) {
-    chunks = detail::rows_variant_chunks(problem, workspace.limits(), workspace.sm_count(),
-                                         detail::dense_tma_slots(launch) == 1 ? 2 : 1);
   }
   const detail::Plan plan = detail::make_plan(family, problem, tile, workspace.limits(), workspace.sm_count(), chunks);
   return SplitInfo{plan.num_chunks, plan.rows_max, plan.smem_bytes};

@@ -126,8 +126,8 @@ TEST(KernelValidation, LaunchOptionsNameTheBadField) {
     change(o);
     return o;
   };
-  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 21, 22, 23, 25, 26, 27, 28}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
-  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24, 29}) {
+  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 21, 22, 23}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
+  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24, 25, 26, 27, 28}) {
     expect_rejected([&] { check_launch(with([&](LaunchOptions& o) { o.variant = v; })); }, "variant = " + std::to_string(v));
   }
   expect_rejected([&] { check_launch(with([](LaunchOptions& o) { o.prefetch_steps = 65; })); }, "prefetch_steps = 65");
@@ -137,7 +137,7 @@ TEST(KernelValidation, LaunchOptionsNameTheBadField) {
 
 // The carveout diagnostics pad shared memory by 16 / 32 / 48 KB; every other variant by nothing.
 TEST(KernelPlan, SharedMemoryPaddingOnlyForDiagnosticVariants) {
-  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 25, 26, 27, 28}) {
+  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16}) {
     LaunchOptions o;
     o.variant = v;
     EXPECT_EQ(detail::smem_padding(o), 0u) << "variant " << v;
@@ -147,42 +147,6 @@ TEST(KernelPlan, SharedMemoryPaddingOnlyForDiagnosticVariants) {
     o.variant = v;
     EXPECT_EQ(detail::smem_padding(o), static_cast<std::size_t>(v - 20) * 16384u) << "variant " << v;
   }
-}
-
-// The TMA-stream dense kernels (variants 25 / 26 per KV head, 27 / 28 whole rows): their slots per warp, and
-// the problems they reject before any launch, each with a message naming what is wrong (no GPU needed).
-TEST(KernelPlan, TmaStreamDenseKernelChoiceAndLimits) {
-  for (int v : {0, 1, 4, 7, 8, 21}) {
-    LaunchOptions o;
-    o.variant = v;
-    EXPECT_EQ(detail::dense_tma_slots(o), 0) << "variant " << v;
-    EXPECT_FALSE(detail::use_rows_tma_kernel(o)) << "variant " << v;
-  }
-  for (int v : {25, 26, 27, 28}) {
-    LaunchOptions o;
-    o.variant = v;
-    EXPECT_EQ(detail::dense_tma_slots(o), v % 2 == 1 ? 1 : 2) << "variant " << v;
-    EXPECT_EQ(detail::use_rows_tma_kernel(o), v >= 27) << "variant " << v;
-  }
-  DecodeProblem p = valid_problem();
-  EXPECT_NO_THROW(detail::check_tma_kernel(p, 9, 1, 25));
-  EXPECT_NO_THROW(detail::check_tma_kernel(p, 9, 2, 26));
-  expect_rejected([&] { detail::check_tma_kernel(p, 8, 1, 25); }, "sm_90");
-  p.kv.paged = true;
-  expect_rejected([&] { detail::check_tma_kernel(p, 9, 1, 27); }, "variant 27) needs a contiguous cache");
-  p = valid_problem();
-  p.head_dim = 256;
-  EXPECT_NO_THROW(detail::check_tma_kernel(p, 9, 1, 25));
-  expect_rejected([&] { detail::check_tma_kernel(p, 9, 2, 26); }, "head_dim");
-  p = valid_problem();
-  p.kv.k = static_cast<const char*>(p.kv.k) + 8;
-  expect_rejected([&] { detail::check_tma_kernel(p, 9, 1, 25); }, "16-byte aligned");
-  p = valid_problem();
-  p.kv.max_len = int64_t{1} << 31;
-  expect_rejected([&] { detail::check_tma_kernel(p, 9, 1, 25); }, "2^31");
-  // Whole rows with one slot run 2 CTAs per SM: the automatic split fills twice the CTA places of variant 7.
-  EXPECT_GE(detail::rows_variant_chunks(valid_problem(), valid_limits(), 132, 2),
-            detail::rows_variant_chunks(valid_problem(), valid_limits(), 132, 1));
 }
 
 // Which dense kernel runs (no GPU needed): the whole-row kernel only when variant 7 asks for it, and only
