@@ -104,8 +104,8 @@ struct LaunchOptions {
                            // kernels/NOTES.md, call 20), and 18-20 (key rings, cp.async gather: calls 26-29);
                            // 21 / 22 / 23 = 16 / 32 / 48 KB of unused shared memory per CTA (diagnostics: the
                            // L1 the carveout leaves; not for the whole-row dense kernel); 24 was a measurement
-                           // (call 32) and 25-28 (dense through TMA boxes, calls 33-36) are on branch
-                           // kernels-tma-dense (kernels/NOTES.md)
+                           // (call 32) and 25-28 (dense through TMA boxes, calls 33-36) were reverted: commit
+                           // 2fa6db1 in the history holds them (kernels/NOTES.md)
 };
 
 }  // namespace santa::gpu
