@@ -35,35 +35,6 @@ __device__ __forceinline__ void load_v(VFrag<D>& f, const T* v, const KvRows& ro
   }
 }
 
-// The same fragments from a 16-row block in shared memory (row-major, `row_bytes` apart): rows at or past
-// `valid` read as zeros, as the global loads give past the chunk (an unwritten row may hold anything).
-template <int D>
-__device__ __forceinline__ void load_k_smem(KFrag<D>& f, const unsigned char* blk, int row_bytes, int valid, int g,
-                                            int c) {
-#pragma unroll
-  for (int nt = 0; nt < 2; ++nt) {
-    const bool ok = 8 * nt + g < valid;
-#pragma unroll
-    for (int j = 0; j < D / 32; ++j) {
-      f.r[nt][j] = ok ? *reinterpret_cast<const uint4*>(blk + (8 * nt + g) * row_bytes + 16 * c + 64 * j)
-                      : make_uint4(0, 0, 0, 0);
-    }
-  }
-}
-template <int D>
-__device__ __forceinline__ void load_v_smem(VFrag<D>& f, const unsigned char* blk, int row_bytes, int valid, int g,
-                                            int c) {
-#pragma unroll
-  for (int ri = 0; ri < 4; ++ri) {
-    const int r = 2 * c + (ri & 1) + 8 * (ri >> 1);
-    const bool ok = r < valid;
-#pragma unroll
-    for (int u = 0; u < D / 64; ++u) {
-      f.r[ri][u] = ok ? *reinterpret_cast<const uint4*>(blk + r * row_bytes + 16 * g + 128 * u) : make_uint4(0, 0, 0, 0);
-    }
-  }
-}
-
 // Online softmax of one 16-key step's scores s (raw dot products) and O^T += V^T P^T.
 template <int D, class T>
 __device__ __forceinline__ void softmax_pv_step(float (&s)[2][2], const VFrag<D>& vf, int row0, int r1, float scale_log2,
@@ -103,62 +74,6 @@ __device__ __forceinline__ void softmax_pv_step(float (&s)[2][2], const VFrag<D>
     Half<T>::mma(acc[mt], __byte_perm(x0, x1, 0x5410), __byte_perm(x0, x1, 0x7632), __byte_perm(x2, x3, 0x5410),
                  __byte_perm(x2, x3, 0x7632), pb0, pb1);
   }
-}
-
-// After a CTA's steps: combine the warps' partials in a fixed order (smem: kWarps x G x D floats, free for
-// reuse by the caller), publish the chunk's partial, and merge if this CTA arrives last.
-template <int D, class T>
-__device__ __forceinline__ void dense_finish(const KernelParams& p, float* smem, int* s_flag, float (&acc)[D / 16][4],
-                                             float m_run, float l_run, int chunk, int kvh, int b) {
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
-  const int G = p.group;
-  // Combine the warps (fixed order). acc[mt][0..3] = O[head 2c | 2c+1][d | d+1], d = 8(g + 8u) + 2w.
-  l_run += __shfl_xor_sync(0xFFFFFFFFu, l_run, 1);
-  l_run += __shfl_xor_sync(0xFFFFFFFFu, l_run, 2);
-  float* s_acc = smem;                          // [kWarps][G][D]
-  float* s_m = smem + kWarps * G * D;           // [kWarps][kMaxGroup]
-  float* s_l = s_m + kWarps * kMaxGroup;
-  if (c == 0 && g < G) {
-    s_m[warp * kMaxGroup + g] = m_run;
-    s_l[warp * kMaxGroup + g] = l_run;
-  }
-#pragma unroll
-  for (int mt = 0; mt < D / 16; ++mt) {
-    const int d = 8 * (g + 8 * (mt >> 2)) + 2 * (mt & 3);
-    if (2 * c < G) {
-      s_acc[(warp * G + 2 * c) * D + d] = acc[mt][0];
-      s_acc[(warp * G + 2 * c) * D + d + 1] = acc[mt][2];
-    }
-    if (2 * c + 1 < G) {
-      s_acc[(warp * G + 2 * c + 1) * D + d] = acc[mt][1];
-      s_acc[(warp * G + 2 * c + 1) * D + d + 1] = acc[mt][3];
-    }
-  }
-  __syncthreads();
-  const int group = b * p.num_kv_heads + kvh;
-  const int64_t part = static_cast<int64_t>(group) * p.num_chunks + chunk;
-  for (int e = threadIdx.x; e < G * D; e += kThreads) {
-    const int h = e / D, d = e % D;
-    float mc = -INFINITY;
-#pragma unroll
-    for (int w = 0; w < kWarps; ++w) mc = fmaxf(mc, s_m[w * kMaxGroup + h]);
-    float num = 0.f, den = 0.f;
-    if (mc != -INFINITY) {
-#pragma unroll
-      for (int w = 0; w < kWarps; ++w) {
-        const float mw = s_m[w * kMaxGroup + h];
-        const float f = mw == -INFINITY ? 0.f : exp2f(mw - mc);
-        num += f * s_acc[(w * G + h) * D + d];
-        den += f * s_l[w * kMaxGroup + h];
-      }
-    }
-    p.part_acc[part * G * D + e] = num;
-    if (d == 0) {
-      p.part_ml[2 * (part * G + h)] = mc;
-      p.part_ml[2 * (part * G + h) + 1] = den;
-    }
-  }
-  if (arrive_last(p, group, s_flag)) merge_chunks<D, T, MergeKind::softmax>(p, b, kvh, smem);
 }
 
 template <int D, class T, int kMinBlocks>
@@ -211,7 +126,53 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(cons
     softmax_pv_step<D, T>(s, vf, row0, r1, p.scale_log2, G, g, c, m_run, l_run, acc);
   }
 
-  dense_finish<D, T>(p, smem, &s_flag, acc, m_run, l_run, chunk, kvh, b);
+  // Combine the warps (fixed order). acc[mt][0..3] = O[head 2c | 2c+1][d | d+1], d = 8(g + 8u) + 2w.
+  l_run += __shfl_xor_sync(0xFFFFFFFFu, l_run, 1);
+  l_run += __shfl_xor_sync(0xFFFFFFFFu, l_run, 2);
+  float* s_acc = smem;                          // [kWarps][G][D]
+  float* s_m = smem + kWarps * G * D;           // [kWarps][kMaxGroup]
+  float* s_l = s_m + kWarps * kMaxGroup;
+  if (c == 0 && g < G) {
+    s_m[warp * kMaxGroup + g] = m_run;
+    s_l[warp * kMaxGroup + g] = l_run;
+  }
+#pragma unroll
+  for (int mt = 0; mt < D / 16; ++mt) {
+    const int d = 8 * (g + 8 * (mt >> 2)) + 2 * (mt & 3);
+    if (2 * c < G) {
+      s_acc[(warp * G + 2 * c) * D + d] = acc[mt][0];
+      s_acc[(warp * G + 2 * c) * D + d + 1] = acc[mt][2];
+    }
+    if (2 * c + 1 < G) {
+      s_acc[(warp * G + 2 * c + 1) * D + d] = acc[mt][1];
+      s_acc[(warp * G + 2 * c + 1) * D + d + 1] = acc[mt][3];
+    }
+  }
+  __syncthreads();
+  const int group = b * p.num_kv_heads + kvh;
+  const int64_t part = static_cast<int64_t>(group) * p.num_chunks + chunk;
+  for (int e = threadIdx.x; e < G * D; e += kThreads) {
+    const int h = e / D, d = e % D;
+    float mc = -INFINITY;
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) mc = fmaxf(mc, s_m[w * kMaxGroup + h]);
+    float num = 0.f, den = 0.f;
+    if (mc != -INFINITY) {
+#pragma unroll
+      for (int w = 0; w < kWarps; ++w) {
+        const float mw = s_m[w * kMaxGroup + h];
+        const float f = mw == -INFINITY ? 0.f : exp2f(mw - mc);
+        num += f * s_acc[(w * G + h) * D + d];
+        den += f * s_l[w * kMaxGroup + h];
+      }
+    }
+    p.part_acc[part * G * D + e] = num;
+    if (d == 0) {
+      p.part_ml[2 * (part * G + h)] = mc;
+      p.part_ml[2 * (part * G + h) + 1] = den;
+    }
+  }
+  if (arrive_last(p, group, &s_flag)) merge_chunks<D, T, MergeKind::softmax>(p, b, kvh, smem);
 }
 
 }  // namespace santa::gpu::detail

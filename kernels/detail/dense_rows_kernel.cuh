@@ -19,48 +19,6 @@ struct RowsStage {
   static constexpr int kBytes = 2 * kBlockBytes;                                           // K block, V block
 };
 
-// After a whole-row CTA's steps (warp w = KV head w): this warp's partial of (b, w, chunk) straight from
-// registers, then every (b, KV head) merge this CTA arrives last at. `smem`: the merge's scratch.
-template <int D, class T>
-__device__ __forceinline__ void rows_finish(const KernelParams& p, float (&acc)[D / 16][4], float m_run, float l_run,
-                                            int chunk, int b, float* smem, int* s_last_ptr) {
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, c = lane & 3;
-  const int G = p.group;
-  int& s_last = *s_last_ptr;
-  // This warp's partial of (b, KV head warp, chunk), straight from registers. acc[mt][0..3] =
-  // O[head 2c | 2c+1][d | d+1], d = 8(g + 8u) + 2w, relative to m_run (the default kernel's per-chunk form).
-  l_run += __shfl_xor_sync(0xFFFFFFFFu, l_run, 1);
-  l_run += __shfl_xor_sync(0xFFFFFFFFu, l_run, 2);
-  const int group = b * p.num_kv_heads + warp;
-  const int64_t part = static_cast<int64_t>(group) * p.num_chunks + chunk;
-  if (c == 0 && g < G) {
-    p.part_ml[2 * (part * G + g)] = m_run;
-    p.part_ml[2 * (part * G + g) + 1] = l_run;
-  }
-#pragma unroll
-  for (int mt = 0; mt < D / 16; ++mt) {
-    const int d = 8 * (g + 8 * (mt >> 2)) + 2 * (mt & 3);
-    if (2 * c < G) *reinterpret_cast<float2*>(p.part_acc + (part * G + 2 * c) * D + d) = make_float2(acc[mt][0], acc[mt][2]);
-    if (2 * c + 1 < G) {
-      *reinterpret_cast<float2*>(p.part_acc + (part * G + 2 * c + 1) * D + d) = make_float2(acc[mt][1], acc[mt][3]);
-    }
-  }
-  __threadfence();
-  __syncthreads();  // also: the ring is free for the merges' scratch
-  if (tid == 0) s_last = 0;
-  __syncthreads();
-  if (tid < kRowsKvHeads) {
-    const uint32_t prev = atomicAdd(merge_counter(p, b * p.num_kv_heads + tid), 1u);
-    if (prev == static_cast<uint32_t>(p.num_chunks - 1)) atomicOr(&s_last, 1 << tid);
-  }
-  __syncthreads();
-  const int last = s_last;
-  if (last != 0) __threadfence();
-  for (int h = 0; h < kRowsKvHeads; ++h) {
-    if (last & (1 << h)) merge_chunks<D, T, MergeKind::softmax>(p, b, h, smem);
-  }
-}
-
 template <int D, class T>
 __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelParams p) {
   static_assert(D == 128, "laid out for d = 128");
@@ -114,15 +72,30 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
     if (tid == 0 && i + kStages - 1 < steps) issue(i + kStages - 1);
     const int s = i % kStages;
     mbar_wait(s_full + s, static_cast<uint32_t>((i / kStages) & 1));
-    __syncwarp();  // lanes leave the wait at different times; the fragments feed mma.sync
     const int row0 = r0 + 16 * i;
     const unsigned char* kb = ring + s * S::kBytes + warp * D * sizeof(T);
     const unsigned char* vb = kb + S::kBlockBytes;
     constexpr int kRowBytes = kRowsKvHeads * D * sizeof(T);
     KFrag<D> kf;
     VFrag<D> vf;
-    load_k_smem<D>(kf, kb, kRowBytes, r1 - row0, g, c);  // rows past the end were not copied: zeros
-    load_v_smem<D>(vf, vb, kRowBytes, r1 - row0, g, c);
+#pragma unroll
+    for (int nt = 0; nt < 2; ++nt) {
+      const bool ok = row0 + 8 * nt + g < r1;  // rows past the end were not copied: zeros, as the loads give
+#pragma unroll
+      for (int j = 0; j < D / 32; ++j) {
+        kf.r[nt][j] = ok ? *reinterpret_cast<const uint4*>(kb + (8 * nt + g) * kRowBytes + 16 * c + 64 * j)
+                         : make_uint4(0, 0, 0, 0);
+      }
+    }
+#pragma unroll
+    for (int ri = 0; ri < 4; ++ri) {
+      const int r = 2 * c + (ri & 1) + 8 * (ri >> 1);
+      const bool ok = row0 + r < r1;
+#pragma unroll
+      for (int u = 0; u < D / 64; ++u) {
+        vf.r[ri][u] = ok ? *reinterpret_cast<const uint4*>(vb + r * kRowBytes + 16 * g + 128 * u) : make_uint4(0, 0, 0, 0);
+      }
+    }
     float sc[2][2];
     {
       QFrag<D> qf;
@@ -132,7 +105,38 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
     softmax_pv_step<D, T>(sc, vf, row0, r1, p.scale_log2, G, g, c, m_run, l_run, acc);
   }
 
-  rows_finish<D, T>(p, acc, m_run, l_run, chunk, b, reinterpret_cast<float*>(smem4), &s_last);
+  // This warp's partial of (b, KV head warp, chunk), straight from registers. acc[mt][0..3] =
+  // O[head 2c | 2c+1][d | d+1], d = 8(g + 8u) + 2w, relative to m_run (the default kernel's per-chunk form).
+  l_run += __shfl_xor_sync(0xFFFFFFFFu, l_run, 1);
+  l_run += __shfl_xor_sync(0xFFFFFFFFu, l_run, 2);
+  const int group = b * p.num_kv_heads + warp;
+  const int64_t part = static_cast<int64_t>(group) * p.num_chunks + chunk;
+  if (c == 0 && g < G) {
+    p.part_ml[2 * (part * G + g)] = m_run;
+    p.part_ml[2 * (part * G + g) + 1] = l_run;
+  }
+#pragma unroll
+  for (int mt = 0; mt < D / 16; ++mt) {
+    const int d = 8 * (g + 8 * (mt >> 2)) + 2 * (mt & 3);
+    if (2 * c < G) *reinterpret_cast<float2*>(p.part_acc + (part * G + 2 * c) * D + d) = make_float2(acc[mt][0], acc[mt][2]);
+    if (2 * c + 1 < G) {
+      *reinterpret_cast<float2*>(p.part_acc + (part * G + 2 * c + 1) * D + d) = make_float2(acc[mt][1], acc[mt][3]);
+    }
+  }
+  __threadfence();
+  __syncthreads();  // also: the ring is free for the merges' scratch
+  if (tid == 0) s_last = 0;
+  __syncthreads();
+  if (tid < kRowsKvHeads) {
+    const uint32_t prev = atomicAdd(merge_counter(p, b * p.num_kv_heads + tid), 1u);
+    if (prev == static_cast<uint32_t>(p.num_chunks - 1)) atomicOr(&s_last, 1 << tid);
+  }
+  __syncthreads();
+  const int last = s_last;
+  if (last != 0) __threadfence();
+  for (int h = 0; h < kRowsKvHeads; ++h) {
+    if (last & (1 << h)) merge_chunks<D, T, MergeKind::softmax>(p, b, h, reinterpret_cast<float*>(smem4));
+  }
 }
 
 }  // namespace santa::gpu::detail
