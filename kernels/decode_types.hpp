@@ -105,7 +105,9 @@ struct LaunchOptions {
                            // 21 / 22 / 23 = 16 / 32 / 48 KB of unused shared memory per CTA (diagnostics: the
                            // L1 the carveout leaves; not for the whole-row dense kernel); 24 was a measurement
                            // (call 32) and 25-28 (dense through TMA boxes, calls 33-36) were reverted: commit
-                           // 2fa6db1 in the history holds them (kernels/NOTES.md)
+                           // 2fa6db1 in the history holds them (kernels/NOTES.md); 29 = the whole-row dense kernel
+                           // over equal shares of the batch's 16-key steps, a CTA per SM, ranges crossing sequence
+                           // ends (same shapes as 7; num_chunks must be 0)
 };
 
 }  // namespace santa::gpu

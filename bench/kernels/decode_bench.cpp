@@ -259,11 +259,13 @@ std::vector<Point> grid() {
   for (int64_t n : {4096, 8192, 16384, 32768, 65536, 131072}) add_all(1, n);
   for (int64_t n : {8192, 32768, 131072}) add_all(4, n);
   for (int64_t n : {8192, 32768, 65536}) add_all(16, n);
-  // Both dense kernels forced: whole rows (7), per KV head (8, what the default runs).
-  for (int variant : {7, 8}) {
+  // The dense kernels forced: whole rows per (chunk, sequence) (7), per KV head (8, what the default runs),
+  // whole rows over equal shares of the batch, a CTA per SM (29).
+  for (int variant : {7, 8, 29}) {
     for (int64_t n : {8192, 32768, 131072}) v.push_back({KernelFamily::dense, 4, n, 0, false, 0, -1, variant});
     for (int64_t n : {8192, 32768, 65536}) v.push_back({KernelFamily::dense, 16, n, 0, false, 0, -1, variant});
   }
+  for (int64_t n : {8192, 32768, 131072}) v.push_back({KernelFamily::dense, 1, n, 0, false, 0, -1, 29});
   // Split-factor and prefetch-distance sweeps at 32k (auto/default are in the grid above).
   for (int b : {1, 4, 16}) {
     for (int c : {8, 16, 32, 64}) {

@@ -85,22 +85,40 @@ void set_rng_and_record(detail::KernelParams& p, const SamplingRng& rng, const S
   p.phase_clock = record.phase_clock;
 }
 
-// Variant 7: the whole-rows dense kernel (dense_rows_kernel.cuh), one CTA per (chunk, sequence).
+// Variants 7 and 29: the whole-row dense kernel (dense_rows_kernel.cuh), a CTA per (chunk, sequence) or an
+// equal share of the batch's steps per SM.
 void dense_rows_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, const LaunchOptions& launch) {
   if (!detail::rows_kernel_supports(problem, workspace.cc_major())) {
-    throw std::invalid_argument(
-        "the whole-row dense kernel (LaunchOptions::variant 7) needs a contiguous cache, num_kv_heads = 8, "
-        "head_dim = 128 and an sm_90 GPU or newer");
+    throw std::invalid_argument("the whole-row dense kernel (LaunchOptions::variant " + std::to_string(launch.variant) +
+                                ") needs a contiguous cache, num_kv_heads = 8, head_dim = 128 and an sm_90 GPU or newer");
   }
-  const int chunks = launch.num_chunks > 0 ? launch.num_chunks
-                                           : detail::rows_variant_chunks(problem, workspace.limits(), workspace.sm_count());
-  const detail::Plan plan =
-      detail::make_plan(KernelFamily::dense, problem, 0, workspace.limits(), workspace.sm_count(), chunks);
+  if (launch.variant == 29 && launch.num_chunks != 0) {
+    throw std::invalid_argument("LaunchOptions::num_chunks = " + std::to_string(launch.num_chunks) +
+                                " with variant 29, which chooses its own split; allowed: 0");
+  }
+  const detail::RowsSplit split =
+      launch.variant == 29
+          ? detail::rows_balanced_split(problem, workspace.limits(), workspace.sm_count())
+          : detail::rows_chunk_split(problem, workspace.limits(), workspace.sm_count(), launch.num_chunks);
+  detail::Plan plan;
+  plan.num_chunks = split.pieces_max;
+  plan.unit = 16;
+  plan.n_max = max_sequence_length(problem);
   detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::dense);
-  const dim3 grid(static_cast<unsigned>(plan.num_chunks), 1u, static_cast<unsigned>(problem.batch));
-  const std::size_t smem = std::max(plan.smem_bytes, detail::dense_rows_smem_bytes(128));
+  p.rows_steps = split.steps_per_seq;
+  const std::size_t smem = detail::rows_smem_bytes(problem, split);
+  if (smem > detail::dense_rows_smem_bytes(problem.head_dim)) {  // the merge's scratch is the ring
+    throw std::invalid_argument("the whole-row dense kernel cuts a sequence into " + std::to_string(split.pieces_max) +
+                                " pieces; its merge holds at most " +
+                                std::to_string((detail::dense_rows_smem_bytes(problem.head_dim) / sizeof(float) -
+                                                detail::merge_smem_floats(0, problem.num_heads)) /
+                                               (3 * problem.num_heads)) +
+                                " (use fewer chunks)");
+  }
   const auto stream = static_cast<cudaStream_t>(launch.stream);
-  with_dtype(problem.dtype, [&](auto tv) { detail::launch_dense_rows<128, decltype(tv)>(p, grid, smem, stream); });
+  with_dtype(problem.dtype, [&](auto tv) {
+    detail::launch_dense_rows<128, decltype(tv)>(p, dim3(static_cast<unsigned>(split.ctas)), smem, stream);
+  });
 }
 
 }  // namespace

@@ -45,6 +45,7 @@ struct KernelParams {
                        // chunk consecutive (the CTAs running together then read whole cache rows)
   int fused_tiles = 1; // sampling: per-tile statistics (flash: and counts) inside the key stream (0: after it,
                        // benchmark variant 16)
+  int64_t rows_steps = 0;  // whole-row dense kernel: 16-key steps per sequence in its step space (rows_range_begin)
   int stop_after = 0;  // diagnostics (benchmarks only): 1 = after the key stream, 2 = after the budgets,
                        // 3 = after counts + compaction; the output is then not written
   // sampling
@@ -98,9 +99,20 @@ SANTA_KHD std::size_t dense_rows_smem_bytes(int head_dim) {
   return static_cast<std::size_t>(kDenseStages) * 2 * 16 * kRowsKvHeads * head_dim * 2;
 }
 
-// Merge scratch (last CTA): a weight per (chunk, head), per-thread float4 partials, the chunks' (max, sum).
-SANTA_KHD std::size_t merge_smem_floats(int num_chunks, int group) {
-  return 3 * static_cast<std::size_t>(num_chunks) * group + kMaxGroup + 4 + 4 * kThreads;
+// The whole-row kernel's split. The batch's 16-key steps, sequence after sequence (rows_steps per sequence, the
+// ones past a sequence's end empty), are cut into gridDim.x ranges: CTA c takes steps [begin(c), begin(c + 1)).
+// A range can cross sequence ends (a CTA then finishes one partial per sequence it touches, at most
+// kRowsMaxSegments), and a sequence's pieces are the consecutive CTAs from cta_of(its first step) on.
+inline constexpr int kRowsMaxSegments = 4;
+SANTA_KHD int64_t rows_range_begin(int64_t cta, int64_t total_steps, int64_t ctas) { return cta * total_steps / ctas; }
+// The CTA whose range holds step x: the largest c with begin(c) <= x.
+SANTA_KHD int64_t rows_cta_of(int64_t x, int64_t total_steps, int64_t ctas) { return ((x + 1) * ctas - 1) / total_steps; }
+
+// Merge scratch (last CTA): a weight per (chunk, head), the heads' denominators, per-thread float4 partials,
+// the chunks' (max, sum). `heads` = the group (up to kMaxGroup), or all of a sequence's heads (whole-row kernel).
+SANTA_KHD int merge_den_floats(int heads) { return heads > kMaxGroup ? heads : kMaxGroup; }
+SANTA_KHD std::size_t merge_smem_floats(int num_chunks, int heads) {
+  return 3 * static_cast<std::size_t>(num_chunks) * heads + merge_den_floats(heads) + 4 + 4 * kThreads;
 }
 
 // Row stride (floats) of the sampling kernel's per-head score rows: padded by 8 so that the G heads' rows start

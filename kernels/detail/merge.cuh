@@ -31,15 +31,20 @@ __device__ __forceinline__ bool arrive_last(const KernelParams& p, int group, in
   return last;
 }
 
+// Merges the first `count` chunk partials of `heads` consecutive query heads (from head kvh * G of sequence b)
+// and writes their outputs. Partials are laid out [b * H + kvh * G][p.num_chunks][heads][D] (floats) and
+// [...][heads][2] (max, sum): for heads = G that is the (sequence, KV head) group's block; the whole-row dense
+// kernel merges all H heads of a sequence at once (kvh = 0, heads = H).
 template <int D, class T, MergeKind kKind>
-__device__ void merge_chunks(const KernelParams& p, int b, int kvh, float* smem) {
-  const int G = p.group, C = p.num_chunks, tid = threadIdx.x;
+__device__ void merge_heads(const KernelParams& p, int b, int kvh, int heads, int count, float* smem) {
+  const int G = heads, C = count, tid = threadIdx.x;
   const int group = b * p.num_kv_heads + kvh;
-  const float* acc = p.part_acc + static_cast<int64_t>(group) * C * G * D;
-  const float* ml = p.part_ml + static_cast<int64_t>(group) * C * G * 2;
+  const int64_t first_head = static_cast<int64_t>(b) * p.num_heads + kvh * p.group;
+  const float* acc = p.part_acc + first_head * p.num_chunks * D;
+  const float* ml = p.part_ml + first_head * p.num_chunks * 2;
   float* s_w = smem;                 // [C][G] weight of each chunk's partial
-  float* s_den = smem + C * G;       // [kMaxGroup]
-  float4* s_red = reinterpret_cast<float4*>(smem + ((C * G + kMaxGroup + 3) & ~3));  // [kThreads], 16-byte aligned
+  float* s_den = smem + C * G;       // [merge_den_floats(G)]
+  float4* s_red = reinterpret_cast<float4*>(smem + ((C * G + merge_den_floats(G) + 3) & ~3));  // [kThreads]
 
   // Chunk weights: all (max, sum) pairs are fetched in one parallel round, then warp h reduces head h over
   // the chunks (lanes take interleaved chunks, a fixed shuffle tree combines them: deterministic).
@@ -48,23 +53,23 @@ __device__ void merge_chunks(const KernelParams& p, int b, int kvh, float* smem)
     for (int e = tid; e < C * G; e += kThreads) s_ml[e] = __ldcg(reinterpret_cast<const float2*>(ml) + e);
     __syncthreads();
     const int warp = tid >> 5, lane = tid & 31;
-    if (warp < G) {
+    for (int h = warp; h < G; h += kWarps) {
       float mstar = -INFINITY;
-      for (int c = lane; c < C; c += 32) mstar = fmaxf(mstar, s_ml[c * G + warp].x);
+      for (int c = lane; c < C; c += 32) mstar = fmaxf(mstar, s_ml[c * G + h].x);
       mstar = warp_max(mstar);
       float den = 0.f;
       for (int c = lane; c < C; c += 32) {
-        const float2 v = s_ml[c * G + warp];
+        const float2 v = s_ml[c * G + h];
         const float w = v.x == -INFINITY ? 0.f : exp2f(v.x - mstar);
         den += w * v.y;
-        s_w[c * G + warp] = w;
+        s_w[c * G + h] = w;
       }
       den = warp_sum(den);
-      if (lane == 0) s_den[warp] = den;
+      if (lane == 0) s_den[h] = den;
     }
   } else {
     for (int e = tid; e < C * G; e += kThreads) s_w[e] = 1.f;
-    if (tid < G) s_den[tid] = static_cast<float>(p.samples);
+    for (int h = tid; h < G; h += kThreads) s_den[h] = static_cast<float>(p.samples);
   }
   __syncthreads();
 
@@ -72,7 +77,7 @@ __device__ void merge_chunks(const KernelParams& p, int b, int kvh, float* smem)
   const int ncols = G * D / 4;
   const int split = ncols >= kThreads ? 1 : kThreads / ncols;
   const float4* acc4 = reinterpret_cast<const float4*>(acc);
-  T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(b) * p.num_heads + kvh * G) * D;
+  T* out = static_cast<T*>(p.out) + first_head * D;
   for (int col0 = 0; col0 < ncols; col0 += kThreads / split) {
     const int col = col0 + tid % (kThreads / split), part = tid / (kThreads / split);
     float4 s = make_float4(0.f, 0.f, 0.f, 0.f);
@@ -112,7 +117,7 @@ __device__ void merge_chunks(const KernelParams& p, int b, int kvh, float* smem)
 
   // Records (sampling kernels): samples drawn per head and distinct V rows per KV head, summed over chunks
   // (integers: any order gives the same total).
-  const int32_t* cnt = p.part_cnt + static_cast<int64_t>(group) * C * kCntStride;
+  const int32_t* cnt = p.part_cnt + static_cast<int64_t>(group) * p.num_chunks * kCntStride;
   if (p.samples_out != nullptr || p.rows_out != nullptr) {
     const int warp = tid >> 5, lane = tid & 31;
     for (int slot = warp; slot <= G; slot += kWarps) {  // slots 0..G-1: heads; slot G: distinct rows
@@ -130,6 +135,12 @@ __device__ void merge_chunks(const KernelParams& p, int b, int kvh, float* smem)
     *merge_counter(p, group) = 0u;
     *barrier_counter(p, group) = 0u;
   }
+}
+
+// The (sequence, KV head) group's merge: all its chunks, its G heads.
+template <int D, class T, MergeKind kKind>
+__device__ void merge_chunks(const KernelParams& p, int b, int kvh, float* smem) {
+  merge_heads<D, T, kKind>(p, b, kvh, p.group, p.num_chunks, smem);
 }
 
 }  // namespace santa::gpu::detail

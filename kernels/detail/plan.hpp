@@ -39,9 +39,29 @@ Plan make_plan(KernelFamily family, const DecodeProblem& problem, int tile, cons
 // The automatic split of the whole-row dense kernel (variant 7): one CTA per (chunk, sequence) and one per SM,
 // so it minimises waves x (keys per CTA + the per-CTA cost) over CTAs = batch x chunks.
 int rows_variant_chunks(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count);
+// A split of the whole-row kernel (kernel_params.hpp: rows_range_begin): `ctas` ranges over the batch's
+// steps, `steps_per_seq` of them per sequence; pieces_max = most CTAs any sequence is cut into (the partials'
+// chunk stride), segments_max = most sequences any CTA touches.
+struct RowsSplit {
+  int ctas = 0;
+  int64_t steps_per_seq = 0;
+  int pieces_max = 0;
+  int segments_max = 0;
+};
+RowsSplit rows_split_of(int batch, int64_t steps_per_seq, int ctas);
+// Variant 7: a CTA per (chunk, sequence), chunks as the dense plan cuts them (requested, or
+// rows_variant_chunks when 0).
+RowsSplit rows_chunk_split(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count,
+                           int requested_chunks);
+// Variant 29: one CTA per SM, each the same number of steps of the whole batch (more CTAs where a CTA would
+// otherwise touch more than kRowsMaxSegments sequences, fewer where a sequence would be cut into more than
+// limits.max_chunks pieces; a CTA per sequence where both cannot hold otherwise).
+RowsSplit rows_balanced_split(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count);
+// Shared memory of the whole-row kernel: its ring, or the merge of all heads of a sequence if that is larger.
+std::size_t rows_smem_bytes(const DecodeProblem& problem, const RowsSplit& split);
 // Shapes the whole-row kernel serves: contiguous cache, 8 KV heads, d = 128, sm_90+ (the bulk copy engine).
 bool rows_kernel_supports(const DecodeProblem& problem, int cc_major);
-// Which dense kernel a call runs: the whole-row kernel only when variant 7 asks for it. Calls 11-12
+// Which dense kernel a call runs: the whole-row kernel only when variant 7 or 29 asks for it. Calls 11-12
 // measured it 4-9 % faster than the per-KV-head kernel at batch 16 and chose it by default; call 13 measured it
 // 20 % slower at the same points on the same GPU model (kernels/NOTES.md), so the default is the per-KV-head one.
 bool use_rows_kernel(const LaunchOptions& launch);

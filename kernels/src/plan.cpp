@@ -96,11 +96,55 @@ int rows_variant_chunks(const DecodeProblem& problem, const WorkspaceLimits& lim
                                          problem.batch, std::max(1, sm_count), kDenseCtaCostRows));
 }
 
+RowsSplit rows_split_of(int batch, int64_t steps_per_seq, int ctas) {
+  RowsSplit r;
+  r.ctas = ctas;
+  r.steps_per_seq = steps_per_seq;
+  const int64_t total = static_cast<int64_t>(batch) * steps_per_seq;
+  for (int b = 0; b < batch; ++b) {
+    const int64_t first = rows_cta_of(b * steps_per_seq, total, ctas);
+    const int64_t last = rows_cta_of((b + 1) * steps_per_seq - 1, total, ctas);
+    r.pieces_max = std::max(r.pieces_max, static_cast<int>(last - first + 1));
+  }
+  for (int c = 0; c < ctas; ++c) {
+    const int64_t t0 = rows_range_begin(c, total, ctas), t1 = rows_range_begin(c + 1, total, ctas);
+    if (t1 > t0) r.segments_max = std::max(r.segments_max, static_cast<int>((t1 - 1) / steps_per_seq - t0 / steps_per_seq + 1));
+  }
+  return r;
+}
+
+RowsSplit rows_chunk_split(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count,
+                           int requested_chunks) {
+  const int chunks = requested_chunks > 0 ? requested_chunks : rows_variant_chunks(problem, limits, sm_count);
+  const Plan plan = make_plan(KernelFamily::dense, problem, 0, limits, sm_count, chunks);
+  // Each sequence's step space is num_chunks chunks of rows_max keys, so the ranges are exactly the chunks.
+  return rows_split_of(problem.batch, static_cast<int64_t>(plan.num_chunks) * (plan.rows_max / 16),
+                       problem.batch * plan.num_chunks);
+}
+
+RowsSplit rows_balanced_split(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count) {
+  const int64_t sps = ceil_div(max_sequence_length(problem), 16);
+  const int64_t total = problem.batch * sps;
+  // A range of at most (kRowsMaxSegments - 1) x sps steps touches at most kRowsMaxSegments sequences.
+  const int64_t fewest = ceil_div(total, (kRowsMaxSegments - 1) * sps);
+  int64_t ctas = std::max(fewest, std::min<int64_t>(std::max(1, sm_count), total));
+  RowsSplit r = rows_split_of(problem.batch, sps, static_cast<int>(ctas));
+  while (r.pieces_max > limits.max_chunks && ctas > fewest) r = rows_split_of(problem.batch, sps, static_cast<int>(--ctas));
+  // A CTA per sequence always fits both limits (one piece, one segment each).
+  if (r.pieces_max > limits.max_chunks) r = rows_split_of(problem.batch, sps, problem.batch);
+  return r;
+}
+
+std::size_t rows_smem_bytes(const DecodeProblem& problem, const RowsSplit& split) {
+  return std::max(dense_rows_smem_bytes(problem.head_dim),
+                  merge_smem_floats(split.pieces_max, problem.num_heads) * sizeof(float));
+}
+
 bool rows_kernel_supports(const DecodeProblem& problem, int cc_major) {
   return !problem.kv.paged && problem.num_kv_heads == kRowsKvHeads && problem.head_dim == 128 && cc_major >= 9;
 }
 
-bool use_rows_kernel(const LaunchOptions& launch) { return launch.variant == 7; }
+bool use_rows_kernel(const LaunchOptions& launch) { return launch.variant == 7 || launch.variant == 29; }
 
 std::size_t smem_padding(const LaunchOptions& launch) {
   return launch.variant >= 21 && launch.variant <= 23 ? static_cast<std::size_t>(launch.variant - 20) * 16 * 1024 : 0;
@@ -172,8 +216,12 @@ SplitInfo split_info(KernelFamily family, const DecodeProblem& problem, int tile
   check_launch(launch);
   check_fits(problem, workspace.limits());
   int chunks = launch.num_chunks;
-  if (family == KernelFamily::dense && chunks == 0 && detail::use_rows_kernel(launch)) {
-    chunks = detail::rows_variant_chunks(problem, workspace.limits(), workspace.sm_count());
+  if (family == KernelFamily::dense && detail::use_rows_kernel(launch)) {
+    const detail::RowsSplit r =
+        launch.variant == 29 ? detail::rows_balanced_split(problem, workspace.limits(), workspace.sm_count())
+                             : detail::rows_chunk_split(problem, workspace.limits(), workspace.sm_count(), chunks);
+    const int64_t steps = (static_cast<int64_t>(problem.batch) * r.steps_per_seq + r.ctas - 1) / r.ctas;
+    return SplitInfo{r.pieces_max, static_cast<int>(16 * steps), detail::rows_smem_bytes(problem, r)};
   }
   const detail::Plan plan = detail::make_plan(family, problem, tile, workspace.limits(), workspace.sm_count(), chunks);
   return SplitInfo{plan.num_chunks, plan.rows_max, plan.smem_bytes};

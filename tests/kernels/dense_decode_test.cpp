@@ -170,6 +170,38 @@ TEST(DenseDecode, WholeRowVariantMatchesReferenceAndRejectsOtherShapes) {
   }
 }
 
+// Variant 29 (the whole-row kernel over equal shares of the batch's steps): ranges that cross sequence ends
+// (a CTA finishing up to 3 sequences, 3000 keys ending inside a step, a sequence of 1 key), batch 1 cut into
+// max_chunks pieces; against the fp64 reference and bitwise run to run.
+TEST(DenseDecode, BalancedWholeRowVariantMatchesReference) {
+  SANTA_REQUIRE_GPU();
+  if (device_info().cc_major < 9) GTEST_SKIP() << "variant 29 needs sm_90 (the bulk copy engine)";
+  struct Batch {
+    int batch;
+    int64_t max_len;
+    std::vector<int32_t> lens;  // empty: all max_len
+  };
+  std::vector<int32_t> short_lens;
+  for (int b = 0; b < 300; ++b) short_lens.push_back(1 + (37 * b) % 40);
+  for (const Batch& x : {Batch{3, 12288, {12288, 7001, 3000}}, Batch{1, 20000, {}}, Batch{40, 256, {}},
+                         Batch{300, 40, short_lens}}) {
+    SCOPED_TRACE("batch " + std::to_string(x.batch) + ", max_len " + std::to_string(x.max_len));
+    const Shape s = llama_shape(x.batch, x.max_len);
+    const HostInputs in = random_inputs(s, 31 + x.batch, x.lens);
+    DeviceInputs d = upload(in, false);
+    DecodeWorkspace ws(limits_for(s));
+    LaunchOptions lo;
+    lo.variant = 29;
+    d.out.fill_bytes(0xFF);
+    dense_decode(d.problem, ws, lo);
+    const std::vector<float> out = download_out(d, s);
+    expect_matches_reference(in, out);
+    d.out.fill_bytes(0xFF);
+    dense_decode(d.problem, ws, lo);
+    EXPECT_EQ(download_out(d, s), out) << "second run differs bitwise";
+  }
+}
+
 // The default dense call runs the per-KV-head kernel (bitwise variant 8's output, not variant 7's) on a shape
 // the whole-row kernel serves. Inputs are drawn on the device; both kernels meet the fp64 reference elsewhere.
 TEST(DenseDecode, DefaultRunsThePerKvHeadKernel) {

@@ -2,6 +2,7 @@
 // with std::invalid_argument naming the field. Runs without a GPU (no pointer is dereferenced).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -126,8 +127,8 @@ TEST(KernelValidation, LaunchOptionsNameTheBadField) {
     change(o);
     return o;
   };
-  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 21, 22, 23}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
-  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24, 25, 26, 27, 28}) {
+  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 21, 22, 23, 29}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
+  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24, 25, 26, 27, 28, 30}) {
     expect_rejected([&] { check_launch(with([&](LaunchOptions& o) { o.variant = v; })); }, "variant = " + std::to_string(v));
   }
   expect_rejected([&] { check_launch(with([](LaunchOptions& o) { o.prefetch_steps = 65; })); }, "prefetch_steps = 65");
@@ -137,7 +138,7 @@ TEST(KernelValidation, LaunchOptionsNameTheBadField) {
 
 // The carveout diagnostics pad shared memory by 16 / 32 / 48 KB; every other variant by nothing.
 TEST(KernelPlan, SharedMemoryPaddingOnlyForDiagnosticVariants) {
-  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16}) {
+  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 29}) {
     LaunchOptions o;
     o.variant = v;
     EXPECT_EQ(detail::smem_padding(o), 0u) << "variant " << v;
@@ -157,10 +158,10 @@ TEST(KernelPlan, DenseKernelChoice) {
     o.variant = v;
     EXPECT_FALSE(detail::use_rows_kernel(o)) << "variant " << v;
   }
-  {
+  for (int v : {7, 29}) {
     LaunchOptions o;
-    o.variant = 7;
-    EXPECT_TRUE(detail::use_rows_kernel(o));
+    o.variant = v;
+    EXPECT_TRUE(detail::use_rows_kernel(o)) << "variant " << v;
   }
   DecodeProblem p = valid_problem();
   EXPECT_TRUE(detail::rows_kernel_supports(p, 9));
@@ -177,6 +178,82 @@ TEST(KernelPlan, DenseKernelChoice) {
   p = valid_problem();
   p.batch = 16;
   EXPECT_EQ(detail::rows_variant_chunks(p, valid_limits(), 132), 8);
+}
+
+// The whole-row kernel's ranges cover every step of the batch exactly once, in order; each sequence's pieces
+// are consecutive CTAs numbered from 0 below pieces_max; no CTA touches more sequences than segments_max.
+void expect_valid_rows_split(const detail::RowsSplit& r, int batch) {
+  SCOPED_TRACE("batch " + std::to_string(batch) + ", steps/seq " + std::to_string(r.steps_per_seq) + ", CTAs " +
+               std::to_string(r.ctas));
+  const int64_t total = batch * r.steps_per_seq;
+  ASSERT_GE(total, r.ctas);
+  std::vector<int> pieces(batch, 0);
+  int segments_max = 0;
+  int64_t next = 0;
+  for (int c = 0; c < r.ctas; ++c) {
+    const int64_t t0 = detail::rows_range_begin(c, total, r.ctas), t1 = detail::rows_range_begin(c + 1, total, r.ctas);
+    ASSERT_EQ(t0, next) << "CTA " << c;
+    ASSERT_GT(t1, t0) << "CTA " << c << " has no steps";
+    next = t1;
+    for (int64_t t = t0; t < t1; ++t) ASSERT_EQ(detail::rows_cta_of(t, total, r.ctas), c) << "step " << t;
+    const int b0 = static_cast<int>(t0 / r.steps_per_seq), b1 = static_cast<int>((t1 - 1) / r.steps_per_seq);
+    segments_max = std::max(segments_max, b1 - b0 + 1);
+    for (int b = b0; b <= b1; ++b) {
+      EXPECT_EQ(c - detail::rows_cta_of(b * r.steps_per_seq, total, r.ctas), pieces[b]) << "piece of sequence " << b;
+      ++pieces[b];
+    }
+  }
+  EXPECT_EQ(next, total);
+  EXPECT_EQ(*std::max_element(pieces.begin(), pieces.end()), r.pieces_max);
+  EXPECT_EQ(segments_max, r.segments_max);
+  EXPECT_LE(r.segments_max, detail::kRowsMaxSegments);
+}
+
+TEST(KernelPlan, WholeRowSplits) {
+  DecodeProblem p = valid_problem();
+  WorkspaceLimits l = valid_limits();
+  // Variant 7: the ranges are the dense plan's chunks of each sequence.
+  p.batch = 16;
+  const detail::RowsSplit chunked = detail::rows_chunk_split(p, l, 132, 0);
+  EXPECT_EQ(chunked.ctas, 16 * 8);
+  EXPECT_EQ(chunked.pieces_max, 8);
+  EXPECT_EQ(chunked.segments_max, 1);
+  expect_valid_rows_split(chunked, p.batch);
+  for (int chunks : {1, 3, 7, 40}) expect_valid_rows_split(detail::rows_chunk_split(p, l, 132, chunks), p.batch);
+  // Variant 29: one CTA per SM over the whole batch (batch 16, 32k keys: 248-249 steps each, 9-10 pieces per
+  // sequence); batch 1 is held to max_chunks pieces; many short sequences get more CTAs instead of more segments.
+  const detail::RowsSplit b16 = detail::rows_balanced_split(p, l, 132);
+  EXPECT_EQ(b16.ctas, 132);
+  EXPECT_EQ(b16.steps_per_seq, 2048);
+  EXPECT_EQ(b16.segments_max, 2);
+  expect_valid_rows_split(b16, p.batch);
+  p.batch = 1;
+  const detail::RowsSplit b1 = detail::rows_balanced_split(p, l, 132);
+  EXPECT_EQ(b1.ctas, l.max_chunks);
+  expect_valid_rows_split(b1, p.batch);
+  l.max_batch = 1000;
+  p.batch = 1000;
+  p.kv.max_len = 16;
+  const detail::RowsSplit many = detail::rows_balanced_split(p, l, 132);
+  EXPECT_EQ(many.steps_per_seq, 1);
+  EXPECT_EQ(many.ctas, 334);  // ceil(1000 / 3): at most 3 steps per CTA
+  expect_valid_rows_split(many, p.batch);
+  for (int batch : {2, 3, 5, 17, 31}) {
+    for (int sm : {1, 7, 132}) {
+      p.batch = batch;
+      p.kv.max_len = 16 * batch + 48;
+      expect_valid_rows_split(detail::rows_balanced_split(p, l, sm), batch);
+    }
+  }
+  // One piece per sequence at most, 5 sequences of 2 steps, one SM: no split of at most one CTA per SM holds
+  // both limits, so each sequence gets its own CTA.
+  p.batch = 5;
+  p.kv.max_len = 32;
+  l.max_chunks = 1;
+  const detail::RowsSplit own = detail::rows_balanced_split(p, l, 1);
+  EXPECT_EQ(own.ctas, 5);
+  EXPECT_EQ(own.pieces_max, 1);
+  expect_valid_rows_split(own, p.batch);
 }
 
 // The CTA order of the grid (heads inner or chunks inner) visits every (chunk, KV head, sequence) once.
