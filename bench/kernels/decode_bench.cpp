@@ -33,31 +33,57 @@ constexpr int kHeads = 32, kKvHeads = 8, kDim = 128;
 int g_warmup = 10, g_iters = 40;
 double g_read_ceiling_tbps = 0.0;
 
-// The inputs of one (batch, context) point; only one is alive at a time (benchmarks run in order).
+// Where K and V lie in device memory (a diagnostic axis, "/layout:L"): 0 = two allocations; 1..4 = one
+// allocation holding K then V with V placed 0 / 64 KB / 1 MB / 3 MB + 32 KB past K's end; 5 = V then K.
+constexpr int kLayouts = 6;
+size_t layout_gap(int layout) {
+  switch (layout) {
+    case 2: return size_t{64} << 10;
+    case 3: return size_t{1} << 20;
+    case 4: return (size_t{3} << 20) + (size_t{32} << 10);
+    default: return 0;
+  }
+}
+
+// The inputs of one (batch, context, layout) point; only one is alive at a time (benchmarks run in order).
 struct Inputs {
   int batch = 0;
   int64_t n = 0;
-  DeviceBuffer q, k, v, out, lens, rec_rows, rec_samples;
+  int layout = 0;
+  DeviceBuffer q, k, v, kv, out, lens, rec_rows, rec_samples;
   DecodeProblem problem;
   std::unique_ptr<DecodeWorkspace> ws;
 };
 
-Inputs& inputs_for(int batch, int64_t n) {
+Inputs& inputs_for(int batch, int64_t n, int layout = 0) {
   static std::unique_ptr<Inputs> cur;
-  if (cur && cur->batch == batch && cur->n == n) return *cur;
+  if (cur && cur->batch == batch && cur->n == n && cur->layout == layout) return *cur;
   cur.reset();  // free the previous point's memory first
   cur = std::make_unique<Inputs>();
   Inputs& in = *cur;
   in.batch = batch;
   in.n = n;
+  in.layout = layout;
   const int64_t kv_elems = static_cast<int64_t>(batch) * n * kKvHeads * kDim;
+  const size_t kv_bytes = static_cast<size_t>(kv_elems) * 2;
   in.q = DeviceBuffer(static_cast<size_t>(batch) * kHeads * kDim * 2);
   in.out = DeviceBuffer(in.q.size());
-  in.k = DeviceBuffer(static_cast<size_t>(kv_elems) * 2);
-  in.v = DeviceBuffer(static_cast<size_t>(kv_elems) * 2);
+  void* k = nullptr;
+  void* v = nullptr;
+  if (layout == 0) {
+    in.k = DeviceBuffer(kv_bytes);
+    in.v = DeviceBuffer(kv_bytes);
+    k = in.k.data();
+    v = in.v.data();
+  } else {
+    in.kv = DeviceBuffer(2 * kv_bytes + layout_gap(layout));
+    char* base = in.kv.as<char>();
+    k = layout == 5 ? base + kv_bytes : base;
+    v = layout == 5 ? base : base + kv_bytes + layout_gap(layout);
+  }
   fill_normal(in.q.data(), static_cast<int64_t>(batch) * kHeads * kDim, DType::bf16, 1);
-  fill_normal(in.k.data(), kv_elems, DType::bf16, 2);
-  fill_normal(in.v.data(), kv_elems, DType::bf16, 3);
+  fill_normal(k, kv_elems, DType::bf16, 2);
+  fill_normal(v, kv_elems, DType::bf16, 3);
   in.lens = to_device(std::vector<int32_t>(static_cast<size_t>(batch), static_cast<int32_t>(n)));
   in.rec_rows = DeviceBuffer(sizeof(int32_t) * batch * kKvHeads);
   in.rec_samples = DeviceBuffer(sizeof(int32_t) * batch * kHeads);
@@ -69,8 +95,8 @@ Inputs& inputs_for(int batch, int64_t n) {
   p.dtype = DType::bf16;
   p.q = in.q.data();
   p.out = in.out.data();
-  p.kv.k = in.k.data();
-  p.kv.v = in.v.data();
+  p.kv.k = k;
+  p.kv.v = v;
   p.kv.max_len = n;
   p.kv.seq_lens = in.lens.as<int32_t>();
   WorkspaceLimits l;
@@ -98,6 +124,7 @@ struct Point {
   int chunks = 0;       // 0 = automatic
   int prefetch = -1;    // L2 prefetch distance in steps; -1 = the library's default
   int kernel_variant = 0;  // LaunchOptions::variant
+  int layout = 0;          // where K and V lie (layout_gap)
 };
 
 std::string point_name(const Point& pt) {
@@ -109,6 +136,7 @@ std::string point_name(const Point& pt) {
   if (pt.chunks > 0) s += "/chunks:" + std::to_string(pt.chunks);
   if (pt.prefetch >= 0) s += "/pf:" + std::to_string(pt.prefetch);
   if (pt.kernel_variant > 0) s += "/v:" + std::to_string(pt.kernel_variant);
+  if (pt.layout > 0) s += "/layout:" + std::to_string(pt.layout);
   return s;
 }
 
@@ -161,7 +189,7 @@ void run_point_checked(benchmark::State& state, Point pt) {
 }
 
 void run_point(benchmark::State& state, Point pt) {
-  Inputs& in = inputs_for(pt.batch, pt.n);
+  Inputs& in = inputs_for(pt.batch, pt.n, pt.layout);
   LaunchOptions lo;
   lo.num_chunks = pt.chunks;
   lo.prefetch_steps = pt.prefetch;
@@ -266,6 +294,14 @@ std::vector<Point> grid() {
     for (int64_t n : {8192, 32768, 65536}) v.push_back({KernelFamily::dense, 16, n, 0, false, 0, -1, variant});
   }
   for (int64_t n : {8192, 32768, 131072}) v.push_back({KernelFamily::dense, 1, n, 0, false, 0, -1, 29});
+  // Whether the whole-row kernels' speed depends on where K and V lie (layouts), and on the steps in flight
+  // (prefetch 1 = one step ahead instead of two), against the per-KV-head kernel on the same buffers.
+  for (int layout = 0; layout < kLayouts; ++layout) {
+    if (layout > 0) {  // layout 0 is in the grid above
+      for (int variant : {8, 29}) v.push_back({KernelFamily::dense, 16, 32768, 0, false, 0, -1, variant, layout});
+    }
+    v.push_back({KernelFamily::dense, 16, 32768, 0, false, 0, 1, 29, layout});
+  }
   // Split-factor and prefetch-distance sweeps at 32k (auto/default are in the grid above).
   for (int b : {1, 4, 16}) {
     for (int c : {8, 16, 32, 64}) {

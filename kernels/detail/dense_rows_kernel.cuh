@@ -67,8 +67,11 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
       bulk_copy_g2s(ring + s * S::kBytes + S::kBlockBytes, static_cast<const T*>(p.v) + at, bytes, s_full + s);
     }
   };
+  // Steps in flight ahead of the one being computed: kStages - 1, or fewer on request (LaunchOptions::
+  // prefetch_steps, a diagnostic of how the stream depends on the bytes in flight).
+  const int ahead = p.prefetch > 0 ? min(p.prefetch, kStages - 1) : kStages - 1;
   if (tid == 0) {
-    for (int i = 0; i < kStages - 1 && i < steps; ++i) issue(i);
+    for (int i = 0; i < ahead && i < steps; ++i) issue(i);
   }
 
   float m_run = -INFINITY, l_run = 0.f;
@@ -120,7 +123,7 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
       for (int h = 0; h < kRowsKvHeads; ++h) stage_q<D, T>(s_q[h], p, b, h);
     }
     __syncthreads();  // every warp has finished reading the stage of step i - 1: it can be refilled
-    if (tid == 0 && i + kStages - 1 < steps) issue(i + kStages - 1);
+    if (tid == 0 && i + ahead < steps) issue(i + ahead);
     const int s = i % kStages;
     mbar_wait(s_full + s, static_cast<uint32_t>((i / kStages) & 1));
     const int row0 = static_cast<int>(t - b * sps) * 16;
