@@ -89,7 +89,8 @@ void prop_decode(const DecodeProblem& problem, const PropParams& params, const S
 
 // The split a call would use (for reports and benchmarks): CTAs per (sequence, KV head) and keys per CTA.
 struct SplitInfo {
-  int num_chunks = 0;
+  int num_chunks = 0;  // CTAs per (sequence, KV head); whole-row dense kernel: most pieces of one sequence
+  int ctas = 0;        // CTAs of the launch
   int rows_per_chunk = 0;
   std::size_t shared_bytes = 0;
 };

@@ -88,6 +88,9 @@ struct LaunchOptions {
   void* stream = nullptr;  // a cudaStream_t; nullptr is the default stream
   int num_chunks = 0;      // CTAs per (sequence, KV head); 0 = automatic
   int prefetch_steps = -1; // L2 prefetch distance of the key/value stream in 16-key steps per warp; -1 = default
+  // Diagnostics of the whole-row dense kernel (variants 7 / 29): [CTAs (SplitInfo::ctas)][kPhaseClockSlots], the
+  // slots start, keys (= its stream and partials done), merged (where it merged) and end; nullptr: none.
+  int64_t* phase_clock = nullptr;
   int variant = 0;         // benchmark variants (0 = the library's choice): 1 = sampling kernels built for 3 CTAs/SM
                            // (d = 128, bf16, G <= 4 only; other shapes run the default); 2 / 3 = sampling phases after
                            // the key stream always with one head / several heads per warp task (same shapes; the

@@ -156,8 +156,8 @@ void phase_counters(benchmark::State& state, const std::function<void(int64_t*)>
   const std::vector<int64_t> rec = buf.download_vector<int64_t>(static_cast<size_t>(ctas * slots));
   const double us_per_clock = 1e3 / device_info().sm_clock_khz;
   std::vector<double> sum(9, 0.0);
-  double life = 0.0;
-  int64_t t0 = INT64_MAX, t1 = 0;
+  double life = 0.0, keys_min = 1e30, keys_max = 0.0;
+  int64_t t0 = INT64_MAX, t1 = 0, start_last = 0;
   for (int64_t c = 0; c < ctas; ++c) {
     const int64_t* r = rec.data() + c * slots;
     int64_t prev = r[kPhaseStart];
@@ -167,6 +167,11 @@ void phase_counters(benchmark::State& state, const std::function<void(int64_t*)>
       prev = r[k];
     }
     life += static_cast<double>(r[kPhaseEnd] - r[kPhaseStart]);
+    if (r[kPhaseKeys] != 0) {
+      keys_min = std::min(keys_min, static_cast<double>(r[kPhaseKeys] - r[kPhaseStart]));
+      keys_max = std::max(keys_max, static_cast<double>(r[kPhaseKeys] - r[kPhaseStart]));
+    }
+    start_last = std::max(start_last, r[kPhaseGlobalStart]);
     t0 = std::min(t0, r[kPhaseGlobalStart]);
     t1 = std::max(t1, r[kPhaseGlobalEnd]);
   }
@@ -176,6 +181,12 @@ void phase_counters(benchmark::State& state, const std::function<void(int64_t*)>
   const double span_us = static_cast<double>(t1 - t0) * 1e-3;
   state.counters["cta_life_us"] = life / ctas * us_per_clock;
   state.counters["span_us"] = span_us;
+  // The spread of the key phase over CTAs (the whole-row kernel: its stream) and of the CTAs' start times.
+  if (keys_max > 0) {
+    state.counters["ph_keys_min_us"] = keys_min * us_per_clock;
+    state.counters["ph_keys_max_us"] = keys_max * us_per_clock;
+  }
+  state.counters["start_spread_us"] = static_cast<double>(start_last - t0) * 1e-3;
   state.counters["ctas_in_flight"] = span_us > 0 ? life * us_per_clock / span_us : 0.0;
 }
 
@@ -249,16 +260,18 @@ void run_point(benchmark::State& state, Point pt) {
     state.SetIterationTime(t * 1e-6);
     us.push_back(t);
   }
-  if (std::getenv("SANTA_PHASE_CLOCK") != nullptr && pt.family != KernelFamily::dense && !diagnostic) {
-    const int64_t ctas = static_cast<int64_t>(split.num_chunks) * kKvHeads * pt.batch;
+  const bool rows_kernel = pt.family == KernelFamily::dense && (pt.kernel_variant == 7 || pt.kernel_variant == 29);
+  if (std::getenv("SANTA_PHASE_CLOCK") != nullptr && (pt.family != KernelFamily::dense || rows_kernel) && !diagnostic) {
     phase_counters(
         state,
         [&](int64_t* clocks) {
           rec.phase_clock = clocks;
+          lo.phase_clock = clocks;
           launch();
           rec = SamplingRecord{};
+          lo.phase_clock = nullptr;
         },
-        ctas);
+        split.ctas);
   }
   const double med = median(us);
   state.counters["median_us"] = med;

@@ -106,6 +106,7 @@ void dense_rows_decode(const DecodeProblem& problem, DecodeWorkspace& workspace,
   plan.n_max = max_sequence_length(problem);
   detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::dense);
   p.rows_steps = split.steps_per_seq;
+  p.phase_clock = launch.phase_clock;
   const std::size_t smem = detail::rows_smem_bytes(problem, split);
   if (smem > detail::dense_rows_smem_bytes(problem.head_dim)) {  // the merge's scratch is the ring
     throw std::invalid_argument("the whole-row dense kernel cuts a sequence into " + std::to_string(split.pieces_max) +

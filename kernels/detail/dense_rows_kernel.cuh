@@ -45,6 +45,7 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
   const auto first_cta = [&](int b) { return static_cast<int>(rows_cta_of(b * sps, total, ctas)); };  // of sequence b
   const auto pieces = [&](int b) { return static_cast<int>(rows_cta_of((b + 1) * sps - 1, total, ctas)) - first_cta(b) + 1; };
 
+  phase_mark(p, blockIdx.x, kPhaseStart);
   if (tid == 0) {
     for (int i = 0; i < kStages; ++i) mbar_init(s_full + i);
     mbar_init_fence();
@@ -162,12 +163,15 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
 
   __syncthreads();  // s_merge complete; the ring is free for the merges' scratch (every stage was waited on)
   const int num_merge = s_num_merge;
+  phase_mark(p, blockIdx.x, kPhaseKeys);
   if (num_merge > 0) __threadfence();
   for (int j = 0; j < num_merge; ++j) {
     const int b = s_merge[j];
     merge_heads<D, T, MergeKind::softmax>(p, b, 0, H, pieces(b), reinterpret_cast<float*>(smem4));
     __syncthreads();
   }
+  if (num_merge > 0) phase_mark(p, blockIdx.x, kPhaseMerged);
+  phase_mark(p, blockIdx.x, kPhaseEnd);
 }
 
 }  // namespace santa::gpu::detail

@@ -8,6 +8,24 @@
 
 namespace santa::gpu::detail {
 
+// Phase timing (diagnostics, KernelParams::phase_clock != nullptr): thread 0 records clock64() after the
+// block barrier that ends phase k (PhaseClockSlot, decode_types.hpp), and the SM, the global timer at start and end.
+__device__ __forceinline__ void phase_mark(const KernelParams& p, int lid, int k) {
+  if (p.phase_clock == nullptr || threadIdx.x != 0) return;
+  int64_t* rec = p.phase_clock + static_cast<int64_t>(lid) * kPhaseClockSlots;
+  rec[k] = clock64();
+  if (k == kPhaseStart || k == kPhaseEnd) {
+    unsigned long long t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    rec[k == kPhaseStart ? kPhaseGlobalStart : kPhaseGlobalEnd] = static_cast<int64_t>(t);
+  }
+  if (k == kPhaseStart) {
+    unsigned smid;
+    asm volatile("mov.u32 %0, %%smid;" : "=r"(smid));
+    rec[kPhaseSm] = smid;
+  }
+}
+
 enum class MergeKind { softmax, plain_sum };  // softmax: sum_c w_c acc_c / sum_c w_c l_c ; plain: sum_c acc_c / S
 
 __device__ __forceinline__ uint32_t* merge_counter(const KernelParams& p, int group) { return p.counters + group; }

@@ -296,24 +296,6 @@ __device__ __forceinline__ void prop_exit(const KernelParams& p, bool reset_barr
   }
 }
 
-// Phase timing (diagnostics, KernelParams::phase_clock != nullptr): thread 0 records clock64() after the
-// block barrier that ends phase k (PhaseClockSlot, decode_types.hpp), and the SM, the global timer at start and end.
-__device__ __forceinline__ void phase_mark(const KernelParams& p, int lid, int k) {
-  if (p.phase_clock == nullptr || threadIdx.x != 0) return;
-  int64_t* rec = p.phase_clock + static_cast<int64_t>(lid) * kPhaseClockSlots;
-  rec[k] = clock64();
-  if (k == kPhaseStart || k == kPhaseEnd) {
-    unsigned long long t;
-    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-    rec[k == kPhaseStart ? kPhaseGlobalStart : kPhaseGlobalEnd] = static_cast<int64_t>(t);
-  }
-  if (k == kPhaseStart) {
-    unsigned smid;
-    asm volatile("mov.u32 %0, %%smid;" : "=r"(smid));
-    rec[kPhaseSm] = smid;
-  }
-}
-
 template <int kOneHead>
 struct TilePrefixOps {
   template <int PER>

@@ -221,10 +221,11 @@ SplitInfo split_info(KernelFamily family, const DecodeProblem& problem, int tile
         launch.variant == 29 ? detail::rows_balanced_split(problem, workspace.limits(), workspace.sm_count())
                              : detail::rows_chunk_split(problem, workspace.limits(), workspace.sm_count(), chunks);
     const int64_t steps = (static_cast<int64_t>(problem.batch) * r.steps_per_seq + r.ctas - 1) / r.ctas;
-    return SplitInfo{r.pieces_max, static_cast<int>(16 * steps), detail::rows_smem_bytes(problem, r)};
+    return SplitInfo{r.pieces_max, r.ctas, static_cast<int>(16 * steps), detail::rows_smem_bytes(problem, r)};
   }
   const detail::Plan plan = detail::make_plan(family, problem, tile, workspace.limits(), workspace.sm_count(), chunks);
-  return SplitInfo{plan.num_chunks, plan.rows_max, plan.smem_bytes};
+  return SplitInfo{plan.num_chunks, plan.num_chunks * problem.num_kv_heads * problem.batch, plan.rows_max,
+                   plan.smem_bytes};
 }
 
 }  // namespace santa::gpu
