@@ -118,7 +118,7 @@ fi
 
 if [[ -n "${SANTA_NCU_SOURCE:-}" ]] && left 60; then
   step "Nsight Compute warp-stall sampling per source line: ${SANTA_NCU_SOURCE}"
-  SANTA_BENCH_ITERS=1 timeout $(cap 90) ncu --clock-control none -k "regex:decode_kernel" --launch-count 1 \
+  SANTA_BENCH_ITERS=1 timeout $(cap 90) ncu --clock-control none -k "regex:decode_kernel|rows_kernel" --launch-count 1 \
     --section SourceCounters --section WarpStateStats -o "$LOGS/src" -f \
     "$BUILD/bench/santa_bench_kernels" --benchmark_filter="${SANTA_NCU_SOURCE}" > "$LOGS/ncu_src.log" 2>&1
   echo "ncu source rc=$?"
