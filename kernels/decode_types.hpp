@@ -110,7 +110,8 @@ struct LaunchOptions {
                            // (call 32) and 25-28 (dense through TMA boxes, calls 33-36) were reverted: commit
                            // 2fa6db1 in the history holds them (kernels/NOTES.md); 29 = the whole-row dense kernel
                            // over equal shares of the batch's 16-key steps, a CTA per SM, ranges crossing sequence
-                           // ends (same shapes as 7; num_chunks must be 0)
+                           // ends (same shapes as 7; num_chunks must be 0); 31 = 29's stream alone, no scores
+                           // and no P.V (diagnostic: the output is zeros)
 };
 
 }  // namespace santa::gpu

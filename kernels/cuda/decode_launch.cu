@@ -92,12 +92,12 @@ void dense_rows_decode(const DecodeProblem& problem, DecodeWorkspace& workspace,
     throw std::invalid_argument("the whole-row dense kernel (LaunchOptions::variant " + std::to_string(launch.variant) +
                                 ") needs a contiguous cache, num_kv_heads = 8, head_dim = 128 and an sm_90 GPU or newer");
   }
-  if (launch.variant == 29 && launch.num_chunks != 0) {
-    throw std::invalid_argument("LaunchOptions::num_chunks = " + std::to_string(launch.num_chunks) +
-                                " with variant 29, which chooses its own split; allowed: 0");
+  if (detail::rows_balanced(launch) && launch.num_chunks != 0) {
+    throw std::invalid_argument("LaunchOptions::num_chunks = " + std::to_string(launch.num_chunks) + " with variant " +
+                                std::to_string(launch.variant) + ", which chooses its own split; allowed: 0");
   }
   const detail::RowsSplit split =
-      launch.variant == 29
+      detail::rows_balanced(launch)
           ? detail::rows_balanced_split(problem, workspace.limits(), workspace.sm_count())
           : detail::rows_chunk_split(problem, workspace.limits(), workspace.sm_count(), launch.num_chunks);
   detail::Plan plan;

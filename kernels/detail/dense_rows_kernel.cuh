@@ -53,12 +53,19 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
   }
 
   // Thread 0 posts the step's bytes and issues its two block copies (rows past the sequence are not copied; a
-  // step with none completes its stage on the arrival alone).
+  // step with none completes its stage on the arrival alone). It walks the steps in order: its cursor is the
+  // (sequence, step) of the next one to issue and the sequence's length.
+  const int b_first = static_cast<int>(t0 / sps);
+  const int st_first = static_cast<int>(t0 - b_first * sps);
+  int issue_b = b_first, issue_st = st_first, issue_n = tid == 0 && steps > 0 ? seq_len(b_first) : 0;
   const auto issue = [&](int step) {
-    const int64_t t = t0 + step;
-    const int b = static_cast<int>(t / sps);
-    const int row0 = static_cast<int>(t - b * sps) * 16;
-    const int valid = min(16, max(0, seq_len(b) - row0));
+    const int b = issue_b;
+    const int row0 = issue_st * 16;
+    const int valid = min(16, max(0, issue_n - row0));
+    if (++issue_st == sps && step + 1 < steps) {
+      issue_st = 0;
+      issue_n = seq_len(++issue_b);
+    }
     const int s = step % kStages;
     const uint32_t bytes = static_cast<uint32_t>(valid) * kRowElems * sizeof(T);
     mbar_expect_tx(s_full + s, 2 * bytes);
@@ -108,10 +115,16 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
     }
   };
 
-  int seg_b = -1, n = 0;
-  for (int i = 0; i < steps; ++i) {
-    const int64_t t = t0 + i;
-    const int b = static_cast<int>(t / sps);
+  // The consumers' cursor: the (sequence, step) of step i, the sequence's length, its queries in registers.
+  int seg_b = -1, b = b_first, st = st_first, n = 0;
+  bool need_q = false;
+  QFrag<D> qf;
+  const bool stream_only = p.stop_after == 1;  // diagnostic (variant 31): no scores, no P.V
+  for (int i = 0; i < steps; ++i, ++st) {
+    if (st == sps) {
+      ++b;
+      st = 0;
+    }
     if (b != seg_b) {  // block-uniform
       if (seg_b >= 0) finish_segment(seg_b);
       seg_b = b;
@@ -122,13 +135,18 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
       for (int mt = 0; mt < D / 16; ++mt) acc[mt][0] = acc[mt][1] = acc[mt][2] = acc[mt][3] = 0.f;
       __syncthreads();  // every warp is done with the previous sequence's queries
       for (int h = 0; h < kRowsKvHeads; ++h) stage_q<D, T>(s_q[h], p, b, h);
+      need_q = true;
     }
     __syncthreads();  // every warp has finished reading the stage of step i - 1: it can be refilled
     if (tid == 0 && i + ahead < steps) issue(i + ahead);
+    if (need_q) {
+      load_q_smem<D, T>(qf, s_q[warp], g, c);
+      need_q = false;
+    }
     const int s = i % kStages;
     mbar_wait(s_full + s, static_cast<uint32_t>((i / kStages) & 1));
-    const int row0 = static_cast<int>(t - b * sps) * 16;
-    if (row0 >= n) continue;  // past the sequence's end: nothing was copied
+    const int row0 = st * 16;
+    if (row0 >= n || stream_only) continue;  // past the sequence's end: nothing was copied
     const unsigned char* kb = ring + s * S::kBytes + warp * D * sizeof(T);
     const unsigned char* vb = kb + S::kBlockBytes;
     KFrag<D> kf;
@@ -152,11 +170,7 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
       }
     }
     float sc[2][2];
-    {
-      QFrag<D> qf;
-      load_q_smem<D, T>(qf, s_q[warp], g, c);
-      score_step<D, T>(qf, kf, sc);
-    }
+    score_step<D, T>(qf, kf, sc);
     softmax_pv_step<D, T>(sc, vf, row0, n, p.scale_log2, G, g, c, m_run, l_run, acc);
   }
   if (seg_b >= 0) finish_segment(seg_b);

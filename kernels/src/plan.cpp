@@ -144,7 +144,8 @@ bool rows_kernel_supports(const DecodeProblem& problem, int cc_major) {
   return !problem.kv.paged && problem.num_kv_heads == kRowsKvHeads && problem.head_dim == 128 && cc_major >= 9;
 }
 
-bool use_rows_kernel(const LaunchOptions& launch) { return launch.variant == 7 || launch.variant == 29; }
+bool rows_balanced(const LaunchOptions& launch) { return launch.variant == 29 || launch.variant == 31; }
+bool use_rows_kernel(const LaunchOptions& launch) { return launch.variant == 7 || rows_balanced(launch); }
 
 std::size_t smem_padding(const LaunchOptions& launch) {
   return launch.variant >= 21 && launch.variant <= 23 ? static_cast<std::size_t>(launch.variant - 20) * 16 * 1024 : 0;
@@ -155,6 +156,7 @@ KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& wo
   KernelParams p;
   p.fused_tiles = launch.variant == 16 ? 0 : 1;
   p.stop_after = launch.variant >= 11 && launch.variant <= 13 && family != KernelFamily::dense ? launch.variant - 10 : 0;
+  if (launch.variant == 31 && family == KernelFamily::dense) p.stop_after = 1;  // the whole-row stream alone
   // Heads-inner CTA order (benchmark variant 4). prop's barrier then needs every CTA of one sequence resident at
   // once; with at least one CTA per SM that holds while chunks x KV heads <= SMs, otherwise keep the default.
   p.heads_inner = launch.variant == 4 && (family != KernelFamily::prop ||
@@ -218,7 +220,7 @@ SplitInfo split_info(KernelFamily family, const DecodeProblem& problem, int tile
   int chunks = launch.num_chunks;
   if (family == KernelFamily::dense && detail::use_rows_kernel(launch)) {
     const detail::RowsSplit r =
-        launch.variant == 29 ? detail::rows_balanced_split(problem, workspace.limits(), workspace.sm_count())
+        detail::rows_balanced(launch) ? detail::rows_balanced_split(problem, workspace.limits(), workspace.sm_count())
                              : detail::rows_chunk_split(problem, workspace.limits(), workspace.sm_count(), chunks);
     const int64_t steps = (static_cast<int64_t>(problem.batch) * r.steps_per_seq + r.ctas - 1) / r.ctas;
     return SplitInfo{r.pieces_max, r.ctas, static_cast<int>(16 * steps), detail::rows_smem_bytes(problem, r)};
