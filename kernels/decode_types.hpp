@@ -111,7 +111,8 @@ struct LaunchOptions {
                            // 2fa6db1 in the history holds them (kernels/NOTES.md); 29 = the whole-row dense kernel
                            // over equal shares of the batch's 16-key steps, a CTA per SM, ranges crossing sequence
                            // ends (same shapes as 7; num_chunks must be 0); 31 = 29's stream alone, no scores
-                           // and no P.V (diagnostic: the output is zeros)
+                           // and no P.V (diagnostic: the output is zeros); 32 = that stream with the steps dealt
+                           // round-robin over the CTAs (diagnostic: no output is written)
 };
 
 }  // namespace santa::gpu

@@ -265,7 +265,7 @@ void run_point(benchmark::State& state, Point pt) {
     us.push_back(t);
   }
   const bool rows_kernel = pt.family == KernelFamily::dense && (pt.kernel_variant == 7 || pt.kernel_variant == 29 ||
-                                                              pt.kernel_variant == 31);
+                                                              pt.kernel_variant == 31 || pt.kernel_variant == 32);
   if (std::getenv("SANTA_PHASE_CLOCK") != nullptr && (pt.family != KernelFamily::dense || rows_kernel) && !diagnostic) {
     phase_counters(
         state,
@@ -313,7 +313,10 @@ std::vector<Point> grid() {
   }
   for (int64_t n : {8192, 32768, 131072}) v.push_back({KernelFamily::dense, 1, n, 0, false, 0, -1, 29});
   // The whole-row stream alone (31: variant 29 without scores and P.V; its output is zeros).
-  for (int b : {4, 16}) v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, -1, 31});
+  // The same stream with the steps dealt round-robin (32: all CTAs sweep one window, as the bulk probe does).
+  for (int b : {4, 16}) {
+    for (int variant : {31, 32}) v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, -1, variant});
+  }
   // Whether the whole-row kernels' speed depends on where K and V lie (layouts), and on the steps in flight
   // (prefetch 1 = one step ahead instead of two), against the per-KV-head kernel on the same buffers.
   for (int layout = 0; layout < kLayouts; ++layout) {

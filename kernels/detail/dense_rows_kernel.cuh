@@ -37,8 +37,12 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
   const int G = p.group, H = p.num_heads;
   // This CTA's steps of the batch's step space (kernel_params.hpp: rows_range_begin).
   const int64_t sps = p.rows_steps, total = static_cast<int64_t>(p.batch) * sps, ctas = gridDim.x;
-  const int64_t t0 = rows_range_begin(blockIdx.x, total, ctas);
-  const int steps = static_cast<int>(rows_range_begin(blockIdx.x + 1, total, ctas) - t0);
+  // Diagnostic 32 (p.stop_after == 2): the stream alone with the steps dealt round-robin (CTA c reads steps c,
+  // c + P, ...: all CTAs sweep the same window, the bulk probe's pattern); nothing is computed or written.
+  const bool sweep = p.stop_after == 2;
+  const int64_t t0 = sweep ? 0 : rows_range_begin(blockIdx.x, total, ctas);
+  const int steps = sweep ? static_cast<int>((total - blockIdx.x + ctas - 1) / ctas)
+                          : static_cast<int>(rows_range_begin(blockIdx.x + 1, total, ctas) - t0);
   constexpr int64_t kRowElems = static_cast<int64_t>(kRowsKvHeads) * D;  // one cache row: all KV heads
   constexpr int kRowBytes = kRowsKvHeads * D * sizeof(T);
   const auto seq_len = [&](int b) { return min(max(p.seq_lens[b], 0), static_cast<int>(p.n_max)); };
@@ -59,6 +63,12 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
   const int st_first = static_cast<int>(t0 - b_first * sps);
   int issue_b = b_first, issue_st = st_first, issue_n = tid == 0 && steps > 0 ? seq_len(b_first) : 0;
   const auto issue = [&](int step) {
+    if (sweep) {
+      const int64_t t = blockIdx.x + step * ctas;
+      issue_b = static_cast<int>(t / sps);
+      issue_st = static_cast<int>(t - issue_b * sps);
+      issue_n = seq_len(issue_b);
+    }
     const int b = issue_b;
     const int row0 = issue_st * 16;
     const int valid = min(16, max(0, issue_n - row0));
@@ -115,6 +125,16 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
     }
   };
 
+  if (sweep) {
+    for (int i = 0; i < steps; ++i) {
+      __syncthreads();
+      if (tid == 0 && i + ahead < steps) issue(i + ahead);
+      mbar_wait(s_full + i % kStages, static_cast<uint32_t>((i / kStages) & 1));
+    }
+    phase_mark(p, blockIdx.x, kPhaseKeys);
+    phase_mark(p, blockIdx.x, kPhaseEnd);
+    return;
+  }
   // The consumers' cursor: the (sequence, step) of step i, the sequence's length, its queries in registers.
   int seg_b = -1, b = b_first, st = st_first, n = 0;
   bool need_q = false;

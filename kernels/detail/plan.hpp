@@ -59,7 +59,8 @@ RowsSplit rows_chunk_split(const DecodeProblem& problem, const WorkspaceLimits& 
 RowsSplit rows_balanced_split(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count);
 // Shared memory of the whole-row kernel: its ring, or the merge of all heads of a sequence if that is larger.
 std::size_t rows_smem_bytes(const DecodeProblem& problem, const RowsSplit& split);
-// Variants 29 and 31 (31: 29 without scores and P.V, a diagnostic of its stream) take the balanced split.
+// Variants 29, 31 and 32 take the balanced split (31: 29's stream alone; 32: the same stream with the steps dealt
+// round-robin over the CTAs; diagnostics).
 bool rows_balanced(const LaunchOptions& launch);
 // Shapes the whole-row kernel serves: contiguous cache, 8 KV heads, d = 128, sm_90+ (the bulk copy engine).
 bool rows_kernel_supports(const DecodeProblem& problem, int cc_major);

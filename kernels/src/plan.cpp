@@ -144,7 +144,7 @@ bool rows_kernel_supports(const DecodeProblem& problem, int cc_major) {
   return !problem.kv.paged && problem.num_kv_heads == kRowsKvHeads && problem.head_dim == 128 && cc_major >= 9;
 }
 
-bool rows_balanced(const LaunchOptions& launch) { return launch.variant == 29 || launch.variant == 31; }
+bool rows_balanced(const LaunchOptions& launch) { return launch.variant == 29 || launch.variant == 31 || launch.variant == 32; }
 bool use_rows_kernel(const LaunchOptions& launch) { return launch.variant == 7 || rows_balanced(launch); }
 
 std::size_t smem_padding(const LaunchOptions& launch) {
@@ -156,7 +156,7 @@ KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& wo
   KernelParams p;
   p.fused_tiles = launch.variant == 16 ? 0 : 1;
   p.stop_after = launch.variant >= 11 && launch.variant <= 13 && family != KernelFamily::dense ? launch.variant - 10 : 0;
-  if (launch.variant == 31 && family == KernelFamily::dense) p.stop_after = 1;  // the whole-row stream alone
+  if ((launch.variant == 31 || launch.variant == 32) && family == KernelFamily::dense) p.stop_after = launch.variant - 30;
   // Heads-inner CTA order (benchmark variant 4). prop's barrier then needs every CTA of one sequence resident at
   // once; with at least one CTA per SM that holds while chunks x KV heads <= SMs, otherwise keep the default.
   p.heads_inner = launch.variant == 4 && (family != KernelFamily::prop ||
