@@ -92,14 +92,7 @@ void dense_rows_decode(const DecodeProblem& problem, DecodeWorkspace& workspace,
     throw std::invalid_argument("the whole-row dense kernel (LaunchOptions::variant " + std::to_string(launch.variant) +
                                 ") needs a contiguous cache, num_kv_heads = 8, head_dim = 128 and an sm_90 GPU or newer");
   }
-  if (detail::rows_balanced(launch) && launch.num_chunks != 0) {
-    throw std::invalid_argument("LaunchOptions::num_chunks = " + std::to_string(launch.num_chunks) + " with variant " +
-                                std::to_string(launch.variant) + ", which chooses its own split; allowed: 0");
-  }
-  const detail::RowsSplit split =
-      detail::rows_balanced(launch)
-          ? detail::rows_balanced_split(problem, workspace.limits(), workspace.sm_count())
-          : detail::rows_chunk_split(problem, workspace.limits(), workspace.sm_count(), launch.num_chunks);
+  const detail::RowsSplit split = detail::rows_split(problem, workspace.limits(), workspace.sm_count(), launch);
   detail::Plan plan;
   plan.num_chunks = split.pieces_max;
   plan.unit = 16;
@@ -108,14 +101,6 @@ void dense_rows_decode(const DecodeProblem& problem, DecodeWorkspace& workspace,
   p.rows_steps = split.steps_per_seq;
   p.phase_clock = launch.phase_clock;
   const std::size_t smem = detail::rows_smem_bytes(problem, split);
-  if (smem > detail::dense_rows_smem_bytes(problem.head_dim)) {  // the merge's scratch is the ring
-    throw std::invalid_argument("the whole-row dense kernel cuts a sequence into " + std::to_string(split.pieces_max) +
-                                " pieces; its merge holds at most " +
-                                std::to_string((detail::dense_rows_smem_bytes(problem.head_dim) / sizeof(float) -
-                                                detail::merge_smem_floats(0, problem.num_heads)) /
-                                               (3 * problem.num_heads)) +
-                                " (use fewer chunks)");
-  }
   const auto stream = static_cast<cudaStream_t>(launch.stream);
   with_dtype(problem.dtype, [&](auto tv) {
     detail::launch_dense_rows<128, decltype(tv)>(p, dim3(static_cast<unsigned>(split.ctas)), smem, stream);

@@ -47,7 +47,8 @@ struct KernelParams {
                        // benchmark variant 16)
   int64_t rows_steps = 0;  // whole-row dense kernel: 16-key steps per sequence in its step space (rows_range_begin)
   int stop_after = 0;  // diagnostics (benchmarks only): 1 = after the key stream, 2 = after the budgets,
-                       // 3 = after counts + compaction; the output is then not written
+                       // 3 = after counts + compaction; the output is then not written. Whole-row dense
+                       // kernel: 1 = its stream without scores or P.V, 2 = the stream dealt round-robin
   // sampling
   int32_t mode = 0;  // SamplingMode
   int tile = 0;

@@ -62,9 +62,14 @@ std::size_t rows_smem_bytes(const DecodeProblem& problem, const RowsSplit& split
 // Variants 29, 31 and 32 take the balanced split (31: 29's stream alone; 32: the same stream with the steps dealt
 // round-robin over the CTAs; diagnostics).
 bool rows_balanced(const LaunchOptions& launch);
+// The split a whole-row call runs (the one choice for the launcher and split_info): balanced, which takes no
+// num_chunks, or chunked. Throws std::invalid_argument for num_chunks with a balanced variant and for a split
+// whose merge does not fit in the kernel's shared memory.
+RowsSplit rows_split(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count,
+                     const LaunchOptions& launch);
 // Shapes the whole-row kernel serves: contiguous cache, 8 KV heads, d = 128, sm_90+ (the bulk copy engine).
 bool rows_kernel_supports(const DecodeProblem& problem, int cc_major);
-// Which dense kernel a call runs: the whole-row kernel only when variant 7 or 29 asks for it. Calls 11-12
+// Which dense kernel a call runs: the whole-row kernel only when variant 7, 29, 31 or 32 asks for it. Calls 11-12
 // measured it 4-9 % faster than the per-KV-head kernel at batch 16 and chose it by default; call 13 measured it
 // 20 % slower at the same points on the same GPU model (kernels/NOTES.md), so the default is the per-KV-head one.
 bool use_rows_kernel(const LaunchOptions& launch);

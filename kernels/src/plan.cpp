@@ -145,6 +145,23 @@ bool rows_kernel_supports(const DecodeProblem& problem, int cc_major) {
 }
 
 bool rows_balanced(const LaunchOptions& launch) { return launch.variant == 29 || launch.variant == 31 || launch.variant == 32; }
+
+RowsSplit rows_split(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count,
+                     const LaunchOptions& launch) {
+  if (rows_balanced(launch) && launch.num_chunks != 0) {
+    throw std::invalid_argument("LaunchOptions::num_chunks = " + std::to_string(launch.num_chunks) + " with variant " +
+                                std::to_string(launch.variant) + ", which chooses its own split; allowed: 0");
+  }
+  const RowsSplit r = rows_balanced(launch) ? rows_balanced_split(problem, limits, sm_count)
+                                            : rows_chunk_split(problem, limits, sm_count, launch.num_chunks);
+  const std::size_t smem = rows_smem_bytes(problem, r), ring = dense_rows_smem_bytes(problem.head_dim);
+  if (smem > ring) {  // the merge's scratch is the ring
+    throw std::invalid_argument("the whole-row dense kernel cuts a sequence into " + std::to_string(r.pieces_max) +
+                                " pieces, whose merge needs " + std::to_string(smem) + " bytes of shared memory (at most " +
+                                std::to_string(ring) + "); use fewer chunks (LaunchOptions::num_chunks)");
+  }
+  return r;
+}
 bool use_rows_kernel(const LaunchOptions& launch) { return launch.variant == 7 || rows_balanced(launch); }
 
 std::size_t smem_padding(const LaunchOptions& launch) {
@@ -217,15 +234,13 @@ SplitInfo split_info(KernelFamily family, const DecodeProblem& problem, int tile
   check_problem(problem);
   check_launch(launch);
   check_fits(problem, workspace.limits());
-  int chunks = launch.num_chunks;
   if (family == KernelFamily::dense && detail::use_rows_kernel(launch)) {
-    const detail::RowsSplit r =
-        detail::rows_balanced(launch) ? detail::rows_balanced_split(problem, workspace.limits(), workspace.sm_count())
-                             : detail::rows_chunk_split(problem, workspace.limits(), workspace.sm_count(), chunks);
+    const detail::RowsSplit r = detail::rows_split(problem, workspace.limits(), workspace.sm_count(), launch);
     const int64_t steps = (static_cast<int64_t>(problem.batch) * r.steps_per_seq + r.ctas - 1) / r.ctas;
     return SplitInfo{r.pieces_max, r.ctas, static_cast<int>(16 * steps), detail::rows_smem_bytes(problem, r)};
   }
-  const detail::Plan plan = detail::make_plan(family, problem, tile, workspace.limits(), workspace.sm_count(), chunks);
+  const detail::Plan plan = detail::make_plan(family, problem, tile, workspace.limits(), workspace.sm_count(),
+                                              launch.num_chunks);
   return SplitInfo{plan.num_chunks, plan.num_chunks * problem.num_kv_heads * problem.batch, plan.rows_max,
                    plan.smem_bytes};
 }
