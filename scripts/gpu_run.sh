@@ -10,7 +10,8 @@
 #        profiles), SANTA_NCU_EXTRA=METRICS (more ncu metrics, comma-separated), SANTA_PHASE_CLOCK=1 (per-phase
 #        CTA timings in the bench counters), SANTA_CUDA_ARCHS (default 90), SANTA_NCU_SOURCE=REGEX (one point
 #        profiled with warp-stall sampling per source line: ncu_source.txt; the build then adds -lineinfo),
-#        SANTA_TORCH_SPECS='B:n n ...;B:n ...' (the torch baseline points; default: every point of the tables)
+#        SANTA_TORCH_SPECS='B:n n ...;B:n ...' (the torch baseline points; default: every point of the tables),
+#        SANTA_NCU_TORCH=B:n (Nsight Compute of the cuDNN SDPA kernels at that point: ncu_cudnn.txt)
 # Files left in $OUT (at most 8): summary.md, points.csv, bench.json (merged), torch.csv, ncu.txt, tests.txt,
 # logs.tar.gz (every log: build with ptxas -v, ctest, sanitizers, per-family bench output, SASS counts, env).
 # Steps run in order of value (build, tests, benchmarks, baselines, then sanitizers, ncu) within the budget.
@@ -126,6 +127,27 @@ if [[ -n "${SANTA_NCU_SOURCE:-}" ]] && left 60; then
     ncu --import "$LOGS/src.ncu-rep" --page source --csv --print-source sass > "$LOGS/src_sass.csv" 2>&1
     python3 scripts/ncu_hotspots.py "$LOGS/src_sass.csv" --top 30 2>&1; } > "$OUT/ncu_source.txt" 2>&1
   head -c 6000 "$OUT/ncu_source.txt"
+fi
+
+if [[ -n "${SANTA_NCU_TORCH:-}" ]] && left 60; then
+  # The best dense baseline's own kernels (torch SDPA, cuDNN backend) under Nsight Compute: launch shape,
+  # memory workload, instruction mix and warp-stall hot spots, to see how it reads the NHD cache.
+  b=${SANTA_NCU_TORCH%%:*}; n=${SANTA_NCU_TORCH#*:}
+  step "Nsight Compute of torch SDPA / cuDNN at B=$b n_k=$n"
+  timeout $(cap 120) ncu --clock-control none --profile-from-start off --section LaunchStats --section Occupancy \
+    --section SpeedOfLight --section MemoryWorkloadAnalysis --section MemoryWorkloadAnalysis_Tables \
+    --section InstructionStats --section SchedulerStats --section WarpStateStats --section SourceCounters \
+    --metrics dram__bytes_read.sum,lts__t_sector_op_read_hit_rate.pct,lts__t_bytes.sum,smsp__inst_executed.sum,launch__cluster_dim_x,launch__cluster_dim_y,launch__cluster_dim_z,sass__inst_executed_per_opcode \
+    -o "$LOGS/cudnn" -f python3 scripts/torch_sdpa_baseline.py --batch "$b" --n-k "$n" --backends cudnn \
+    --warmup 2 --iters 2 --profile-range > "$LOGS/ncu_cudnn.log" 2>&1
+  echo "ncu cudnn rc=$?"
+  { ncu --import "$LOGS/cudnn.ncu-rep" --page details --print-details all 2>&1 | grep -vE "^==" | head -400
+    echo "---- raw (selected) ----"
+    ncu --import "$LOGS/cudnn.ncu-rep" --page raw --print-metric-instances values 2>&1 |
+      grep -E "Function Name|grid|block|cluster|dram__bytes_read.sum |lts__t_sector_op_read_hit_rate|sass__inst_executed_per_opcode|smsp__inst_executed.sum |registers|shared_mem" | head -60
+    ncu --import "$LOGS/cudnn.ncu-rep" --page source --csv --print-source sass > "$LOGS/cudnn_sass.csv" 2>&1
+    python3 scripts/ncu_hotspots.py "$LOGS/cudnn_sass.csv" --top 40 2>&1; } > "$OUT/ncu_cudnn.txt" 2>&1
+  grep -m3 -iE "Function Name|Grid Size|Block Size" "$OUT/ncu_cudnn.txt"
 fi
 
 step "summary"

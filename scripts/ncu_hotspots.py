@@ -10,7 +10,7 @@ import argparse
 import csv
 import sys
 
-MIX = ["HMMA", "LDG", "LDSM", "LDS", "STS", "SHFL", "MUFU.EX2", "DFMA", "DADD", "FRND", "F2I", "ATOMS", "RED",
+MIX = ["HMMA", "HGMMA", "UTMALDG", "UBLKCP", "LDGSTS", "SYNCS", "LDG", "LDSM", "LDS", "STS", "SHFL", "MUFU.EX2", "DFMA", "DADD", "FRND", "F2I", "ATOMS", "RED",
        "STL", "LDL", "NANOSLEEP"]
 
 

@@ -199,6 +199,13 @@ def measure(args: argparse.Namespace) -> tuple[list[Point], list[str]]:
                         call()
                         ends[i].record()
                     torch.cuda.synchronize()
+                    if args.profile_range:  # one more call, alone between cudaProfilerStart/Stop, for ncu
+                        flush.fill_(0)
+                        torch.cuda.synchronize()
+                        torch.cuda.profiler.start()
+                        call()
+                        torch.cuda.synchronize()
+                        torch.cuda.profiler.stop()
                 samples = [s.elapsed_time(e) * 1e3 for s, e in zip(starts, ends)]  # ms -> us
                 p = Point(BACKENDS[name], batch, n_k, args.heads, args.kv_heads, args.head_dim, args.dtype,
                           args.layout, args.warmup, args.iters, args.flush_mb, args.seed, err, samples,
@@ -466,6 +473,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="MiB overwritten before every call to evict L2 (default 512; must exceed 2x L2)")
     ap.add_argument("--peak-tbps", type=positive_float, default=None,
                     help="measured bandwidth ceiling for fraction_of_peak (default: the --h5 file's attribute)")
+    ap.add_argument("--profile-range", action="store_true",
+                    help="after the timed calls, one more call per point alone between cudaProfilerStart and "
+                         "cudaProfilerStop (for `ncu --profile-from-start off`: the backend's own kernels only)")
     ap.add_argument("--csv", metavar="FILE", help="write one row per point, every sample included")
     ap.add_argument("--h5", metavar="FILE", help="append rows to this santa result file (latency kind)")
     ap.add_argument("--set", type=key_value, action="append", default=[], metavar="NAME=VALUE",
