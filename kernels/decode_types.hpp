@@ -112,7 +112,9 @@ struct LaunchOptions {
                            // over equal shares of the batch's 16-key steps, a CTA per SM, ranges crossing sequence
                            // ends (same shapes as 7; num_chunks must be 0); 31 = 29's stream alone, no scores
                            // and no P.V (diagnostic: the output is zeros); 32 = that stream with the steps dealt
-                           // round-robin over the CTAs (diagnostic: no output is written)
+                           // round-robin over the CTAs (diagnostic: no output is written); 33 = the per-KV-head
+                           // dense kernel with its K/V stream through cp.async into per-warp shared-memory rings,
+                           // one CTA per SM (d = 128, sm_80+; else rejected; prefetch_steps 1 = one step ahead)
 };
 
 }  // namespace santa::gpu

@@ -90,8 +90,8 @@ fi
 
 if [[ "${SANTA_SKIP_SANITIZE:-0}" != "1" ]] && left 200; then
   T="$BUILD/tests/santa_tests_kernels"
-  MEM='AllSupported/DenseShapes.MatchesFp64Reference/d128_G4_bf16_*:SamplingVariants.*:SamplingPhaseClock.*:DenseDecode.LaunchVariants*:DenseDecode.WholeRow*:DenseDecode.BalancedWholeRow*:DenseDecode.DefaultRuns*:Kernels/SamplingCounts.EqualCpuReferenceExactly/*_d128_G4_bf16_S*_tile256:Kernels/SamplingCounts.EqualCpuReferenceExactly/*_d64_G8_fp16_*:SamplingDeterminism.CudaGraph*'
-  RACE='AllSupported/DenseShapes.MatchesFp64Reference/d128_G4_bf16_contiguous:DenseDecode.LaunchVariants*:DenseDecode.WholeRow*:DenseDecode.BalancedWholeRow*:Kernels/SamplingCounts.EqualCpuReferenceExactly/prop_global_systematic_d128_G4_bf16_S128_tile256:Kernels/SamplingCounts.EqualCpuReferenceExactly/flash_exact_d64_G8_fp16_S100_tile64'
+  MEM='AllSupported/DenseShapes.MatchesFp64Reference/d128_G4_bf16_*:SamplingVariants.*:SamplingPhaseClock.*:DenseDecode.LaunchVariants*:DenseDecode.WholeRow*:DenseDecode.BalancedWholeRow*:DenseDecode.Async*:DenseDecode.DefaultRuns*:Kernels/SamplingCounts.EqualCpuReferenceExactly/*_d128_G4_bf16_S*_tile256:Kernels/SamplingCounts.EqualCpuReferenceExactly/*_d64_G8_fp16_*:SamplingDeterminism.CudaGraph*'
+  RACE='AllSupported/DenseShapes.MatchesFp64Reference/d128_G4_bf16_contiguous:DenseDecode.LaunchVariants*:DenseDecode.WholeRow*:DenseDecode.BalancedWholeRow*:DenseDecode.Async*:Kernels/SamplingCounts.EqualCpuReferenceExactly/prop_global_systematic_d128_G4_bf16_S128_tile256:Kernels/SamplingCounts.EqualCpuReferenceExactly/flash_exact_d64_G8_fp16_S100_tile64'
   step "compute-sanitizer memcheck"
   timeout $(cap 150) compute-sanitizer --tool memcheck --error-exitcode 9 "$T" --gtest_filter="$MEM" > "$LOGS/memcheck.log" 2>&1
   echo "memcheck rc=$? $(grep -E 'ERROR SUMMARY|PASSED|FAILED' "$LOGS/memcheck.log" | tail -3 | tr '\n' ' ')" | tee -a "$OUT/tests.txt"
@@ -102,7 +102,7 @@ fi
 
 if [[ "${SANTA_SKIP_NCU:-0}" != "1" ]] && left 90; then
   step "Nsight Compute (clocks untouched)"
-  SANTA_BENCH_ITERS=1 timeout $(cap 120) ncu --clock-control none -k "regex:decode_kernel|rows_kernel" \
+  SANTA_BENCH_ITERS=1 timeout $(cap 120) ncu --clock-control none -k "regex:decode_kernel|rows_kernel|async_kernel" \
     --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,lts__t_bytes.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed,sm__warps_active.avg.pct_of_peak_sustained_active,launch__registers_per_thread,launch__occupancy_limit_registers,launch__occupancy_limit_shared_mem,launch__grid_size,smsp__inst_executed.sum${SANTA_NCU_EXTRA:+,$SANTA_NCU_EXTRA} \
     "$BUILD/bench/santa_bench_kernels" --benchmark_filter="${SANTA_NCU_FILTER:-^(dense|prop_gs/S:128|flash/S:2048)/B:(1|16)/n:32768/iter}" \
     > "$OUT/ncu.txt" 2>&1
@@ -119,7 +119,7 @@ fi
 
 if [[ -n "${SANTA_NCU_SOURCE:-}" ]] && left 60; then
   step "Nsight Compute warp-stall sampling per source line: ${SANTA_NCU_SOURCE}"
-  SANTA_BENCH_ITERS=1 timeout $(cap 90) ncu --clock-control none -k "regex:decode_kernel|rows_kernel" --launch-count 1 \
+  SANTA_BENCH_ITERS=1 timeout $(cap 90) ncu --clock-control none -k "regex:decode_kernel|rows_kernel|async_kernel" --launch-count 1 \
     --section SourceCounters --section WarpStateStats -o "$LOGS/src" -f \
     "$BUILD/bench/santa_bench_kernels" --benchmark_filter="${SANTA_NCU_SOURCE}" > "$LOGS/ncu_src.log" 2>&1
   echo "ncu source rc=$?"

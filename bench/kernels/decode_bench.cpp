@@ -317,6 +317,17 @@ std::vector<Point> grid() {
   for (int b : {4, 16}) {
     for (int variant : {31, 32}) v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, -1, variant});
   }
+  // The per-KV-head kernel streaming through cp.async into per-warp rings (33): its own split (one CTA per SM;
+  // B = 16 -> one CTA per sequence and KV head, as cuDNN's kernel), a few others, and one step ahead (pf:1).
+  for (int64_t n : {8192, 32768, 131072}) {
+    for (int b : {1, 4}) v.push_back({KernelFamily::dense, b, n, 0, false, 0, -1, 33});
+  }
+  for (int64_t n : {8192, 65536}) v.push_back({KernelFamily::dense, 16, n, 0, false, 0, -1, 33});
+  for (int b : {1, 4, 16}) {
+    v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, 1, 33});
+    for (int c : {1, 2, 4, 8, 16, 32}) v.push_back({KernelFamily::dense, b, 32768, 0, false, c, -1, 33});
+  }
+  v.push_back({KernelFamily::dense, 16, 32768, 0, false, 0, -1, 33});
   // Whether the whole-row kernels' speed depends on where K and V lie (layouts), and on the steps in flight
   // (prefetch 1 = one step ahead instead of two), against the per-KV-head kernel on the same buffers.
   for (int layout = 0; layout < kLayouts; ++layout) {

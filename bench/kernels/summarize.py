@@ -141,7 +141,7 @@ def main():
     if var:
         lines += ["", "Variants (median us). v:1 = sampling kernel compiled for 3 CTAs/SM (single-buffered K); "
                   "v:2 / v:3 = one head / several heads per warp task after the key stream (the default picks by the task count); "
-                  "v:4 = CTAs ordered KV heads first; v:7 / v:8 / v:29 = dense forced to the whole-row kernel (CTA per chunk and sequence, warp per KV head, bulk copies) / the per-KV-head kernel / the whole-row kernel over equal shares of the batch (a CTA per SM); v:31 = v:29 streaming K and V without scores or P.V (diagnostic); v:32 = that stream with steps dealt round-robin (diagnostic); "
+                  "v:4 = CTAs ordered KV heads first; v:7 / v:8 / v:29 = dense forced to the whole-row kernel (CTA per chunk and sequence, warp per KV head, bulk copies) / the per-KV-head kernel / the whole-row kernel over equal shares of the batch (a CTA per SM); v:31 = v:29 streaming K and V without scores or P.V (diagnostic); v:32 = that stream with steps dealt round-robin (diagnostic); v:33 = the per-KV-head kernel streaming K and V through cp.async into per-warp shared-memory rings (a CTA per SM); "
                   "v:11/12/13 = stopped after the key stream / the budgets / counts + compaction (diagnostics); "
                   "v:16 = sampling tile statistics (flash: and counts) after the key stream, not inside it; v:21/22/23 = 16/32/48 KB of unused shared memory per CTA (less L1 at the same occupancy):", "",
                   "| kernel | B | n_k | variant | chunks | time | default at the same chunks |", "|---|---|---|---|---|---|---|"]

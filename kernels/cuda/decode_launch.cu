@@ -116,10 +116,21 @@ void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, cons
   if (detail::use_rows_kernel(launch)) {
     return dense_rows_decode(problem, workspace, launch);
   }
+  const auto stream = static_cast<cudaStream_t>(launch.stream);
+  if (detail::use_async_kernel(launch)) {
+    if (!detail::async_kernel_supports(problem, workspace.cc_major())) {
+      throw std::invalid_argument("the cp.async dense kernel (LaunchOptions::variant 33) needs head_dim = 128 and an "
+                                  "sm_80 GPU or newer");
+    }
+    const detail::Plan plan = detail::async_plan(problem, workspace.limits(), workspace.sm_count(), launch);
+    const detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::dense);
+    return with_dtype(problem.dtype, [&](auto tv) {
+      detail::launch_dense_async<128, decltype(tv)>(p, grid_of(problem, plan), plan.smem_bytes, stream);
+    });
+  }
   const detail::Plan plan = detail::make_plan(KernelFamily::dense, problem, 0, workspace.limits(),
                                               workspace.sm_count(), launch.num_chunks);
   detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::dense);
-  const auto stream = static_cast<cudaStream_t>(launch.stream);
   with_head_dim(problem.head_dim, [&](auto dc) {
     constexpr int D = decltype(dc)::value;
     with_dtype(problem.dtype, [&](auto tv) {

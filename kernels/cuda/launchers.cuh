@@ -22,6 +22,10 @@ void launch_dense(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream
 template <int D, class T>
 void launch_dense_rows(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream);
 
+// The per-KV-head dense kernel streaming through cp.async (benchmark variant 33; d = 128, sm_80+).
+template <int D, class T>
+void launch_dense_async(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream);
+
 // kMinBlocks: resident CTAs per SM the kernel is compiled for (2, or 1 for d = 256; 3 is a benchmark variant).
 // kOneHead = 1: the phases after the key stream take one head per warp task (benchmark variant 2).
 template <int D, class T, int kMaxG, int kMinBlocks, int kOneHead = 0>

@@ -76,56 +76,27 @@ __device__ __forceinline__ void softmax_pv_step(float (&s)[2][2], const VFrag<D>
   }
 }
 
-template <int D, class T, int kMinBlocks>
-__global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(const KernelParams p) {
-  extern __shared__ float4 smem4[];
-  float* smem = reinterpret_cast<float*>(smem4);
-  __shared__ int s_flag;
-  __shared__ __align__(16) T s_q[kMaxGroup * kQRowStride<D>];
-  // d = 256: value loads are issued after the score product has consumed the key registers (fewer
-  // registers live at once; d <= 128 keeps both in flight).
-  constexpr bool kLateV = D > 128;
+// A per-KV-head dense CTA's (chunk, KV head, sequence) and its keys [r0, r1).
+struct DenseCta {
+  int chunk, kvh, b, r0, r1;
+};
+__device__ __forceinline__ DenseCta dense_cta(const KernelParams& p) {
   const CtaCoord cta = cta_coord(static_cast<int>(blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z)),
                                  p.num_chunks, p.num_kv_heads, p.heads_inner);
-  const int chunk = cta.chunk, kvh = cta.kvh, b = cta.b;
+  const int n = min(max(p.seq_lens[cta.b], 0), static_cast<int>(p.n_max));
+  const int chunk_rows = chunk_rows_for(n, p.num_chunks, p.unit);
+  const int r0 = cta.chunk * chunk_rows;
+  return {cta.chunk, cta.kvh, cta.b, r0, min(n, r0 + chunk_rows)};
+}
+
+// The end of a per-KV-head dense CTA: its warps' partials combined in a fixed order (through `smem`), the
+// chunk's partial written, and the (sequence, KV head) merged by the last of its chunks to arrive.
+template <int D, class T>
+__device__ __forceinline__ void combine_warps_and_merge(const KernelParams& p, int b, int kvh, int chunk, float m_run,
+                                                        float l_run, const float (&acc)[D / 16][4], float* smem,
+                                                        int* s_flag) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
   const int G = p.group;
-  const int n = min(max(p.seq_lens[b], 0), static_cast<int>(p.n_max));
-  const int chunk_rows = chunk_rows_for(n, p.num_chunks, p.unit);
-  const int r0 = chunk * chunk_rows;
-  const int r1 = min(n, r0 + chunk_rows);
-  const KvRows rows = kv_rows<D>(p, b, kvh);
-  const T* kp = static_cast<const T*>(p.k);
-  const T* vp = static_cast<const T*>(p.v);
-
-  stage_q<D, T>(s_q, p, b, kvh);
-  __syncthreads();
-
-  float m_run = -INFINITY, l_run = 0.f;  // head g (this lane's quad)
-  float acc[D / 16][4];                  // O^T: head-dim slots x heads 2c, 2c+1
-#pragma unroll
-  for (int mt = 0; mt < D / 16; ++mt) acc[mt][0] = acc[mt][1] = acc[mt][2] = acc[mt][3] = 0.f;
-
-  const int P = p.prefetch;
-  for (int row0 = r0 + 16 * warp; row0 < r1; row0 += 16 * kWarps) {
-    if (P > 0) {  // keys (lanes 0-15) and values (lanes 16-31) of this warp's step P steps ahead
-      const int row = row0 + 16 * kWarps * P + (lane & 15);
-      if (row < r1) prefetch_l2((lane < 16 ? kp : vp) + rows(row), D * static_cast<int>(sizeof(T)));
-    }
-    KFrag<D> kf;
-    VFrag<D> vf;
-    load_k<D, T>(kf, kp, rows, row0, r1, g, c);
-    if (!kLateV) load_v<D, T>(vf, vp, rows, row0, r1, g, c);
-    float s[2][2];
-    {
-      QFrag<D> qf;
-      load_q_smem<D, T>(qf, s_q, g, c);
-      score_step<D, T>(qf, kf, s);
-    }
-    if (kLateV) load_v<D, T>(vf, vp, rows, row0, r1, g, c);
-    softmax_pv_step<D, T>(s, vf, row0, r1, p.scale_log2, G, g, c, m_run, l_run, acc);
-  }
-
   // Combine the warps (fixed order). acc[mt][0..3] = O[head 2c | 2c+1][d | d+1], d = 8(g + 8u) + 2w.
   l_run += __shfl_xor_sync(0xFFFFFFFFu, l_run, 1);
   l_run += __shfl_xor_sync(0xFFFFFFFFu, l_run, 2);
@@ -172,7 +143,55 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(cons
       p.part_ml[2 * (part * G + h) + 1] = den;
     }
   }
-  if (arrive_last(p, group, &s_flag)) merge_chunks<D, T, MergeKind::softmax>(p, b, kvh, smem);
+  if (arrive_last(p, group, s_flag)) merge_chunks<D, T, MergeKind::softmax>(p, b, kvh, smem);
+}
+
+template <int D, class T, int kMinBlocks>
+__global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(const KernelParams p) {
+  extern __shared__ float4 smem4[];
+  float* smem = reinterpret_cast<float*>(smem4);
+  __shared__ int s_flag;
+  __shared__ __align__(16) T s_q[kMaxGroup * kQRowStride<D>];
+  // d = 256: value loads are issued after the score product has consumed the key registers (fewer
+  // registers live at once; d <= 128 keeps both in flight).
+  constexpr bool kLateV = D > 128;
+  const DenseCta cta = dense_cta(p);
+  const int chunk = cta.chunk, kvh = cta.kvh, b = cta.b, r0 = cta.r0, r1 = cta.r1;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
+  const int G = p.group;
+  const KvRows rows = kv_rows<D>(p, b, kvh);
+  const T* kp = static_cast<const T*>(p.k);
+  const T* vp = static_cast<const T*>(p.v);
+
+  stage_q<D, T>(s_q, p, b, kvh);
+  __syncthreads();
+
+  float m_run = -INFINITY, l_run = 0.f;  // head g (this lane's quad)
+  float acc[D / 16][4];                  // O^T: head-dim slots x heads 2c, 2c+1
+#pragma unroll
+  for (int mt = 0; mt < D / 16; ++mt) acc[mt][0] = acc[mt][1] = acc[mt][2] = acc[mt][3] = 0.f;
+
+  const int P = p.prefetch;
+  for (int row0 = r0 + 16 * warp; row0 < r1; row0 += 16 * kWarps) {
+    if (P > 0) {  // keys (lanes 0-15) and values (lanes 16-31) of this warp's step P steps ahead
+      const int row = row0 + 16 * kWarps * P + (lane & 15);
+      if (row < r1) prefetch_l2((lane < 16 ? kp : vp) + rows(row), D * static_cast<int>(sizeof(T)));
+    }
+    KFrag<D> kf;
+    VFrag<D> vf;
+    load_k<D, T>(kf, kp, rows, row0, r1, g, c);
+    if (!kLateV) load_v<D, T>(vf, vp, rows, row0, r1, g, c);
+    float s[2][2];
+    {
+      QFrag<D> qf;
+      load_q_smem<D, T>(qf, s_q, g, c);
+      score_step<D, T>(qf, kf, s);
+    }
+    if (kLateV) load_v<D, T>(vf, vp, rows, row0, r1, g, c);
+    softmax_pv_step<D, T>(s, vf, row0, r1, p.scale_log2, G, g, c, m_run, l_run, acc);
+  }
+
+  combine_warps_and_merge<D, T>(p, b, kvh, chunk, m_run, l_run, acc, smem, &s_flag);
 }
 
 }  // namespace santa::gpu::detail

@@ -100,6 +100,13 @@ SANTA_KHD std::size_t dense_rows_smem_bytes(int head_dim) {
   return static_cast<std::size_t>(kDenseStages) * 2 * 16 * kRowsKvHeads * head_dim * 2;
 }
 
+// The per-KV-head dense kernel with its stream through cp.async (variant 33): a ring of kAsyncStages 16-key steps
+// (K rows, then V rows; 2-byte elements) per warp: 192 KB at d = 128, one CTA per SM.
+inline constexpr int kAsyncStages = 3;
+SANTA_KHD std::size_t dense_async_smem_bytes(int head_dim) {
+  return static_cast<std::size_t>(kWarps) * kAsyncStages * 2 * 16 * head_dim * 2;
+}
+
 // The whole-row kernel's split. The batch's 16-key steps, sequence after sequence (rows_steps per sequence, the
 // ones past a sequence's end empty), are cut into gridDim.x ranges: CTA c takes steps [begin(c), begin(c + 1)).
 // A range can cross sequence ends (a CTA then finishes one partial per sequence it touches, at most

@@ -73,6 +73,13 @@ bool rows_kernel_supports(const DecodeProblem& problem, int cc_major);
 // measured it 4-9 % faster than the per-KV-head kernel at batch 16 and chose it by default; call 13 measured it
 // 20 % slower at the same points on the same GPU model (kernels/NOTES.md), so the default is the per-KV-head one.
 bool use_rows_kernel(const LaunchOptions& launch);
+// Variant 33: the per-KV-head dense kernel streaming through cp.async (dense_async_kernel.cuh). d = 128 (its one
+// instance), sm_80+ (cp.async); contiguous or paged, any group size.
+bool use_async_kernel(const LaunchOptions& launch);
+bool async_kernel_supports(const DecodeProblem& problem, int cc_major);
+// Its plan: the dense plan at the requested chunks, or (0) at the cheapest split with one resident CTA per SM
+// (its ring takes 192 KB), and shared memory for the ring or the combine / merge, whichever is larger.
+Plan async_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, const LaunchOptions& launch);
 // Diagnostic variants 21 / 22 / 23: 16 / 32 / 48 KB of unused dynamic shared memory per CTA on top of what the
 // kernel needs, so the SM's shared-memory carveout grows and its L1 shrinks at the same occupancy (call 29: the
 // key stream slowed by half when 48 KB of gather staging were added). 0 otherwise.

@@ -164,6 +164,23 @@ RowsSplit rows_split(const DecodeProblem& problem, const WorkspaceLimits& limits
 }
 bool use_rows_kernel(const LaunchOptions& launch) { return launch.variant == 7 || rows_balanced(launch); }
 
+bool use_async_kernel(const LaunchOptions& launch) { return launch.variant == 33; }
+
+bool async_kernel_supports(const DecodeProblem& problem, int cc_major) { return problem.head_dim == 128 && cc_major >= 8; }
+
+Plan async_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, const LaunchOptions& launch) {
+  int chunks = launch.num_chunks;
+  if (chunks == 0) {
+    const int64_t units = ceil_div(max_sequence_length(problem), kDenseUnit);
+    chunks = static_cast<int>(cheapest_split(units, kDenseUnit, 1, std::min<int64_t>(limits.max_chunks, units),
+                                             static_cast<int64_t>(problem.batch) * problem.num_kv_heads,
+                                             std::max(1, sm_count), kDenseCtaCostRows));
+  }
+  Plan plan = make_plan(KernelFamily::dense, problem, 0, limits, sm_count, chunks);
+  plan.smem_bytes = std::max(plan.smem_bytes, dense_async_smem_bytes(problem.head_dim));
+  return plan;
+}
+
 std::size_t smem_padding(const LaunchOptions& launch) {
   return launch.variant >= 21 && launch.variant <= 23 ? static_cast<std::size_t>(launch.variant - 20) * 16 * 1024 : 0;
 }
@@ -239,8 +256,10 @@ SplitInfo split_info(KernelFamily family, const DecodeProblem& problem, int tile
     const int64_t steps = (static_cast<int64_t>(problem.batch) * r.steps_per_seq + r.ctas - 1) / r.ctas;
     return SplitInfo{r.pieces_max, r.ctas, static_cast<int>(16 * steps), detail::rows_smem_bytes(problem, r)};
   }
-  const detail::Plan plan = detail::make_plan(family, problem, tile, workspace.limits(), workspace.sm_count(),
-                                              launch.num_chunks);
+  const detail::Plan plan =
+      family == KernelFamily::dense && detail::use_async_kernel(launch)
+          ? detail::async_plan(problem, workspace.limits(), workspace.sm_count(), launch)
+          : detail::make_plan(family, problem, tile, workspace.limits(), workspace.sm_count(), launch.num_chunks);
   return SplitInfo{plan.num_chunks, plan.num_chunks * problem.num_kv_heads * problem.batch, plan.rows_max,
                    plan.smem_bytes};
 }

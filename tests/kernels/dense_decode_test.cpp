@@ -202,6 +202,69 @@ TEST(DenseDecode, BalancedWholeRowVariantMatchesReference) {
   }
 }
 
+// Variant 33 (the per-KV-head kernel streaming through cp.async into per-warp rings) runs the default kernel's
+// steps and products in the same order, so at the same split it gives the default's bits: contiguous and paged,
+// group sizes 1 / 4 / 8, bf16 and fp16, sequences ending inside a step and shorter than one step, 1 to 7 chunks.
+// At its own split it meets the fp64 reference, bitwise run to run; other head dims are rejected before launch.
+TEST(DenseDecode, AsyncVariantBitwiseEqualToDefault) {
+  SANTA_REQUIRE_GPU();
+  if (device_info().cc_major < 8) GTEST_SKIP() << "variant 33 needs sm_80 (cp.async)";
+  for (int group : {1, 4, 8}) {
+    for (DType t : {DType::bf16, DType::fp16}) {
+      Shape s;
+      s.batch = 3;
+      s.kv_heads = 2;
+      s.heads = 2 * group;
+      s.dim = 128;
+      s.max_len = 5000;
+      s.dtype = t;
+      SCOPED_TRACE("G = " + std::to_string(group) + ", " + to_string(t));
+      const HostInputs in = random_inputs(s, 61 + group + (t == DType::fp16 ? 10 : 0), {5000, 3001, 9});
+      DeviceInputs a = upload(in, false), pg = upload(in, true, 16);
+      DecodeWorkspace ws(limits_for(s));
+      for (DeviceInputs* x : {&a, &pg}) {
+        for (int chunks : {1, 3, 7}) {
+          LaunchOptions lo;
+          lo.num_chunks = chunks;
+          x->out.fill_bytes(0xFF);
+          dense_decode(x->problem, ws, lo);
+          const auto base = x->out.download_vector<uint16_t>(in.q.size());
+          for (int pf : {-1, 1}) {  // two steps ahead (default) and one
+            lo.variant = 33;
+            lo.prefetch_steps = pf;
+            x->out.fill_bytes(0xFF);
+            dense_decode(x->problem, ws, lo);
+            EXPECT_EQ(x->out.download_vector<uint16_t>(in.q.size()), base)
+                << "chunks " << chunks << " prefetch_steps " << pf << (x == &pg ? " paged" : " contiguous");
+          }
+        }
+      }
+      LaunchOptions lo;
+      lo.variant = 33;
+      a.out.fill_bytes(0xFF);
+      dense_decode(a.problem, ws, lo);
+      const std::vector<float> out = download_out(a, s);
+      expect_matches_reference(in, out);
+      a.out.fill_bytes(0xFF);
+      dense_decode(a.problem, ws, lo);
+      EXPECT_EQ(download_out(a, s), out) << "second run differs bitwise";
+    }
+  }
+  Shape s;
+  s.dim = 64;
+  const HostInputs in = random_inputs(s, 3);
+  DeviceInputs d = upload(in, false);
+  DecodeWorkspace ws(limits_for(s));
+  LaunchOptions lo;
+  lo.variant = 33;
+  try {
+    dense_decode(d.problem, ws, lo);
+    ADD_FAILURE() << "head_dim 64 accepted by variant 33";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("head_dim = 128"), std::string::npos) << e.what();
+  }
+}
+
 // The default dense call runs the per-KV-head kernel (bitwise variant 8's output, not variant 7's) on a shape
 // the whole-row kernel serves. Inputs are drawn on the device; both kernels meet the fp64 reference elsewhere.
 TEST(DenseDecode, DefaultRunsThePerKvHeadKernel) {

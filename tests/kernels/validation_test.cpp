@@ -127,8 +127,8 @@ TEST(KernelValidation, LaunchOptionsNameTheBadField) {
     change(o);
     return o;
   };
-  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 21, 22, 23, 29, 31, 32}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
-  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24, 25, 26, 27, 28, 30, 33}) {
+  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 21, 22, 23, 29, 31, 32, 33}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
+  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24, 25, 26, 27, 28, 30, 34}) {
     expect_rejected([&] { check_launch(with([&](LaunchOptions& o) { o.variant = v; })); }, "variant = " + std::to_string(v));
   }
   expect_rejected([&] { check_launch(with([](LaunchOptions& o) { o.prefetch_steps = 65; })); }, "prefetch_steps = 65");
@@ -178,6 +178,45 @@ TEST(KernelPlan, DenseKernelChoice) {
   p = valid_problem();
   p.batch = 16;
   EXPECT_EQ(detail::rows_variant_chunks(p, valid_limits(), 132), 8);
+}
+
+// Variant 33 (the per-KV-head kernel through cp.async, one CTA per SM): only variant 33 selects it; d = 128 on
+// sm_80+, contiguous or paged; its automatic split fills one wave of 132 SMs (32k keys, 8 KV heads: batch 16 ->
+// 1 chunk = 128 CTAs, batch 4 -> 4, batch 1 -> 16), requested chunks are kept, and its shared memory holds the ring.
+TEST(KernelPlan, AsyncDenseKernelChoiceAndSplit) {
+  for (int v : {0, 1, 4, 7, 8, 29}) {
+    LaunchOptions o;
+    o.variant = v;
+    EXPECT_FALSE(detail::use_async_kernel(o)) << "variant " << v;
+  }
+  LaunchOptions o;
+  o.variant = 33;
+  EXPECT_TRUE(detail::use_async_kernel(o));
+  EXPECT_FALSE(detail::use_rows_kernel(o));
+  DecodeProblem p = valid_problem();
+  EXPECT_TRUE(detail::async_kernel_supports(p, 8));
+  EXPECT_FALSE(detail::async_kernel_supports(p, 7));  // no cp.async
+  p.kv.paged = true;
+  EXPECT_TRUE(detail::async_kernel_supports(p, 9));
+  for (int d : {64, 256}) {
+    p.head_dim = d;
+    EXPECT_FALSE(detail::async_kernel_supports(p, 9)) << "head_dim " << d;
+  }
+  WorkspaceLimits l = valid_limits();
+  l.max_len = 32768;
+  l.max_batch = 16;
+  for (auto [batch, chunks] : {std::pair{16, 1}, std::pair{4, 4}, std::pair{1, 16}}) {
+    p = valid_problem();
+    p.batch = batch;
+    p.kv.max_len = 32768;
+    const detail::Plan plan = detail::async_plan(p, l, 132, o);
+    EXPECT_EQ(plan.num_chunks, chunks) << "batch " << batch;
+    EXPECT_GE(plan.smem_bytes, detail::dense_async_smem_bytes(128)) << "batch " << batch;
+    LaunchOptions forced = o;
+    forced.num_chunks = 3;
+    EXPECT_EQ(detail::async_plan(p, l, 132, forced).num_chunks, 3) << "batch " << batch;
+  }
+  EXPECT_EQ(detail::dense_async_smem_bytes(128), 196608u);  // 8 warps x 3 steps x (K + V) x 16 rows x 256 bytes
 }
 
 // The whole-row kernel's ranges cover every step of the batch exactly once, in order; each sequence's pieces

@@ -1,0 +1,114 @@
+// Dense decode, the per-KV-head kernel's split and arithmetic with its K/V stream through cp.async (benchmark
+// variant 33; d = 128, contiguous or paged, any group size, sm_80+).
+//
+// Nsight Compute of cuDNN's SDPA decode at B = 16, 32k on the H200 (call 41, results/gpu_kernels/call41_h200):
+// 128 CTAs (one per sequence and KV head, no split) of 4 warps read the same NHD cache at 96 % of peak DRAM with
+// LDGSTS (cp.async, L1 bypassed) into shared memory, 128 keys per tile; our per-KV-head kernel, which loads
+// into registers, reaches ~85 %. This kernel keeps everything of the default kernel (dense_kernel.cuh) except
+// the loads: each warp streams its 16-key steps (the 8 warps of a CTA cover 128 consecutive keys, as cuDNN's
+// tile) through a private ring of kAsyncStages steps of shared memory, kAsyncStages - 1 steps ahead, and reads
+// its fragments from there. The ring is per warp, so no block barrier per step. Same steps, same products in
+// the same order: bitwise the default kernel's output at the same split (tests/kernels/dense_decode_test.cpp).
+#pragma once
+
+#include "kernels/detail/dense_kernel.cuh"
+
+namespace santa::gpu::detail {
+
+template <int D, class T>
+struct AsyncRing {
+  static constexpr int kUnits = D * static_cast<int>(sizeof(T)) / 16;  // 16-byte units of a row
+  static constexpr int kStepBytes = 16 * D * static_cast<int>(sizeof(T));  // 16 rows (K, then V)
+  static constexpr int kSlotBytes = 2 * kStepBytes;
+  static constexpr int kWarpBytes = kAsyncStages * kSlotBytes;
+  static_assert(kUnits % 8 == 0, "the swizzle permutes units within groups of 8");
+  // Unit u of row r lies at unit u ^ swz(r) of the row: a quarter-warp's fragment reads (K: rows g, g + 1 at
+  // units c + 4j; V: rows 2c + e at units g + 8u) then fall on 8 distinct 16-byte bank groups.
+  static __device__ __forceinline__ int swz(int r) { return (((r >> 1) & 3) << 1) ^ ((r & 1) << 2); }
+  static __device__ __forceinline__ int at(int r, int u) { return (r * kUnits + (u ^ swz(r))) * 16; }
+};
+
+template <int D, class T>
+__global__ void __launch_bounds__(kThreads, 1) dense_async_kernel(const KernelParams p) {
+  using R = AsyncRing<D, T>;
+  constexpr int kElemsPerUnit = 16 / static_cast<int>(sizeof(T));
+  extern __shared__ float4 smem4[];
+  float* smem = reinterpret_cast<float*>(smem4);
+  __shared__ int s_flag;
+  __shared__ __align__(16) T s_q[kMaxGroup * kQRowStride<D>];
+  const DenseCta cta = dense_cta(p);
+  const int r0 = cta.r0, r1 = cta.r1;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
+  const KvRows rows = kv_rows<D>(p, cta.b, cta.kvh);
+  const T* kp = static_cast<const T*>(p.k);
+  const T* vp = static_cast<const T*>(p.v);
+  unsigned char* ring = reinterpret_cast<unsigned char*>(smem4) + warp * R::kWarpBytes;
+
+  stage_q<D, T>(s_q, p, cta.b, cta.kvh);
+  __syncthreads();
+  QFrag<D> qf;
+  load_q_smem<D, T>(qf, s_q, g, c);
+
+  // This warp's steps: rows [row0, row0 + 16) with row0 = r0 + 16 warp + 128 i, as the default kernel's loop.
+  const int first = r0 + 16 * warp;
+  const int steps = first < r1 ? (r1 - first + 16 * kWarps - 1) / (16 * kWarps) : 0;
+  // Step i into slot i % kAsyncStages: lane l copies units 32k + l of the 16 rows of K and of V (half a row per
+  // 16 lanes: two 256-byte pieces per instruction at d = 128); rows past r1 are zero-filled, not read. One
+  // commit group per call, empty past the last step, so the wait below counts the same for every step.
+  const auto issue = [&](int i) {
+    if (i < steps) {
+      const int row0 = first + 16 * kWarps * i;
+      unsigned char* slot = ring + (i % kAsyncStages) * R::kSlotBytes;
+#pragma unroll
+      for (int k = 0; k < 16 * R::kUnits / 32; ++k) {
+        const int idx = 32 * k + lane, r = idx / R::kUnits, u = idx % R::kUnits;
+        const bool ok = row0 + r < r1;
+        const int64_t off = ok ? rows(row0 + r) + kElemsPerUnit * u : 0;
+        cp_async_16(slot + R::at(r, u), kp + off, ok);
+        cp_async_16(slot + R::kStepBytes + R::at(r, u), vp + off, ok);
+      }
+    }
+    cp_async_commit();
+  };
+  // Steps in flight ahead of the one computed: kAsyncStages - 1, or 1 on request (LaunchOptions::prefetch_steps).
+  const bool one_ahead = p.prefetch == 1;
+  const int ahead = one_ahead ? 1 : kAsyncStages - 1;
+  for (int i = 0; i < ahead; ++i) issue(i);
+
+  float m_run = -INFINITY, l_run = 0.f;
+  float acc[D / 16][4];
+#pragma unroll
+  for (int mt = 0; mt < D / 16; ++mt) acc[mt][0] = acc[mt][1] = acc[mt][2] = acc[mt][3] = 0.f;
+  for (int i = 0; i < steps; ++i) {
+    __syncwarp();  // every lane has read the slot that step i + ahead refills (it held step i + ahead - stages < i)
+    issue(i + ahead);
+    if (one_ahead) {
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<kAsyncStages - 1>();
+    }
+    __syncwarp();  // every lane's copies of step i are complete and visible to the warp
+    const unsigned char* kb = ring + (i % kAsyncStages) * R::kSlotBytes;
+    const unsigned char* vb = kb + R::kStepBytes;
+    KFrag<D> kf;
+    VFrag<D> vf;
+#pragma unroll
+    for (int nt = 0; nt < 2; ++nt)
+#pragma unroll
+      for (int j = 0; j < D / 32; ++j) kf.r[nt][j] = *reinterpret_cast<const uint4*>(kb + R::at(8 * nt + g, c + 4 * j));
+#pragma unroll
+    for (int ri = 0; ri < 4; ++ri) {
+      const int r = 2 * c + (ri & 1) + 8 * (ri >> 1);
+#pragma unroll
+      for (int u = 0; u < D / 64; ++u) vf.r[ri][u] = *reinterpret_cast<const uint4*>(vb + R::at(r, g + 8 * u));
+    }
+    float s[2][2];
+    score_step<D, T>(qf, kf, s);
+    softmax_pv_step<D, T>(s, vf, first + 16 * kWarps * i, r1, p.scale_log2, p.group, g, c, m_run, l_run, acc);
+  }
+  cp_async_wait<0>();
+  __syncthreads();  // the combine's scratch is the ring: every warp is done with its stream
+  combine_warps_and_merge<D, T>(p, cta.b, cta.kvh, cta.chunk, m_run, l_run, acc, smem, &s_flag);
+}
+
+}  // namespace santa::gpu::detail
