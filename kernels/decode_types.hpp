@@ -114,7 +114,9 @@ struct LaunchOptions {
                            // and no P.V (diagnostic: the output is zeros); 32 = that stream with the steps dealt
                            // round-robin over the CTAs (diagnostic: no output is written); 33 = the per-KV-head
                            // dense kernel with its K/V stream through cp.async into per-warp shared-memory rings,
-                           // one CTA per SM (d = 128, sm_80+; else rejected; prefetch_steps 1 = one step ahead)
+                           // one CTA per SM (d = 128, sm_80+; else rejected; prefetch_steps 1 = one step ahead);
+                           // 34 = 33 with its warps in lock step (a block barrier per step), 35 = 33 issuing a
+                           // step's V after the current step's scores, 36 = both (same output as 33)
 };
 
 }  // namespace santa::gpu

@@ -328,6 +328,16 @@ std::vector<Point> grid() {
     for (int c : {1, 2, 4, 8, 16, 32}) v.push_back({KernelFamily::dense, b, 32768, 0, false, c, -1, 33});
   }
   v.push_back({KernelFamily::dense, 16, 32768, 0, false, 0, -1, 33});
+  // 34 = 33 in lock step (a block barrier per step), 35 = V issued after the current scores, 36 = both.
+  for (int b : {1, 4, 16}) {
+    for (int variant : {34, 35, 36}) {
+      v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, -1, variant});
+      v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, 1, variant});
+    }
+  }
+  for (int variant : {34, 36}) {
+    for (int c : {2, 8}) v.push_back({KernelFamily::dense, 16, 32768, 0, false, c, -1, variant});
+  }
   // Whether the whole-row kernels' speed depends on where K and V lie (layouts), and on the steps in flight
   // (prefetch 1 = one step ahead instead of two), against the per-KV-head kernel on the same buffers.
   for (int layout = 0; layout < kLayouts; ++layout) {

@@ -1,5 +1,5 @@
 // Dense decode, the per-KV-head kernel's split and arithmetic with its K/V stream through cp.async (benchmark
-// variant 33; d = 128, contiguous or paged, any group size, sm_80+).
+// variants 33-36; d = 128, contiguous or paged, any group size, sm_80+).
 //
 // Nsight Compute of cuDNN's SDPA decode at B = 16, 32k on the H200 (call 41, results/gpu_kernels/call41_h200):
 // 128 CTAs (one per sequence and KV head, no split) of 4 warps read the same NHD cache at 96 % of peak DRAM with
@@ -7,7 +7,9 @@
 // into registers, reaches ~85 %. This kernel keeps everything of the default kernel (dense_kernel.cuh) except
 // the loads: each warp streams its 16-key steps (the 8 warps of a CTA cover 128 consecutive keys, as cuDNN's
 // tile) through a private ring of kAsyncStages steps of shared memory, kAsyncStages - 1 steps ahead, and reads
-// its fragments from there. The ring is per warp, so no block barrier per step. Same steps, same products in
+// its fragments from there. The ring is per warp, so no block barrier per step (variant 33; 34 adds one, so the
+// CTA reads 128 consecutive keys at a time as cuDNN's does; 35 issues a step's V after the current step's
+// scores, so K and V requests come apart; 36 = both). Same steps, same products in
 // the same order: bitwise the default kernel's output at the same split (tests/kernels/dense_decode_test.cpp).
 #pragma once
 
@@ -52,59 +54,87 @@ __global__ void __launch_bounds__(kThreads, 1) dense_async_kernel(const KernelPa
   // This warp's steps: rows [row0, row0 + 16) with row0 = r0 + 16 warp + 128 i, as the default kernel's loop.
   const int first = r0 + 16 * warp;
   const int steps = first < r1 ? (r1 - first + 16 * kWarps - 1) / (16 * kWarps) : 0;
-  // Step i into slot i % kAsyncStages: lane l copies units 32k + l of the 16 rows of K and of V (half a row per
-  // 16 lanes: two 256-byte pieces per instruction at d = 128); rows past r1 are zero-filled, not read. One
-  // commit group per call, empty past the last step, so the wait below counts the same for every step.
-  const auto issue = [&](int i) {
+  // Step i into slot i % kAsyncStages: lane l copies units 32k + l of the 16 rows of K (or of V): half a row per
+  // 16 lanes, two 256-byte pieces per instruction at d = 128. Rows past r1 are zero-filled, not read.
+  const auto issue = [&](int i, const T* base, int offset) {
     if (i < steps) {
       const int row0 = first + 16 * kWarps * i;
-      unsigned char* slot = ring + (i % kAsyncStages) * R::kSlotBytes;
+      unsigned char* slot = ring + (i % kAsyncStages) * R::kSlotBytes + offset;
 #pragma unroll
       for (int k = 0; k < 16 * R::kUnits / 32; ++k) {
         const int idx = 32 * k + lane, r = idx / R::kUnits, u = idx % R::kUnits;
         const bool ok = row0 + r < r1;
-        const int64_t off = ok ? rows(row0 + r) + kElemsPerUnit * u : 0;
-        cp_async_16(slot + R::at(r, u), kp + off, ok);
-        cp_async_16(slot + R::kStepBytes + R::at(r, u), vp + off, ok);
+        cp_async_16(slot + R::at(r, u), base + (ok ? rows(row0 + r) + kElemsPerUnit * u : 0), ok);
       }
     }
-    cp_async_commit();
   };
+  // One commit group per step (K and V), empty past the last step, so the waits count the same for every step.
   // Steps in flight ahead of the one computed: kAsyncStages - 1, or 1 on request (LaunchOptions::prefetch_steps).
   const bool one_ahead = p.prefetch == 1;
   const int ahead = one_ahead ? 1 : kAsyncStages - 1;
-  for (int i = 0; i < ahead; ++i) issue(i);
+  const bool lockstep = (p.async_mode & 1) != 0, late_v = (p.async_mode & 2) != 0;
+  for (int i = 0; i < ahead; ++i) {
+    issue(i, kp, 0);
+    issue(i, vp, R::kStepBytes);
+    cp_async_commit();
+  }
+  // Lock step: every warp runs warp 0's step count (the most), so the block barrier is reached by all.
+  const int loop_steps = lockstep ? (r0 < r1 ? (r1 - r0 + 16 * kWarps - 1) / (16 * kWarps) : 0) : steps;
 
   float m_run = -INFINITY, l_run = 0.f;
   float acc[D / 16][4];
 #pragma unroll
   for (int mt = 0; mt < D / 16; ++mt) acc[mt][0] = acc[mt][1] = acc[mt][2] = acc[mt][3] = 0.f;
-  for (int i = 0; i < steps; ++i) {
-    __syncwarp();  // every lane has read the slot that step i + ahead refills (it held step i + ahead - stages < i)
-    issue(i + ahead);
-    if (one_ahead) {
+  for (int i = 0; i < loop_steps; ++i) {
+    // Every lane (lock step: every warp) has read the slot that step i + ahead refills (it held step
+    // i + ahead - kAsyncStages < i).
+    if (lockstep) {
+      __syncthreads();
+    } else {
+      __syncwarp();
+    }
+    issue(i + ahead, kp, 0);
+    if (!late_v) {
+      issue(i + ahead, vp, R::kStepBytes);
+      cp_async_commit();
+    }
+    // Step i's group is complete once at most `pending` newer groups are outstanding (late V: step i + ahead's
+    // group is not committed yet).
+    const int pending = ahead - (late_v ? 1 : 0);
+    if (pending == 2) {
+      cp_async_wait<2>();
+    } else if (pending == 1) {
       cp_async_wait<1>();
     } else {
-      cp_async_wait<kAsyncStages - 1>();
+      cp_async_wait<0>();
     }
-    __syncwarp();  // every lane's copies of step i are complete and visible to the warp
+    __syncwarp();  // every lane's copies of step i are complete and visible to the warp (each warp reads its own ring)
+    const bool active = i < steps;
     const unsigned char* kb = ring + (i % kAsyncStages) * R::kSlotBytes;
     const unsigned char* vb = kb + R::kStepBytes;
-    KFrag<D> kf;
-    VFrag<D> vf;
-#pragma unroll
-    for (int nt = 0; nt < 2; ++nt)
-#pragma unroll
-      for (int j = 0; j < D / 32; ++j) kf.r[nt][j] = *reinterpret_cast<const uint4*>(kb + R::at(8 * nt + g, c + 4 * j));
-#pragma unroll
-    for (int ri = 0; ri < 4; ++ri) {
-      const int r = 2 * c + (ri & 1) + 8 * (ri >> 1);
-#pragma unroll
-      for (int u = 0; u < D / 64; ++u) vf.r[ri][u] = *reinterpret_cast<const uint4*>(vb + R::at(r, g + 8 * u));
-    }
     float s[2][2];
-    score_step<D, T>(qf, kf, s);
-    softmax_pv_step<D, T>(s, vf, first + 16 * kWarps * i, r1, p.scale_log2, p.group, g, c, m_run, l_run, acc);
+    if (active) {
+      KFrag<D> kf;
+#pragma unroll
+      for (int nt = 0; nt < 2; ++nt)
+#pragma unroll
+        for (int j = 0; j < D / 32; ++j) kf.r[nt][j] = *reinterpret_cast<const uint4*>(kb + R::at(8 * nt + g, c + 4 * j));
+      score_step<D, T>(qf, kf, s);
+    }
+    if (late_v) {
+      issue(i + ahead, vp, R::kStepBytes);
+      cp_async_commit();
+    }
+    if (active) {
+      VFrag<D> vf;
+#pragma unroll
+      for (int ri = 0; ri < 4; ++ri) {
+        const int r = 2 * c + (ri & 1) + 8 * (ri >> 1);
+#pragma unroll
+        for (int u = 0; u < D / 64; ++u) vf.r[ri][u] = *reinterpret_cast<const uint4*>(vb + R::at(r, g + 8 * u));
+      }
+      softmax_pv_step<D, T>(s, vf, first + 16 * kWarps * i, r1, p.scale_log2, p.group, g, c, m_run, l_run, acc);
+    }
   }
   cp_async_wait<0>();
   __syncthreads();  // the combine's scratch is the ring: every warp is done with its stream

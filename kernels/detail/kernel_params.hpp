@@ -50,6 +50,9 @@ struct KernelParams {
                        // 3 = after counts + compaction; the output is then not written. Whole-row dense
                        // kernel: 1 = its stream without scores or P.V, 2 = the stream dealt round-robin
   // sampling
+  int async_mode = 0;  // cp.async dense kernel (variants 33-36): bit 0 = its warps in lock step (a block barrier per
+                       // step: the CTA reads 128 consecutive keys at a time), bit 1 = V of a step issued after the
+                       // scores of the current one (K and V requests apart, as cuDNN's tiles)
   int32_t mode = 0;  // SamplingMode
   int tile = 0;
   int64_t samples = 0;

@@ -127,8 +127,8 @@ TEST(KernelValidation, LaunchOptionsNameTheBadField) {
     change(o);
     return o;
   };
-  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 21, 22, 23, 29, 31, 32, 33}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
-  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24, 25, 26, 27, 28, 30, 34}) {
+  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 21, 22, 23, 29, 31, 32, 33, 34, 35, 36}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
+  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24, 25, 26, 27, 28, 30, 37}) {
     expect_rejected([&] { check_launch(with([&](LaunchOptions& o) { o.variant = v; })); }, "variant = " + std::to_string(v));
   }
   expect_rejected([&] { check_launch(with([](LaunchOptions& o) { o.prefetch_steps = 65; })); }, "prefetch_steps = 65");
@@ -180,7 +180,7 @@ TEST(KernelPlan, DenseKernelChoice) {
   EXPECT_EQ(detail::rows_variant_chunks(p, valid_limits(), 132), 8);
 }
 
-// Variant 33 (the per-KV-head kernel through cp.async, one CTA per SM): only variant 33 selects it; d = 128 on
+// Variants 33-36 (the per-KV-head kernel through cp.async, one CTA per SM): only they select it; d = 128 on
 // sm_80+, contiguous or paged; its automatic split fills one wave of 132 SMs (32k keys, 8 KV heads: batch 16 ->
 // 1 chunk = 128 CTAs, batch 4 -> 4, batch 1 -> 16), requested chunks are kept, and its shared memory holds the ring.
 TEST(KernelPlan, AsyncDenseKernelChoiceAndSplit) {
@@ -189,10 +189,14 @@ TEST(KernelPlan, AsyncDenseKernelChoiceAndSplit) {
     o.variant = v;
     EXPECT_FALSE(detail::use_async_kernel(o)) << "variant " << v;
   }
+  for (int v : {33, 34, 35, 36}) {
+    LaunchOptions o;
+    o.variant = v;
+    EXPECT_TRUE(detail::use_async_kernel(o)) << "variant " << v;
+    EXPECT_FALSE(detail::use_rows_kernel(o)) << "variant " << v;
+  }
   LaunchOptions o;
   o.variant = 33;
-  EXPECT_TRUE(detail::use_async_kernel(o));
-  EXPECT_FALSE(detail::use_rows_kernel(o));
   DecodeProblem p = valid_problem();
   EXPECT_TRUE(detail::async_kernel_supports(p, 8));
   EXPECT_FALSE(detail::async_kernel_supports(p, 7));  // no cp.async
