@@ -116,7 +116,9 @@ struct LaunchOptions {
                            // dense kernel with its K/V stream through cp.async into per-warp shared-memory rings,
                            // one CTA per SM (d = 128, sm_80+; else rejected; prefetch_steps 1 = one step ahead);
                            // 34 = 33 with its warps in lock step (a block barrier per step), 35 = 33 issuing a
-                           // step's V after the current step's scores, 36 = both (same output as 33)
+                           // step's V after the current step's scores, 36 = both (same output as 33); 37-40 =
+                           // 33-36 with the rows in shared memory not swizzled, 41 = 33 with copies lacking the
+                           // zero-fill operand (diagnostics)
 };
 
 }  // namespace santa::gpu

@@ -338,6 +338,11 @@ std::vector<Point> grid() {
   for (int variant : {34, 36}) {
     for (int c : {2, 8}) v.push_back({KernelFamily::dense, 16, 32768, 0, false, c, -1, variant});
   }
+  // Diagnostics: 37-40 = 33-36 with rows not swizzled in shared memory, 41 = copies without the zero-fill operand
+  // (call 43: v:33 asked L2 for every sector twice).
+  for (int b : {4, 16}) {
+    for (int variant : {37, 38, 39, 40, 41}) v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, -1, variant});
+  }
   // Whether the whole-row kernels' speed depends on where K and V lie (layouts), and on the steps in flight
   // (prefetch 1 = one step ahead instead of two), against the per-KV-head kernel on the same buffers.
   for (int layout = 0; layout < kLayouts; ++layout) {

@@ -27,7 +27,8 @@ struct AsyncRing {
   // Unit u of row r lies at unit u ^ swz(r) of the row: a quarter-warp's fragment reads (K: rows g, g + 1 at
   // units c + 4j; V: rows 2c + e at units g + 8u) then fall on 8 distinct 16-byte bank groups.
   static __device__ __forceinline__ int swz(int r) { return (((r >> 1) & 3) << 1) ^ ((r & 1) << 2); }
-  static __device__ __forceinline__ int at(int r, int u) { return (r * kUnits + (u ^ swz(r))) * 16; }
+  // mask = 0 lays the rows out plainly (diagnostic async_mode bit 2), -1 swizzled.
+  static __device__ __forceinline__ int at(int r, int u, int mask) { return (r * kUnits + (u ^ (swz(r) & mask))) * 16; }
 };
 
 template <int D, class T>
@@ -56,6 +57,9 @@ __global__ void __launch_bounds__(kThreads, 1) dense_async_kernel(const KernelPa
   const int steps = first < r1 ? (r1 - first + 16 * kWarps - 1) / (16 * kWarps) : 0;
   // Step i into slot i % kAsyncStages: lane l copies units 32k + l of the 16 rows of K (or of V): half a row per
   // 16 lanes, two 256-byte pieces per instruction at d = 128. Rows past r1 are zero-filled, not read.
+  // Diagnostics (async_mode bits 2 and 3): rows not swizzled; the copy without its zero-fill operand.
+  const int swz_mask = (p.async_mode & 4) != 0 ? 0 : -1;
+  const bool zfill = (p.async_mode & 8) == 0;
   const auto issue = [&](int i, const T* base, int offset) {
     if (i < steps) {
       const int row0 = first + 16 * kWarps * i;
@@ -64,7 +68,11 @@ __global__ void __launch_bounds__(kThreads, 1) dense_async_kernel(const KernelPa
       for (int k = 0; k < 16 * R::kUnits / 32; ++k) {
         const int idx = 32 * k + lane, r = idx / R::kUnits, u = idx % R::kUnits;
         const bool ok = row0 + r < r1;
-        cp_async_16(slot + R::at(r, u), base + (ok ? rows(row0 + r) + kElemsPerUnit * u : 0), ok);
+        if (zfill) {
+          cp_async_16(slot + R::at(r, u, swz_mask), base + (ok ? rows(row0 + r) + kElemsPerUnit * u : 0), ok);
+        } else {  // diagnostic: the plain form; rows past r1 copy row r0 (their scores are masked, P = 0)
+          cp_async_16_plain(slot + R::at(r, u, swz_mask), base + rows(ok ? row0 + r : r0) + kElemsPerUnit * u);
+        }
       }
     }
   };
@@ -118,7 +126,7 @@ __global__ void __launch_bounds__(kThreads, 1) dense_async_kernel(const KernelPa
 #pragma unroll
       for (int nt = 0; nt < 2; ++nt)
 #pragma unroll
-        for (int j = 0; j < D / 32; ++j) kf.r[nt][j] = *reinterpret_cast<const uint4*>(kb + R::at(8 * nt + g, c + 4 * j));
+        for (int j = 0; j < D / 32; ++j) kf.r[nt][j] = *reinterpret_cast<const uint4*>(kb + R::at(8 * nt + g, c + 4 * j, swz_mask));
       score_step<D, T>(qf, kf, s);
     }
     if (late_v) {
@@ -131,7 +139,7 @@ __global__ void __launch_bounds__(kThreads, 1) dense_async_kernel(const KernelPa
       for (int ri = 0; ri < 4; ++ri) {
         const int r = 2 * c + (ri & 1) + 8 * (ri >> 1);
 #pragma unroll
-        for (int u = 0; u < D / 64; ++u) vf.r[ri][u] = *reinterpret_cast<const uint4*>(vb + R::at(r, g + 8 * u));
+        for (int u = 0; u < D / 64; ++u) vf.r[ri][u] = *reinterpret_cast<const uint4*>(vb + R::at(r, g + 8 * u, swz_mask));
       }
       softmax_pv_step<D, T>(s, vf, first + 16 * kWarps * i, r1, p.scale_log2, p.group, g, c, m_run, l_run, acc);
     }

@@ -52,7 +52,8 @@ struct KernelParams {
   // sampling
   int async_mode = 0;  // cp.async dense kernel (variants 33-36): bit 0 = its warps in lock step (a block barrier per
                        // step: the CTA reads 128 consecutive keys at a time), bit 1 = V of a step issued after the
-                       // scores of the current one (K and V requests apart, as cuDNN's tiles)
+                       // scores of the current one (K and V requests apart, as cuDNN's tiles); diagnostics: bit 2 =
+                       // rows in shared memory not swizzled, bit 3 = copies without the zero-fill operand
   int32_t mode = 0;  // SamplingMode
   int tile = 0;
   int64_t samples = 0;

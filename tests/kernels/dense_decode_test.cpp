@@ -202,8 +202,8 @@ TEST(DenseDecode, BalancedWholeRowVariantMatchesReference) {
   }
 }
 
-// Variants 33-36 (the per-KV-head kernel streaming through cp.async into per-warp rings; 34-36 change only when
-// copies are issued and whether warps wait for each other) run the default kernel's steps and products in the
+// Variants 33-41 (the per-KV-head kernel streaming through cp.async into per-warp rings; 34-41 change only when
+// copies are issued, how rows lie in shared memory and whether warps wait for each other) run the default kernel's steps and products in the
 // same order, so at the same split they give the default's bits: contiguous and paged,
 // group sizes 1 / 4 / 8, bf16 and fp16, sequences ending inside a step and shorter than one step, 1 to 7 chunks.
 // At its own split it meets the fp64 reference, bitwise run to run; other head dims are rejected before launch.
@@ -230,7 +230,7 @@ TEST(DenseDecode, AsyncVariantBitwiseEqualToDefault) {
           x->out.fill_bytes(0xFF);
           dense_decode(x->problem, ws, lo);
           const auto base = x->out.download_vector<uint16_t>(in.q.size());
-          for (int variant : {33, 34, 35, 36}) {
+          for (int variant : {33, 34, 35, 36, 37, 38, 39, 40, 41}) {
             for (int pf : {-1, 1}) {  // two steps ahead (default) and one
               lo.variant = variant;
               lo.prefetch_steps = pf;
