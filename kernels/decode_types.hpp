@@ -118,7 +118,8 @@ struct LaunchOptions {
                            // 34 = 33 with its warps in lock step (a block barrier per step), 35 = 33 issuing a
                            // step's V after the current step's scores, 36 = both (same output as 33); 37-40 =
                            // 33-36 with the rows in shared memory not swizzled, 41 = 33 with copies lacking the
-                           // zero-fill operand (diagnostics)
+                           // zero-fill operand (diagnostics); 42 = the default dense kernel (d = 128) with loads
+                           // lacking the L2 prefetch-size hint (same output)
 };
 
 }  // namespace santa::gpu

@@ -340,9 +340,12 @@ std::vector<Point> grid() {
   }
   // Diagnostics: 37-40 = 33-36 with rows not swizzled in shared memory, 41 = copies without the zero-fill operand
   // (call 43: v:33 asked L2 for every sector twice).
-  for (int b : {4, 16}) {
-    for (int variant : {37, 38, 39, 40, 41}) v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, -1, variant});
+  // 42 = the default kernel's loads without the L2 prefetch-size hint.
+  for (int b : {1, 4, 16}) {
+    for (int variant : {37, 38, 39, 40, 41, 42}) v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, -1, variant});
   }
+  for (int64_t n : {8192, 131072}) v.push_back({KernelFamily::dense, 4, n, 0, false, 0, -1, 42});
+  for (int64_t n : {8192, 65536}) v.push_back({KernelFamily::dense, 16, n, 0, false, 0, -1, 42});
   // Whether the whole-row kernels' speed depends on where K and V lie (layouts), and on the steps in flight
   // (prefetch 1 = one step ahead instead of two), against the per-KV-head kernel on the same buffers.
   for (int layout = 0; layout < kLayouts; ++layout) {

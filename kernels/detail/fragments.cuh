@@ -29,6 +29,22 @@ __device__ __forceinline__ uint4 ld_stream(const void* p) {
   return r;
 }
 
+// The same without the L2 prefetch-size hint (benchmark variant 42: whether the hint inflates the sectors L2 is
+// asked for; call 43 counted 1.25 sector lookups per sector read for the default dense kernel).
+__device__ __forceinline__ uint4 ld_stream_nohint(const void* p) {
+  uint4 r;
+  asm("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w) : "l"(p));
+  return r;
+}
+template <bool kL2Hint>
+__device__ __forceinline__ uint4 ld_stream_as(const void* p) {
+  if constexpr (kL2Hint) {
+    return ld_stream(p);
+  } else {
+    return ld_stream_nohint(p);
+  }
+}
+
 // 16 bytes of a gathered row (no prefetch: rows are scattered).
 __device__ __forceinline__ uint4 ld_gather(const void* p) {
   uint4 r;
@@ -258,7 +274,7 @@ struct KFrag {
   uint4 r[2][D / 32];
 };
 
-template <int D, class T>
+template <int D, class T, bool kL2Hint = true>
 __device__ __forceinline__ void load_k(KFrag<D>& f, const T* k, const KvRows& rows, int row0, int row_end, int g,
                                        int c) {
 #pragma unroll
@@ -267,7 +283,7 @@ __device__ __forceinline__ void load_k(KFrag<D>& f, const T* k, const KvRows& ro
     if (row < row_end) {
       const T* src = k + rows(row) + 8 * c;
 #pragma unroll
-      for (int j = 0; j < D / 32; ++j) f.r[nt][j] = ld_stream(src + 32 * j);
+      for (int j = 0; j < D / 32; ++j) f.r[nt][j] = ld_stream_as<kL2Hint>(src + 32 * j);
     } else {
 #pragma unroll
       for (int j = 0; j < D / 32; ++j) f.r[nt][j] = make_uint4(0, 0, 0, 0);

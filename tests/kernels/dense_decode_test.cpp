@@ -115,7 +115,8 @@ TEST(DenseDecode, PagedEqualsContiguousBitwiseAndRunsAreDeterministic) {
   EXPECT_EQ(p.out.download_vector<uint16_t>(in.q.size()), first) << "paged cache differs from contiguous";
 }
 
-// Variant 4 (KV heads first in the CTA order) changes only which CTA starts when: the default's bits,
+// Variant 4 (KV heads first in the CTA order) changes only which CTA starts when, variant 42 only the loads' L2
+// prefetch-size hint: the default's bits,
 // contiguous and paged, several splits, sequences that end inside a step.
 TEST(DenseDecode, LaunchVariantsBitwiseEqualToDefault) {
   SANTA_REQUIRE_GPU();
@@ -130,11 +131,13 @@ TEST(DenseDecode, LaunchVariantsBitwiseEqualToDefault) {
       x->out.fill_bytes(0xFF);
       dense_decode(x->problem, ws, lo);
       const auto base = x->out.download_vector<uint16_t>(in.q.size());
-      lo.variant = 4;
-      x->out.fill_bytes(0xFF);
-      dense_decode(x->problem, ws, lo);
-      EXPECT_EQ(x->out.download_vector<uint16_t>(in.q.size()), base)
-          << "variant 4 chunks " << chunks << (x == &pg ? " paged" : " contiguous");
+      for (int variant : {4, 42}) {
+        lo.variant = variant;
+        x->out.fill_bytes(0xFF);
+        dense_decode(x->problem, ws, lo);
+        EXPECT_EQ(x->out.download_vector<uint16_t>(in.q.size()), base)
+            << "variant " << variant << " chunks " << chunks << (x == &pg ? " paged" : " contiguous");
+      }
     }
   }
 }
