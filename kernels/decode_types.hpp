@@ -119,7 +119,8 @@ struct LaunchOptions {
                            // step's V after the current step's scores, 36 = both (same output as 33); 37-40 =
                            // 33-36 with the rows in shared memory not swizzled, 41 = 33 with copies lacking the
                            // zero-fill operand (diagnostics); 42 = the default dense kernel (d = 128) with loads
-                           // lacking the L2 prefetch-size hint (same output)
+                           // carrying the L2 256-byte prefetch-size hint (its default before call 44; same output);
+                           // 43 = the sampling kernels' key loads without that hint (same output)
 };
 
 }  // namespace santa::gpu

@@ -340,12 +340,22 @@ std::vector<Point> grid() {
   }
   // Diagnostics: 37-40 = 33-36 with rows not swizzled in shared memory, 41 = copies without the zero-fill operand
   // (call 43: v:33 asked L2 for every sector twice).
-  // 42 = the default kernel's loads without the L2 prefetch-size hint.
+  // 42 = the dense kernel's loads with the L2 256-byte prefetch hint (its default before call 44); 43 = the
+  // sampling kernels' key loads without it.
   for (int b : {1, 4, 16}) {
     for (int variant : {37, 38, 39, 40, 41, 42}) v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, -1, variant});
   }
   for (int64_t n : {8192, 131072}) v.push_back({KernelFamily::dense, 4, n, 0, false, 0, -1, 42});
   for (int64_t n : {8192, 65536}) v.push_back({KernelFamily::dense, 16, n, 0, false, 0, -1, 42});
+  const auto add_43 = [&](int b, int64_t n) {
+    v.push_back({KernelFamily::prop, b, n, 128, false, 0, -1, 43});
+    v.push_back({KernelFamily::flash, b, n, 2048, false, 0, -1, 43});
+  };
+  for (int64_t n : {8192, 32768, 131072}) {
+    add_43(1, n);
+    add_43(4, n);
+  }
+  for (int64_t n : {8192, 32768, 65536}) add_43(16, n);
   // Whether the whole-row kernels' speed depends on where K and V lie (layouts), and on the steps in flight
   // (prefetch 1 = one step ahead instead of two), against the per-KV-head kernel on the same buffers.
   for (int layout = 0; layout < kLayouts; ++layout) {

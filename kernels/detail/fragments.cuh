@@ -29,21 +29,32 @@ __device__ __forceinline__ uint4 ld_stream(const void* p) {
   return r;
 }
 
-// The same without the L2 prefetch-size hint (benchmark variant 42: whether the hint inflates the sectors L2 is
-// asked for; call 43 counted 1.25 sector lookups per sector read for the default dense kernel).
+// The same without the L2 prefetch-size hint: the dense kernel's loads since call 44, where the hint made L2 look
+// up 1.25 sectors per sector read (B = 16, 32k); variant 42 keeps it there, variant 43 drops it in the sampling
+// kernels' key stream.
 __device__ __forceinline__ uint4 ld_stream_nohint(const void* p) {
   uint4 r;
   asm("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w) : "l"(p));
   return r;
 }
+// The two as load functors: the hint fixed at compile time, or chosen at run time by a predicate inside one asm
+// block (one instruction issued, no second code path: the sampling kernels' key stream, variant 43).
 template <bool kL2Hint>
-__device__ __forceinline__ uint4 ld_stream_as(const void* p) {
-  if constexpr (kL2Hint) {
-    return ld_stream(p);
-  } else {
-    return ld_stream_nohint(p);
+struct StreamLoad {
+  __device__ __forceinline__ uint4 operator()(const void* p) const { return kL2Hint ? ld_stream(p) : ld_stream_nohint(p); }
+};
+struct SelectStreamLoad {
+  int hint;
+  __device__ __forceinline__ uint4 operator()(const void* p) const {
+    uint4 r;
+    asm("{\n.reg .pred h;\nsetp.ne.b32 h, %5, 0;\n"
+        "@h ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0,%1,%2,%3}, [%4];\n"
+        "@!h ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];\n}"
+        : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+        : "l"(p), "r"(hint));
+    return r;
   }
-}
+};
 
 // 16 bytes of a gathered row (no prefetch: rows are scattered).
 __device__ __forceinline__ uint4 ld_gather(const void* p) {
@@ -274,16 +285,16 @@ struct KFrag {
   uint4 r[2][D / 32];
 };
 
-template <int D, class T, bool kL2Hint = true>
+template <int D, class T, class Load = StreamLoad<true>>
 __device__ __forceinline__ void load_k(KFrag<D>& f, const T* k, const KvRows& rows, int row0, int row_end, int g,
-                                       int c) {
+                                       int c, Load load = Load{}) {
 #pragma unroll
   for (int nt = 0; nt < 2; ++nt) {
     const int row = row0 + 8 * nt + g;
     if (row < row_end) {
       const T* src = k + rows(row) + 8 * c;
 #pragma unroll
-      for (int j = 0; j < D / 32; ++j) f.r[nt][j] = ld_stream_as<kL2Hint>(src + 32 * j);
+      for (int j = 0; j < D / 32; ++j) f.r[nt][j] = load(src + 32 * j);
     } else {
 #pragma unroll
       for (int j = 0; j < D / 32; ++j) f.r[nt][j] = make_uint4(0, 0, 0, 0);

@@ -54,6 +54,7 @@ struct KernelParams {
                        // step: the CTA reads 128 consecutive keys at a time), bit 1 = V of a step issued after the
                        // scores of the current one (K and V requests apart, as cuDNN's tiles); diagnostics: bit 2 =
                        // rows in shared memory not swizzled, bit 3 = copies without the zero-fill operand
+  int l2_hint = 1;     // sampling kernels: key loads with the L2 256-byte prefetch-size hint (variant 43: without)
   int32_t mode = 0;  // SamplingMode
   int tile = 0;
   int64_t samples = 0;

@@ -457,6 +457,9 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
         }
       }
     };
+    // Key loads with the L2 256-byte prefetch-size hint, or without it (KernelParams::l2_hint; variant 43).
+    const SelectStreamLoad load{p.l2_hint};
+    const auto ldk = [&](KFrag<D>& f, int row0) { load_k<D, T>(f, kp, rows, row0, r1, g, c, load); };
     if (fused) {
       // Fused stream (v8): warp w streams whole tiles w, w + 8, ... (16-key steps of a tile in order, double
       // buffered across tile ends) and runs tile_work on a tile right after storing its last step, while the
@@ -470,12 +473,12 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
         tile_work(warp + kWarps * (k / spt));
       };
       KFrag<D> fa, fb;
-      if (nk > 0) load_k<D, T>(fa, kp, rows, r0 + 16 * step_of(0), r1, g, c);
+      if (nk > 0) ldk(fa, r0 + 16 * step_of(0));
       for (int k = 0; k < nk; k += 2) {
-        if (k + 1 < nk) load_k<D, T>(fb, kp, rows, r0 + 16 * step_of(k + 1), r1, g, c);
+        if (k + 1 < nk) ldk(fb, r0 + 16 * step_of(k + 1));
         store(fa, step_of(k));
         stored(k);
-        if (k + 2 < nk) load_k<D, T>(fa, kp, rows, r0 + 16 * step_of(k + 2), r1, g, c);
+        if (k + 2 < nk) ldk(fa, r0 + 16 * step_of(k + 2));
         if (k + 1 < nk) {
           store(fb, step_of(k + 1));
           stored(k + 1);
@@ -484,12 +487,12 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
     } else if constexpr (kMinBlocks >= 3) {  // single buffer: 8 loads per lane in flight, fewer registers
       for (int s = warp; s < nsteps; s += kWarps) {
         KFrag<D> f;
-        load_k<D, T>(f, kp, rows, r0 + 16 * s, r1, g, c);
+        ldk(f, r0 + 16 * s);
         store(f, s);
       }
     } else {
       KFrag<D> fa, fb;
-      if (warp < nsteps) load_k<D, T>(fa, kp, rows, r0 + 16 * warp, r1, g, c);
+      if (warp < nsteps) ldk(fa, r0 + 16 * warp);
       const int P = p.prefetch;
       for (int s = warp; s < nsteps; s += 2 * kWarps) {
         if (P > 0) {  // two new steps per iteration, P (+1) iterations of this warp ahead
@@ -498,9 +501,9 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
           if (bstep < nsteps) prefetch_step<D, T>(kp, rows, r0 + 16 * bstep, r1, lane);
         }
         const int s2 = s + kWarps;
-        if (s2 < nsteps) load_k<D, T>(fb, kp, rows, r0 + 16 * s2, r1, g, c);
+        if (s2 < nsteps) ldk(fb, r0 + 16 * s2);
         store(fa, s);
-        if (s + 2 * kWarps < nsteps) load_k<D, T>(fa, kp, rows, r0 + 16 * (s + 2 * kWarps), r1, g, c);
+        if (s + 2 * kWarps < nsteps) ldk(fa, r0 + 16 * (s + 2 * kWarps));
         if (s2 < nsteps) store(fb, s2);
       }
     }

@@ -191,6 +191,7 @@ KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& wo
   p.fused_tiles = launch.variant == 16 ? 0 : 1;
   p.stop_after = launch.variant >= 11 && launch.variant <= 13 && family != KernelFamily::dense ? launch.variant - 10 : 0;
   if ((launch.variant == 31 || launch.variant == 32) && family == KernelFamily::dense) p.stop_after = launch.variant - 30;
+  p.l2_hint = launch.variant == 43 ? 0 : 1;
   if (family == KernelFamily::dense && use_async_kernel(launch)) p.async_mode = launch.variant == 41 ? 8 : launch.variant - 33;
   // Heads-inner CTA order (benchmark variant 4). prop's barrier then needs every CTA of one sequence resident at
   // once; with at least one CTA per SM that holds while chunks x KV heads <= SMs, otherwise keep the default.

@@ -116,7 +116,7 @@ TEST(DenseDecode, PagedEqualsContiguousBitwiseAndRunsAreDeterministic) {
 }
 
 // Variant 4 (KV heads first in the CTA order) changes only which CTA starts when, variant 42 only the loads' L2
-// prefetch-size hint: the default's bits,
+// prefetch-size hint (on): the default's bits,
 // contiguous and paged, several splits, sequences that end inside a step.
 TEST(DenseDecode, LaunchVariantsBitwiseEqualToDefault) {
   SANTA_REQUIRE_GPU();

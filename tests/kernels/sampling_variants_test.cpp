@@ -45,7 +45,7 @@ TEST(SamplingVariants, BitwiseEqualToDefault) {
     const int64_t S = is_flash(kind) ? 2048 : 128;
     for (int chunks : {0, 3, 6, 24}) {  // 24: few tasks per warp (the one-head build by default)
       const Result base = run_variant(kind, d, ws, s, S, chunks, 0);
-      for (int variant : {1, 2, 3, 4, 16}) {
+      for (int variant : {1, 2, 3, 4, 16, 43}) {
         const Result r = run_variant(kind, d, ws, s, S, chunks, variant);
         const std::string what = std::string(name(kind)) + " chunks " + std::to_string(chunks) + " variant " +
                                  std::to_string(variant);
