@@ -42,6 +42,17 @@ void expect_matches_reference(const HostInputs& in, const std::vector<float>& ou
   }
 }
 
+// One call against the fp64 reference, then a second call that must give the same bits.
+void expect_reference_then_same_bits(const HostInputs& in, DeviceInputs& d, DecodeWorkspace& ws, const LaunchOptions& lo) {
+  d.out.fill_bytes(0xFF);
+  dense_decode(d.problem, ws, lo);
+  const std::vector<float> out = download_out(d, in.shape);
+  expect_matches_reference(in, out);
+  d.out.fill_bytes(0xFF);
+  dense_decode(d.problem, ws, lo);
+  EXPECT_EQ(download_out(d, in.shape), out) << "second run differs bitwise";
+}
+
 struct Case {
   int dim, group;
   DType dtype;
@@ -158,14 +169,8 @@ TEST(DenseDecode, WholeRowVariantMatchesReferenceAndRejectsOtherShapes) {
   lo.variant = 7;
   for (int chunks : {0, 1, 3, 7, 40}) {
     lo.num_chunks = chunks;
-    d.out.fill_bytes(0xFF);
-    dense_decode(d.problem, ws, lo);
     SCOPED_TRACE("num_chunks = " + std::to_string(chunks));
-    const std::vector<float> out = download_out(d, s);
-    expect_matches_reference(in, out);
-    d.out.fill_bytes(0xFF);
-    dense_decode(d.problem, ws, lo);
-    EXPECT_EQ(download_out(d, s), out) << "second run differs bitwise";
+    expect_reference_then_same_bits(in, d, ws, lo);
   }
   try {
     dense_decode(pg.problem, ws, lo);
@@ -197,13 +202,7 @@ TEST(DenseDecode, BalancedWholeRowVariantMatchesReference) {
     DecodeWorkspace ws(limits_for(s));
     LaunchOptions lo;
     lo.variant = 29;
-    d.out.fill_bytes(0xFF);
-    dense_decode(d.problem, ws, lo);
-    const std::vector<float> out = download_out(d, s);
-    expect_matches_reference(in, out);
-    d.out.fill_bytes(0xFF);
-    dense_decode(d.problem, ws, lo);
-    EXPECT_EQ(download_out(d, s), out) << "second run differs bitwise";
+    expect_reference_then_same_bits(in, d, ws, lo);
   }
 }
 
@@ -257,13 +256,7 @@ TEST(DenseDecode, AsyncVariantBitwiseEqualToDefault) {
       }
       LaunchOptions lo;
       lo.variant = 33;
-      a.out.fill_bytes(0xFF);
-      dense_decode(a.problem, ws, lo);
-      const std::vector<float> out = download_out(a, s);
-      expect_matches_reference(in, out);
-      a.out.fill_bytes(0xFF);
-      dense_decode(a.problem, ws, lo);
-      EXPECT_EQ(download_out(a, s), out) << "second run differs bitwise";
+      expect_reference_then_same_bits(in, a, ws, lo);
     }
   }
   Shape s;
