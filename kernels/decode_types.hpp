@@ -120,7 +120,9 @@ struct LaunchOptions {
                            // 33-36 with the rows in shared memory not swizzled, 41 = 33 with copies lacking the
                            // zero-fill operand (diagnostics); 42 = the default dense kernel (d = 128) with loads
                            // carrying the L2 256-byte prefetch-size hint (its default before call 44; same output);
-                           // 43 = the sampling kernels' key loads without that hint (same output)
+                           // 43 = the sampling kernels' key loads without that hint (same output); 44 = the default
+                           // dense kernel (d = 128) with a block barrier per 128 keys (same output; other head
+                           // dims run the default)
 };
 
 }  // namespace santa::gpu

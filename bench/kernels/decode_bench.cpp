@@ -356,6 +356,13 @@ std::vector<Point> grid() {
     add_43(4, n);
   }
   for (int64_t n : {8192, 32768, 65536}) add_43(16, n);
+  // 44 = the default dense kernel with a block barrier per 128 keys; at 1 chunk per (sequence, KV head) this is
+  // cuDNN's grid and read order (call 41) with register loads.
+  for (int b : {1, 4, 16}) {
+    for (int c : {0, 1, 2, 4}) v.push_back({KernelFamily::dense, b, 32768, 0, false, c, -1, 44});
+    for (int c : {1, 2, 4}) v.push_back({KernelFamily::dense, b, 32768, 0, false, c});
+  }
+  v.push_back({KernelFamily::dense, 16, 65536, 0, false, 0, -1, 44});
   // Whether the whole-row kernels' speed depends on where K and V lie (layouts), and on the steps in flight
   // (prefetch 1 = one step ahead instead of two), against the per-KV-head kernel on the same buffers.
   for (int layout = 0; layout < kLayouts; ++layout) {

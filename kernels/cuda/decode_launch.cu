@@ -136,7 +136,7 @@ void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, cons
     with_dtype(problem.dtype, [&](auto tv) {
       using T = decltype(tv);
       detail::launch_dense<D, T>(p, grid_of(problem, plan), plan.smem_bytes + detail::smem_padding(launch), stream,
-                                 launch.variant == 42);
+                                 launch.variant == 42, launch.variant == 44);
     });
   });
 }

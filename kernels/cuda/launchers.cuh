@@ -15,9 +15,11 @@
 
 namespace santa::gpu::detail {
 
-// l2_hint = true: the d = 128 kernel whose loads carry the L2 prefetch-size hint (benchmark variant 42).
+// d = 128 only: l2_hint = true, loads with the L2 prefetch-size hint (benchmark variant 42); lockstep = true, a block
+// barrier per 128 keys (variant 44).
 template <int D, class T>
-void launch_dense(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream, bool l2_hint = false);
+void launch_dense(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream, bool l2_hint = false,
+                  bool lockstep = false);
 
 // The whole-row dense kernel (benchmark variant 7; d = 128, 8 KV heads, contiguous cache, sm_90).
 template <int D, class T>

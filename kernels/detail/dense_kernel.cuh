@@ -148,8 +148,10 @@ __device__ __forceinline__ void combine_warps_and_merge(const KernelParams& p, i
 
 // kL2Hint: loads with the L2 256-byte prefetch-size hint. Off by default since call 44 (NVIDIA H200, B = 16, 32k:
 // the hint made L2 look up 1.25 sectors per sector read, 84.0 M against 67.3 M, DRAM 84.7 % against 90.5 % of
-// peak, 538 against 523 us); benchmark variant 42 keeps it on.
-template <int D, class T, int kMinBlocks, bool kL2Hint = false>
+// peak, 538 against 523 us); benchmark variant 42 keeps it on. kLockstep: a block barrier before every 128 keys, so
+// the CTA's 8 warps read each 128-key tile together, as cuDNN's CTAs do (benchmark variant 44; with one chunk per
+// sequence and KV head it is cuDNN's grid and read order with register loads; call 41).
+template <int D, class T, int kMinBlocks, bool kL2Hint = false, bool kLockstep = false>
 __global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(const KernelParams p) {
   extern __shared__ float4 smem4[];
   float* smem = reinterpret_cast<float*>(smem4);
@@ -175,7 +177,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(cons
   for (int mt = 0; mt < D / 16; ++mt) acc[mt][0] = acc[mt][1] = acc[mt][2] = acc[mt][3] = 0.f;
 
   const int P = p.prefetch;
-  for (int row0 = r0 + 16 * warp; row0 < r1; row0 += 16 * kWarps) {
+  const auto step = [&](int row0) {
     if (P > 0) {  // keys (lanes 0-15) and values (lanes 16-31) of this warp's step P steps ahead
       const int row = row0 + 16 * kWarps * P + (lane & 15);
       if (row < r1) prefetch_l2((lane < 16 ? kp : vp) + rows(row), D * static_cast<int>(sizeof(T)));
@@ -192,6 +194,16 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(cons
     }
     if (kLateV) load_v<D, T, StreamLoad<kL2Hint>>(vf, vp, rows, row0, r1, g, c);
     softmax_pv_step<D, T>(s, vf, row0, r1, p.scale_log2, G, g, c, m_run, l_run, acc);
+  };
+  if constexpr (kLockstep) {  // every warp runs warp 0's count of 128-key tiles, so all reach each barrier
+    const int tiles = r0 < r1 ? (r1 - r0 + 16 * kWarps - 1) / (16 * kWarps) : 0;
+    for (int i = 0; i < tiles; ++i) {
+      __syncthreads();
+      const int row0 = r0 + 16 * warp + 16 * kWarps * i;
+      if (row0 < r1) step(row0);
+    }
+  } else {
+    for (int row0 = r0 + 16 * warp; row0 < r1; row0 += 16 * kWarps) step(row0);
   }
 
   combine_warps_and_merge<D, T>(p, b, kvh, chunk, m_run, l_run, acc, smem, &s_flag);

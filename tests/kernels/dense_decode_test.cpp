@@ -129,7 +129,7 @@ TEST(DenseDecode, PagedEqualsContiguousBitwiseAndRunsAreDeterministic) {
 }
 
 // Variant 4 (KV heads first in the CTA order) changes only which CTA starts when, variant 42 only the loads' L2
-// prefetch-size hint (on): the default's bits,
+// prefetch-size hint (on), variant 44 only adds a block barrier per 128 keys: the default's bits,
 // contiguous and paged, several splits, sequences that end inside a step.
 TEST(DenseDecode, LaunchVariantsBitwiseEqualToDefault) {
   SANTA_REQUIRE_GPU();
@@ -144,7 +144,7 @@ TEST(DenseDecode, LaunchVariantsBitwiseEqualToDefault) {
       x->out.fill_bytes(0xFF);
       dense_decode(x->problem, ws, lo);
       const auto base = x->out.download_vector<uint16_t>(in.q.size());
-      for (int variant : {4, 42}) {
+      for (int variant : {4, 42, 44}) {
         lo.variant = variant;
         x->out.fill_bytes(0xFF);
         dense_decode(x->problem, ws, lo);
