@@ -119,8 +119,8 @@ void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, cons
   const auto stream = static_cast<cudaStream_t>(launch.stream);
   if (detail::use_async_kernel(launch)) {
     if (!detail::async_kernel_supports(problem, workspace.cc_major())) {
-      throw std::invalid_argument("the cp.async dense kernel (LaunchOptions::variant " + std::to_string(launch.variant) + ") needs head_dim = 128 and an "
-                                  "sm_80 GPU or newer");
+      throw std::invalid_argument("the cp.async dense kernel (LaunchOptions::variant " +
+                                  std::to_string(launch.variant) + ") needs head_dim = 128 and an sm_80 GPU or newer");
     }
     const detail::Plan plan = detail::async_plan(problem, workspace.limits(), workspace.sm_count(), launch);
     const detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::dense);

@@ -43,4 +43,14 @@ void allow_smem(Kernel kernel, std::size_t bytes, std::atomic<std::size_t>& allo
   }
 }
 
+// Launches one decode kernel with kThreads threads per CTA and checks the launch; `allowed` is that kernel's own
+// shared-memory limit record (a function-local static at the caller).
+template <class Kernel>
+void launch_decode(Kernel kernel, const char* name, const KernelParams& p, dim3 grid, std::size_t smem,
+                   cudaStream_t stream, std::atomic<std::size_t>& allowed) {
+  allow_smem(kernel, smem, allowed);
+  kernel<<<grid, kThreads, smem, stream>>>(p);
+  launch_check(name);
+}
+
 }  // namespace santa::gpu::detail

@@ -1,5 +1,5 @@
 // Dense decode, the per-KV-head kernel's split and arithmetic with its K/V stream through cp.async (benchmark
-// variants 33-36; d = 128, contiguous or paged, any group size, sm_80+).
+// variants 33-41; d = 128, contiguous or paged, any group size, sm_80+).
 //
 // Nsight Compute of cuDNN's SDPA decode at B = 16, 32k on the H200 (call 41, results/gpu_kernels/call41_h200):
 // 128 CTAs (one per sequence and KV head, no split) of 4 warps read the same NHD cache at 96 % of peak DRAM with
@@ -9,7 +9,7 @@
 // tile) through a private ring of kAsyncStages steps of shared memory, kAsyncStages - 1 steps ahead, and reads
 // its fragments from there. The ring is per warp, so no block barrier per step (variant 33; 34 adds one, so the
 // CTA reads 128 consecutive keys at a time as cuDNN's does; 35 issues a step's V after the current step's
-// scores, so K and V requests come apart; 36 = both). Same steps, same products in
+// scores, so K and V requests come apart; 36 = both; 37-41: diagnostics of its L2 traffic). Same steps, same products in
 // the same order: bitwise the default kernel's output at the same split (tests/kernels/dense_decode_test.cpp).
 #pragma once
 

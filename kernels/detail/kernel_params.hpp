@@ -49,12 +49,12 @@ struct KernelParams {
   int stop_after = 0;  // diagnostics (benchmarks only): 1 = after the key stream, 2 = after the budgets,
                        // 3 = after counts + compaction; the output is then not written. Whole-row dense
                        // kernel: 1 = its stream without scores or P.V, 2 = the stream dealt round-robin
-  // sampling
-  int async_mode = 0;  // cp.async dense kernel (variants 33-36): bit 0 = its warps in lock step (a block barrier per
+  int async_mode = 0;  // cp.async dense kernel (variants 33-41): bit 0 = its warps in lock step (a block barrier per
                        // step: the CTA reads 128 consecutive keys at a time), bit 1 = V of a step issued after the
                        // scores of the current one (K and V requests apart, as cuDNN's tiles); diagnostics: bit 2 =
                        // rows in shared memory not swizzled, bit 3 = copies without the zero-fill operand
-  int l2_hint = 1;     // sampling kernels: key loads with the L2 256-byte prefetch-size hint (variant 43: without)
+  // sampling
+  int l2_hint = 1;     // key loads with the L2 256-byte prefetch-size hint (variant 43: without)
   int32_t mode = 0;  // SamplingMode
   int tile = 0;
   int64_t samples = 0;
@@ -105,7 +105,7 @@ SANTA_KHD std::size_t dense_rows_smem_bytes(int head_dim) {
   return static_cast<std::size_t>(kDenseStages) * 2 * 16 * kRowsKvHeads * head_dim * 2;
 }
 
-// The per-KV-head dense kernel with its stream through cp.async (variant 33): a ring of kAsyncStages 16-key steps
+// The per-KV-head dense kernel with its stream through cp.async (variants 33-41): a ring of kAsyncStages 16-key steps
 // (K rows, then V rows; 2-byte elements) per warp: 192 KB at d = 128, one CTA per SM.
 inline constexpr int kAsyncStages = 3;
 SANTA_KHD std::size_t dense_async_smem_bytes(int head_dim) {

@@ -74,8 +74,8 @@ bool rows_kernel_supports(const DecodeProblem& problem, int cc_major);
 // 20 % slower at the same points on the same GPU model (kernels/NOTES.md), so the default is the per-KV-head one.
 bool use_rows_kernel(const LaunchOptions& launch);
 // Variants 33-41: the per-KV-head dense kernel streaming through cp.async (dense_async_kernel.cuh; KernelParams::
-// async_mode = variant - 33 for 33-40, 8 for 41). d = 128 (its one
-// instance), sm_80+ (cp.async); contiguous or paged, any group size.
+// async_mode = variant - 33 for 33-40, 8 for 41). d = 128 (its one instance), sm_80+ (cp.async); contiguous or
+// paged, any group size.
 bool use_async_kernel(const LaunchOptions& launch);
 bool async_kernel_supports(const DecodeProblem& problem, int cc_major);
 // Its plan: the dense plan at the requested chunks, or (0) at the cheapest split with one resident CTA per SM

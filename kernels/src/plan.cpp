@@ -34,6 +34,13 @@ int64_t cheapest_split(int64_t units, int unit, int64_t first, int64_t last, int
   return chunks;
 }
 
+// The cheapest dense chunk count when `groups` x chunks CTAs run one per SM (the whole-row and cp.async kernels).
+int one_per_sm_chunks(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int64_t groups) {
+  const int64_t units = ceil_div(max_sequence_length(problem), kDenseUnit);
+  return static_cast<int>(cheapest_split(units, kDenseUnit, 1, std::min<int64_t>(limits.max_chunks, units), groups,
+                                         std::max(1, sm_count), kDenseCtaCostRows));
+}
+
 }  // namespace
 
 Plan make_plan(KernelFamily family, const DecodeProblem& problem, int tile, const WorkspaceLimits& limits,
@@ -91,9 +98,7 @@ Plan make_plan(KernelFamily family, const DecodeProblem& problem, int tile, cons
 }
 
 int rows_variant_chunks(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count) {
-  const int64_t units = ceil_div(max_sequence_length(problem), kDenseUnit);
-  return static_cast<int>(cheapest_split(units, kDenseUnit, 1, std::min<int64_t>(limits.max_chunks, units),
-                                         problem.batch, std::max(1, sm_count), kDenseCtaCostRows));
+  return one_per_sm_chunks(problem, limits, sm_count, problem.batch);
 }
 
 RowsSplit rows_split_of(int batch, int64_t steps_per_seq, int ctas) {
@@ -169,13 +174,9 @@ bool use_async_kernel(const LaunchOptions& launch) { return launch.variant >= 33
 bool async_kernel_supports(const DecodeProblem& problem, int cc_major) { return problem.head_dim == 128 && cc_major >= 8; }
 
 Plan async_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, const LaunchOptions& launch) {
-  int chunks = launch.num_chunks;
-  if (chunks == 0) {
-    const int64_t units = ceil_div(max_sequence_length(problem), kDenseUnit);
-    chunks = static_cast<int>(cheapest_split(units, kDenseUnit, 1, std::min<int64_t>(limits.max_chunks, units),
-                                             static_cast<int64_t>(problem.batch) * problem.num_kv_heads,
-                                             std::max(1, sm_count), kDenseCtaCostRows));
-  }
+  const int chunks = launch.num_chunks > 0 ? launch.num_chunks
+                                           : one_per_sm_chunks(problem, limits, sm_count,
+                                                               static_cast<int64_t>(problem.batch) * problem.num_kv_heads);
   Plan plan = make_plan(KernelFamily::dense, problem, 0, limits, sm_count, chunks);
   plan.smem_bytes = std::max(plan.smem_bytes, dense_async_smem_bytes(problem.head_dim));
   return plan;
