@@ -363,6 +363,12 @@ std::vector<Point> grid() {
     for (int c : {1, 2, 4}) v.push_back({KernelFamily::dense, b, 32768, 0, false, c});
   }
   v.push_back({KernelFamily::dense, 16, 65536, 0, false, 0, -1, 44});
+  // 45 = the dense kernel loading a warp's next 16-key step before computing the current one (two steps in flight,
+  // one CTA per SM; call 47: one chunk per (sequence, KV head) read 87 % of peak DRAM with 8 warps per SM).
+  for (int b : {1, 4, 16}) {
+    for (int c : {0, 1, 2, 4, 8, 16, 32}) v.push_back({KernelFamily::dense, b, 32768, 0, false, c, -1, 45});
+    for (int64_t n : {8192, 131072}) v.push_back({KernelFamily::dense, b, b == 16 && n == 131072 ? 65536 : n, 0, false, 0, -1, 45});
+  }
   // Whether the whole-row kernels' speed depends on where K and V lie (layouts), and on the steps in flight
   // (prefetch 1 = one step ahead instead of two), against the per-KV-head kernel on the same buffers.
   for (int layout = 0; layout < kLayouts; ++layout) {

@@ -122,21 +122,24 @@ void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, cons
       throw std::invalid_argument("the cp.async dense kernel (LaunchOptions::variant " +
                                   std::to_string(launch.variant) + ") needs head_dim = 128 and an sm_80 GPU or newer");
     }
-    const detail::Plan plan = detail::async_plan(problem, workspace.limits(), workspace.sm_count(), launch);
+    const detail::Plan plan = detail::dense_plan(problem, workspace.limits(), workspace.sm_count(), launch);
     const detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::dense);
     return with_dtype(problem.dtype, [&](auto tv) {
       detail::launch_dense_async<128, decltype(tv)>(p, grid_of(problem, plan), plan.smem_bytes, stream);
     });
   }
-  const detail::Plan plan = detail::make_plan(KernelFamily::dense, problem, 0, workspace.limits(),
-                                              workspace.sm_count(), launch.num_chunks);
+  if (detail::dense_loop(launch) != detail::DenseLoop::plain && problem.head_dim != 128) {
+    throw std::invalid_argument("dense variant " + std::to_string(launch.variant) + " (LaunchOptions::variant) needs head_dim = 128, got " +
+                                std::to_string(problem.head_dim));
+  }
+  const detail::Plan plan = detail::dense_plan(problem, workspace.limits(), workspace.sm_count(), launch);
   detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::dense);
   with_head_dim(problem.head_dim, [&](auto dc) {
     constexpr int D = decltype(dc)::value;
     with_dtype(problem.dtype, [&](auto tv) {
       using T = decltype(tv);
       detail::launch_dense<D, T>(p, grid_of(problem, plan), plan.smem_bytes + detail::smem_padding(launch), stream,
-                                 launch.variant == 42, launch.variant == 44);
+                                 detail::dense_loop(launch));
     });
   });
 }

@@ -15,11 +15,10 @@
 
 namespace santa::gpu::detail {
 
-// d = 128 only: l2_hint = true, loads with the L2 prefetch-size hint (benchmark variant 42); lockstep = true, a block
-// barrier per 128 keys (variant 44).
+// loop (kernel_params.hpp): anything but DenseLoop::plain is a d = 128 benchmark variant (42, 44, 45).
 template <int D, class T>
-void launch_dense(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream, bool l2_hint = false,
-                  bool lockstep = false);
+void launch_dense(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream,
+                  DenseLoop loop = DenseLoop::plain);
 
 // The whole-row dense kernel (benchmark variant 7; d = 128, 8 KV heads, contiguous cache, sm_90).
 template <int D, class T>

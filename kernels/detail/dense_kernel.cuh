@@ -146,12 +146,11 @@ __device__ __forceinline__ void combine_warps_and_merge(const KernelParams& p, i
   if (arrive_last(p, group, s_flag)) merge_chunks<D, T, MergeKind::softmax>(p, b, kvh, smem);
 }
 
-// kL2Hint: loads with the L2 256-byte prefetch-size hint. Off by default since call 44 (NVIDIA H200, B = 16, 32k:
-// the hint made L2 look up 1.25 sectors per sector read, 84.0 M against 67.3 M, DRAM 84.7 % against 90.5 % of
-// peak, 538 against 523 us); benchmark variant 42 keeps it on. kLockstep: a block barrier before every 128 keys, so
-// the CTA's 8 warps read each 128-key tile together, as cuDNN's CTAs do (benchmark variant 44; with one chunk per
-// sequence and KV head it is cuDNN's grid and read order with register loads; call 41).
-template <int D, class T, int kMinBlocks, bool kL2Hint = false, bool kLockstep = false>
+// kLoop (kernel_params.hpp): DenseLoop::plain is the default. l2_hint was the default before call 44 (NVIDIA H200,
+// B = 16, 32k: the hint made L2 look up 1.25 sectors per sector read, 84.0 M against 67.3 M, DRAM 84.7 % against
+// 90.5 % of peak, 538 against 523 us; variant 42). lockstep reads each 128-key tile with all 8 warps together, as
+// cuDNN's CTAs do (variant 44; slower: call 47). pipelined keeps two steps per warp in flight (variant 45).
+template <int D, class T, int kMinBlocks, DenseLoop kLoop = DenseLoop::plain>
 __global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(const KernelParams p) {
   extern __shared__ float4 smem4[];
   float* smem = reinterpret_cast<float*>(smem4);
@@ -160,6 +159,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(cons
   // d = 256: value loads are issued after the score product has consumed the key registers (fewer
   // registers live at once; d <= 128 keeps both in flight).
   constexpr bool kLateV = D > 128;
+  static_assert(kLoop != DenseLoop::pipelined || !kLateV, "the pipelined loop needs d <= 128");
+  using Load = StreamLoad<kLoop == DenseLoop::l2_hint>;
   const DenseCta cta = dense_cta(p);
   const int chunk = cta.chunk, kvh = cta.kvh, b = cta.b, r0 = cta.r0, r1 = cta.r1;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
@@ -177,33 +178,55 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(cons
   for (int mt = 0; mt < D / 16; ++mt) acc[mt][0] = acc[mt][1] = acc[mt][2] = acc[mt][3] = 0.f;
 
   const int P = p.prefetch;
-  const auto step = [&](int row0) {
+  constexpr int kStride = 16 * kWarps;  // keys between a warp's consecutive steps
+  // The step's K and V (rows at or past r1 read nothing and load zeros), and its product.
+  const auto load_step = [&](KFrag<D>& kf, VFrag<D>& vf, int row0) {
     if (P > 0) {  // keys (lanes 0-15) and values (lanes 16-31) of this warp's step P steps ahead
-      const int row = row0 + 16 * kWarps * P + (lane & 15);
+      const int row = row0 + kStride * P + (lane & 15);
       if (row < r1) prefetch_l2((lane < 16 ? kp : vp) + rows(row), D * static_cast<int>(sizeof(T)));
     }
-    KFrag<D> kf;
-    VFrag<D> vf;
-    load_k<D, T, StreamLoad<kL2Hint>>(kf, kp, rows, row0, r1, g, c);
-    if (!kLateV) load_v<D, T, StreamLoad<kL2Hint>>(vf, vp, rows, row0, r1, g, c);
+    load_k<D, T, Load>(kf, kp, rows, row0, r1, g, c);
+    if (!kLateV) load_v<D, T, Load>(vf, vp, rows, row0, r1, g, c);
+  };
+  const auto compute_step = [&](const KFrag<D>& kf, VFrag<D>& vf, int row0) {
     float s[2][2];
     {
       QFrag<D> qf;
       load_q_smem<D, T>(qf, s_q, g, c);
       score_step<D, T>(qf, kf, s);
     }
-    if (kLateV) load_v<D, T, StreamLoad<kL2Hint>>(vf, vp, rows, row0, r1, g, c);
+    if (kLateV) load_v<D, T, Load>(vf, vp, rows, row0, r1, g, c);
     softmax_pv_step<D, T>(s, vf, row0, r1, p.scale_log2, G, g, c, m_run, l_run, acc);
   };
-  if constexpr (kLockstep) {  // every warp runs warp 0's count of 128-key tiles, so all reach each barrier
-    const int tiles = r0 < r1 ? (r1 - r0 + 16 * kWarps - 1) / (16 * kWarps) : 0;
+  const auto step = [&](int row0) {
+    KFrag<D> kf;
+    VFrag<D> vf;
+    load_step(kf, vf, row0);
+    compute_step(kf, vf, row0);
+  };
+  if constexpr (kLoop == DenseLoop::lockstep) {  // every warp runs warp 0's count of 128-key tiles, so all reach each barrier
+    const int tiles = r0 < r1 ? (r1 - r0 + kStride - 1) / kStride : 0;
     for (int i = 0; i < tiles; ++i) {
       __syncthreads();
-      const int row0 = r0 + 16 * warp + 16 * kWarps * i;
+      const int row0 = r0 + 16 * warp + kStride * i;
       if (row0 < r1) step(row0);
     }
+  } else if constexpr (kLoop == DenseLoop::pipelined) {  // buffers a and b alternate (unrolled by two)
+    KFrag<D> ka, kb;
+    VFrag<D> va, vb;
+    int row0 = r0 + 16 * warp;
+    if (row0 < r1) load_step(ka, va, row0);
+    while (row0 < r1) {
+      load_step(kb, vb, row0 + kStride);
+      compute_step(ka, va, row0);
+      row0 += kStride;
+      if (row0 >= r1) break;
+      load_step(ka, va, row0 + kStride);
+      compute_step(kb, vb, row0);
+      row0 += kStride;
+    }
   } else {
-    for (int row0 = r0 + 16 * warp; row0 < r1; row0 += 16 * kWarps) step(row0);
+    for (int row0 = r0 + 16 * warp; row0 < r1; row0 += kStride) step(row0);
   }
 
   combine_warps_and_merge<D, T>(p, b, kvh, chunk, m_run, l_run, acc, smem, &s_flag);

@@ -78,9 +78,14 @@ bool use_rows_kernel(const LaunchOptions& launch);
 // paged, any group size.
 bool use_async_kernel(const LaunchOptions& launch);
 bool async_kernel_supports(const DecodeProblem& problem, int cc_major);
-// Its plan: the dense plan at the requested chunks, or (0) at the cheapest split with one resident CTA per SM
-// (its ring takes 192 KB), and shared memory for the ring or the combine / merge, whichever is larger.
-Plan async_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, const LaunchOptions& launch);
+// How the per-KV-head dense kernel walks its keys: l2_hint for variant 42, lockstep for 44, pipelined for 45,
+// plain otherwise (kernel_params.hpp). Variants other than plain serve d = 128 only (their one instance).
+DenseLoop dense_loop(const LaunchOptions& launch);
+// The per-KV-head dense kernels' plan: the requested chunks, else the default split (make_plan), or for the
+// kernels compiled for one CTA per SM (the cp.async variants, whose ring takes 192 KB, and the pipelined loop)
+// the cheapest split with one resident CTA per SM; shared memory for the cp.async ring or the combine / merge,
+// whichever is larger.
+Plan dense_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, const LaunchOptions& launch);
 // Diagnostic variants 21 / 22 / 23: 16 / 32 / 48 KB of unused dynamic shared memory per CTA on top of what the
 // kernel needs, so the SM's shared-memory carveout grows and its L1 shrinks at the same occupancy (call 29: the
 // key stream slowed by half when 48 KB of gather staging were added). 0 otherwise.

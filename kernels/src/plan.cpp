@@ -173,12 +173,23 @@ bool use_async_kernel(const LaunchOptions& launch) { return launch.variant >= 33
 
 bool async_kernel_supports(const DecodeProblem& problem, int cc_major) { return problem.head_dim == 128 && cc_major >= 8; }
 
-Plan async_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, const LaunchOptions& launch) {
-  const int chunks = launch.num_chunks > 0 ? launch.num_chunks
-                                           : one_per_sm_chunks(problem, limits, sm_count,
-                                                               static_cast<int64_t>(problem.batch) * problem.num_kv_heads);
+DenseLoop dense_loop(const LaunchOptions& launch) {
+  switch (launch.variant) {
+    case 42: return DenseLoop::l2_hint;
+    case 44: return DenseLoop::lockstep;
+    case 45: return DenseLoop::pipelined;
+    default: return DenseLoop::plain;
+  }
+}
+
+Plan dense_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, const LaunchOptions& launch) {
+  const bool one_per_sm = use_async_kernel(launch) || dense_loop(launch) == DenseLoop::pipelined;
+  const int chunks = launch.num_chunks > 0 || !one_per_sm
+                         ? launch.num_chunks
+                         : one_per_sm_chunks(problem, limits, sm_count,
+                                             static_cast<int64_t>(problem.batch) * problem.num_kv_heads);
   Plan plan = make_plan(KernelFamily::dense, problem, 0, limits, sm_count, chunks);
-  plan.smem_bytes = std::max(plan.smem_bytes, dense_async_smem_bytes(problem.head_dim));
+  if (use_async_kernel(launch)) plan.smem_bytes = std::max(plan.smem_bytes, dense_async_smem_bytes(problem.head_dim));
   return plan;
 }
 
@@ -260,8 +271,8 @@ SplitInfo split_info(KernelFamily family, const DecodeProblem& problem, int tile
     return SplitInfo{r.pieces_max, r.ctas, static_cast<int>(16 * steps), detail::rows_smem_bytes(problem, r)};
   }
   const detail::Plan plan =
-      family == KernelFamily::dense && detail::use_async_kernel(launch)
-          ? detail::async_plan(problem, workspace.limits(), workspace.sm_count(), launch)
+      family == KernelFamily::dense
+          ? detail::dense_plan(problem, workspace.limits(), workspace.sm_count(), launch)
           : detail::make_plan(family, problem, tile, workspace.limits(), workspace.sm_count(), launch.num_chunks);
   return SplitInfo{plan.num_chunks, plan.num_chunks * problem.num_kv_heads * problem.batch, plan.rows_max,
                    plan.smem_bytes};

@@ -129,7 +129,8 @@ TEST(DenseDecode, PagedEqualsContiguousBitwiseAndRunsAreDeterministic) {
 }
 
 // Variant 4 (KV heads first in the CTA order) changes only which CTA starts when, variant 42 only the loads' L2
-// prefetch-size hint (on), variant 44 only adds a block barrier per 128 keys: the default's bits,
+// prefetch-size hint (on), variant 44 only adds a block barrier per 128 keys, variant 45 only loads a warp's next
+// step before computing the current one (same steps, same order of arithmetic): the default's bits,
 // contiguous and paged, several splits, sequences that end inside a step.
 TEST(DenseDecode, LaunchVariantsBitwiseEqualToDefault) {
   SANTA_REQUIRE_GPU();
@@ -144,7 +145,7 @@ TEST(DenseDecode, LaunchVariantsBitwiseEqualToDefault) {
       x->out.fill_bytes(0xFF);
       dense_decode(x->problem, ws, lo);
       const auto base = x->out.download_vector<uint16_t>(in.q.size());
-      for (int variant : {4, 42, 44}) {
+      for (int variant : {4, 42, 44, 45}) {
         lo.variant = variant;
         x->out.fill_bytes(0xFF);
         dense_decode(x->problem, ws, lo);
@@ -265,12 +266,14 @@ TEST(DenseDecode, AsyncVariantBitwiseEqualToDefault) {
   DeviceInputs d = upload(in, false);
   DecodeWorkspace ws(limits_for(s));
   LaunchOptions lo;
-  lo.variant = 33;
-  try {
-    dense_decode(d.problem, ws, lo);
-    ADD_FAILURE() << "head_dim 64 accepted by variant 33";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("head_dim = 128"), std::string::npos) << e.what();
+  for (int variant : {33, 42, 44, 45}) {  // the d = 128 variants
+    lo.variant = variant;
+    try {
+      dense_decode(d.problem, ws, lo);
+      ADD_FAILURE() << "head_dim 64 accepted by variant " << variant;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("head_dim = 128"), std::string::npos) << e.what();
+    }
   }
 }
 

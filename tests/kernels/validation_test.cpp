@@ -127,8 +127,8 @@ TEST(KernelValidation, LaunchOptionsNameTheBadField) {
     change(o);
     return o;
   };
-  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 21, 22, 23, 29, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
-  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24, 25, 26, 27, 28, 30, 45}) {
+  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 21, 22, 23, 29, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
+  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24, 25, 26, 27, 28, 30, 46}) {
     expect_rejected([&] { check_launch(with([&](LaunchOptions& o) { o.variant = v; })); }, "variant = " + std::to_string(v));
   }
   expect_rejected([&] { check_launch(with([](LaunchOptions& o) { o.prefetch_steps = 65; })); }, "prefetch_steps = 65");
@@ -213,13 +213,28 @@ TEST(KernelPlan, AsyncDenseKernelChoiceAndSplit) {
     p = valid_problem();
     p.batch = batch;
     p.kv.max_len = 32768;
-    const detail::Plan plan = detail::async_plan(p, l, 132, o);
+    const detail::Plan plan = detail::dense_plan(p, l, 132, o);
     EXPECT_EQ(plan.num_chunks, chunks) << "batch " << batch;
     EXPECT_GE(plan.smem_bytes, detail::dense_async_smem_bytes(128)) << "batch " << batch;
     LaunchOptions forced = o;
     forced.num_chunks = 3;
-    EXPECT_EQ(detail::async_plan(p, l, 132, forced).num_chunks, 3) << "batch " << batch;
+    EXPECT_EQ(detail::dense_plan(p, l, 132, forced).num_chunks, 3) << "batch " << batch;
   }
+  // The pipelined loop (variant 45, one CTA per SM) takes the same split and no ring; the default its own.
+  LaunchOptions pipelined;
+  pipelined.variant = 45;
+  for (auto [batch, chunks] : {std::pair{16, 1}, std::pair{4, 4}, std::pair{1, 16}}) {
+    p = valid_problem();
+    p.batch = batch;
+    p.kv.max_len = 32768;
+    const detail::Plan plan = detail::dense_plan(p, l, 132, pipelined);
+    const detail::Plan plain = detail::make_plan(KernelFamily::dense, p, 0, l, 132, 0);
+    EXPECT_EQ(plan.num_chunks, chunks) << "batch " << batch;
+    EXPECT_EQ(plan.smem_bytes, detail::make_plan(KernelFamily::dense, p, 0, l, 132, chunks).smem_bytes);
+    EXPECT_EQ(detail::dense_plan(p, l, 132, LaunchOptions{}).num_chunks, plain.num_chunks) << "batch " << batch;
+  }
+  EXPECT_EQ(detail::dense_loop(pipelined), detail::DenseLoop::pipelined);
+  EXPECT_EQ(detail::dense_loop(LaunchOptions{}), detail::DenseLoop::plain);
   EXPECT_EQ(detail::dense_async_smem_bytes(128), 196608u);  // 8 warps x 3 steps x (K + V) x 16 rows x 256 bytes
 }
 
