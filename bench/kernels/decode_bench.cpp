@@ -369,6 +369,15 @@ std::vector<Point> grid() {
     for (int c : {0, 1, 2, 4, 8, 16, 32}) v.push_back({KernelFamily::dense, b, 32768, 0, false, c, -1, 45});
     for (int64_t n : {8192, 131072}) v.push_back({KernelFamily::dense, b, b == 16 && n == 131072 ? 65536 : n, 0, false, 0, -1, 45});
   }
+  // 46 / 48 = the default / pipelined dense kernel with its loads' L2 lines marked evict_first. The L2 flush before each timed call leaves L2 full of dirty lines (as the
+  // previous kernel of a decode step would): lines the stream brings in go first instead of those being written back.
+  const auto add_evict_first = [&](int b, int64_t n) {
+    for (int variant : {46, 48}) v.push_back({KernelFamily::dense, b, n, 0, false, 0, -1, variant});
+  };
+  for (int b : {1, 4}) {
+    for (int64_t n : {8192, 32768, 131072}) add_evict_first(b, n);
+  }
+  for (int64_t n : {8192, 32768, 65536}) add_evict_first(16, n);
   // Whether the whole-row kernels' speed depends on where K and V lie (layouts), and on the steps in flight
   // (prefetch 1 = one step ahead instead of two), against the per-KV-head kernel on the same buffers.
   for (int layout = 0; layout < kLayouts; ++layout) {

@@ -149,7 +149,8 @@ __device__ __forceinline__ void combine_warps_and_merge(const KernelParams& p, i
 // kLoop (kernel_params.hpp): DenseLoop::plain is the default. l2_hint was the default before call 44 (NVIDIA H200,
 // B = 16, 32k: the hint made L2 look up 1.25 sectors per sector read, 84.0 M against 67.3 M, DRAM 84.7 % against
 // 90.5 % of peak, 538 against 523 us; variant 42). lockstep reads each 128-key tile with all 8 warps together, as
-// cuDNN's CTAs do (variant 44; slower: call 47). pipelined keeps two steps per warp in flight (variant 45).
+// cuDNN's CTAs do (variant 44; slower: call 47). pipelined keeps two steps per warp in flight (variant 45; at B = 16
+// no faster: call 49). evict_first marks the loads' L2 lines evict_first (variants 46, 48).
 template <int D, class T, int kMinBlocks, DenseLoop kLoop = DenseLoop::plain>
 __global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(const KernelParams p) {
   extern __shared__ float4 smem4[];
@@ -159,8 +160,11 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(cons
   // d = 256: value loads are issued after the score product has consumed the key registers (fewer
   // registers live at once; d <= 128 keeps both in flight).
   constexpr bool kLateV = D > 128;
-  static_assert(kLoop != DenseLoop::pipelined || !kLateV, "the pipelined loop needs d <= 128");
-  using Load = StreamLoad<kLoop == DenseLoop::l2_hint>;
+  constexpr bool kPipelined = kLoop == DenseLoop::pipelined || kLoop == DenseLoop::pipelined_evict_first;
+  static_assert(!kPipelined || !kLateV, "the pipelined loop needs d <= 128");
+  using Load = std::conditional_t<kLoop == DenseLoop::evict_first || kLoop == DenseLoop::pipelined_evict_first,
+                                  EvictFirstLoad, StreamLoad<kLoop == DenseLoop::l2_hint>>;
+  const Load load{};
   const DenseCta cta = dense_cta(p);
   const int chunk = cta.chunk, kvh = cta.kvh, b = cta.b, r0 = cta.r0, r1 = cta.r1;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
@@ -185,8 +189,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(cons
       const int row = row0 + kStride * P + (lane & 15);
       if (row < r1) prefetch_l2((lane < 16 ? kp : vp) + rows(row), D * static_cast<int>(sizeof(T)));
     }
-    load_k<D, T, Load>(kf, kp, rows, row0, r1, g, c);
-    if (!kLateV) load_v<D, T, Load>(vf, vp, rows, row0, r1, g, c);
+    load_k<D, T, Load>(kf, kp, rows, row0, r1, g, c, load);
+    if (!kLateV) load_v<D, T, Load>(vf, vp, rows, row0, r1, g, c, load);
   };
   const auto compute_step = [&](const KFrag<D>& kf, VFrag<D>& vf, int row0) {
     float s[2][2];
@@ -195,7 +199,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(cons
       load_q_smem<D, T>(qf, s_q, g, c);
       score_step<D, T>(qf, kf, s);
     }
-    if (kLateV) load_v<D, T, Load>(vf, vp, rows, row0, r1, g, c);
+    if (kLateV) load_v<D, T, Load>(vf, vp, rows, row0, r1, g, c, load);
     softmax_pv_step<D, T>(s, vf, row0, r1, p.scale_log2, G, g, c, m_run, l_run, acc);
   };
   const auto step = [&](int row0) {
@@ -211,7 +215,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(cons
       const int row0 = r0 + 16 * warp + kStride * i;
       if (row0 < r1) step(row0);
     }
-  } else if constexpr (kLoop == DenseLoop::pipelined) {  // buffers a and b alternate (unrolled by two)
+  } else if constexpr (kPipelined) {  // buffers a and b alternate (unrolled by two)
     KFrag<D> ka, kb;
     VFrag<D> va, vb;
     int row0 = r0 + 16 * warp;

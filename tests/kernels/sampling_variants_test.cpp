@@ -1,7 +1,7 @@
 // The sampling kernel's launch variants (LaunchOptions::variant 1: built for 3 CTAs/SM with a single-buffered
 // key stream; 2 / 3: one head / several heads per warp task after the key stream, where the default picks by
 // the task count; 4: KV heads first in the CTA order; 16: tile statistics and flash's counts after the key stream
-// instead of inside it) compute the same thing as the default kernel in the same
+// instead of inside it; 43: key loads without the L2 prefetch-size hint) compute the same thing as the default kernel in the same
 // order: every count, every record and every output bit must match it. Llama-like shape (d = 128,
 // bf16, G = 4: the only shape the variants exist for), random inputs, several splits, all four budget rules.
 #include <gtest/gtest.h>
