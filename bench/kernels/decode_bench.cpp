@@ -378,6 +378,12 @@ std::vector<Point> grid() {
     for (int64_t n : {8192, 32768, 131072}) add_evict_first(b, n);
   }
   for (int64_t n : {8192, 32768, 65536}) add_evict_first(16, n);
+  // 49 / 50 = v:33 with the copies' L2 128-byte / 256-byte prefetch-size hint, 51 = 49 in lock step (cuDNN's LDGSTS
+  // carry the 128-byte hint; v:33's made L2 look up every sector twice, call 43).
+  for (int b : {1, 4, 16}) {
+    for (int variant : {49, 50, 51}) v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, -1, variant});
+  }
+  for (int variant : {49, 51}) v.push_back({KernelFamily::dense, 16, 65536, 0, false, 0, -1, variant});
   // Whether the whole-row kernels' speed depends on where K and V lie (layouts), and on the steps in flight
   // (prefetch 1 = one step ahead instead of two), against the per-KV-head kernel on the same buffers.
   for (int layout = 0; layout < kLayouts; ++layout) {

@@ -11,6 +11,8 @@
 // CTA reads 128 consecutive keys at a time as cuDNN's does; 35 issues a step's V after the current step's
 // scores, so K and V requests come apart; 36 = both; 37-41: diagnostics of its L2 traffic). Same steps, same products in
 // the same order: bitwise the default kernel's output at the same split (tests/kernels/dense_decode_test.cpp).
+// Variants 49 / 50: 33's copies with the L2 128-byte / 256-byte prefetch-size hint; 51: 49 in lock step (cuDNN's
+// LDGSTS carry the 128-byte one).
 #pragma once
 
 #include "kernels/detail/dense_kernel.cuh"
@@ -60,6 +62,7 @@ __global__ void __launch_bounds__(kThreads, 1) dense_async_kernel(const KernelPa
   // Diagnostics (async_mode bits 2 and 3): rows not swizzled; the copy without its zero-fill operand.
   const int swz_mask = (p.async_mode & 4) != 0 ? 0 : -1;
   const bool zfill = (p.async_mode & 8) == 0;
+  const int l2_prefetch = (p.async_mode & 16) != 0 ? 128 : (p.async_mode & 32) != 0 ? 256 : 0;
   const auto issue = [&](int i, const T* base, int offset) {
     if (i < steps) {
       const int row0 = first + 16 * kWarps * i;
@@ -69,7 +72,8 @@ __global__ void __launch_bounds__(kThreads, 1) dense_async_kernel(const KernelPa
         const int idx = 32 * k + lane, r = idx / R::kUnits, u = idx % R::kUnits;
         const bool ok = row0 + r < r1;
         if (zfill) {
-          cp_async_16(slot + R::at(r, u, swz_mask), base + (ok ? rows(row0 + r) + kElemsPerUnit * u : 0), ok);
+          cp_async_16_prefetch(slot + R::at(r, u, swz_mask), base + (ok ? rows(row0 + r) + kElemsPerUnit * u : 0), ok,
+                               l2_prefetch);
         } else {  // diagnostic: the plain form; rows past r1 copy row r0 (their scores are masked, P = 0)
           cp_async_16_plain(slot + R::at(r, u, swz_mask), base + rows(ok ? row0 + r : r0) + kElemsPerUnit * u);
         }

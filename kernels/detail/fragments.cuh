@@ -150,6 +150,21 @@ __device__ __forceinline__ void cp_async_16(void* dst, const void* src, bool val
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(smem_addr(dst)), "l"(src), "r"(valid ? 16 : 0)
                : "memory");
 }
+// The same with an L2 prefetch-size hint: prefetch 128 -> .L2::128B, 256 -> .L2::256B, else none (cuDNN's decode
+// kernel issues LDGSTS with a 128-byte L2 hint; ours without one made L2 look up every sector twice: call 43).
+__device__ __forceinline__ void cp_async_16_prefetch(void* dst, const void* src, bool valid, int prefetch) {
+  if (prefetch == 128) {
+    asm volatile("cp.async.cg.shared.global.L2::128B [%0], [%1], 16, %2;" ::"r"(smem_addr(dst)), "l"(src),
+                 "r"(valid ? 16 : 0)
+                 : "memory");
+  } else if (prefetch == 256) {
+    asm volatile("cp.async.cg.shared.global.L2::256B [%0], [%1], 16, %2;" ::"r"(smem_addr(dst)), "l"(src),
+                 "r"(valid ? 16 : 0)
+                 : "memory");
+  } else {
+    cp_async_16(dst, src, valid);
+  }
+}
 __device__ __forceinline__ void cp_async_16_plain(void* dst, const void* src) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(smem_addr(dst)), "l"(src) : "memory");
 }

@@ -59,7 +59,8 @@ struct KernelParams {
   int async_mode = 0;  // cp.async dense kernel (variants 33-41): bit 0 = its warps in lock step (a block barrier per
                        // step: the CTA reads 128 consecutive keys at a time), bit 1 = V of a step issued after the
                        // scores of the current one (K and V requests apart, as cuDNN's tiles); diagnostics: bit 2 =
-                       // rows in shared memory not swizzled, bit 3 = copies without the zero-fill operand
+                       // rows in shared memory not swizzled, bit 3 = copies without the zero-fill operand; bit 4 /
+                       // bit 5 = copies with the L2 128-byte / 256-byte prefetch-size hint (variants 49-51)
   // sampling
   int l2_hint = 1;     // key loads with the L2 256-byte prefetch-size hint (variant 43: without)
   int32_t mode = 0;  // SamplingMode

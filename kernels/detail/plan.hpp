@@ -73,7 +73,7 @@ bool rows_kernel_supports(const DecodeProblem& problem, int cc_major);
 // measured it 4-9 % faster than the per-KV-head kernel at batch 16 and chose it by default; call 13 measured it
 // 20 % slower at the same points on the same GPU model (kernels/NOTES.md), so the default is the per-KV-head one.
 bool use_rows_kernel(const LaunchOptions& launch);
-// Variants 33-41: the per-KV-head dense kernel streaming through cp.async (dense_async_kernel.cuh; KernelParams::
+// Variants 33-41, 49-51: the per-KV-head dense kernel streaming through cp.async (dense_async_kernel.cuh; KernelParams::
 // async_mode = variant - 33 for 33-40, 8 for 41). d = 128 (its one instance), sm_80+ (cp.async); contiguous or
 // paged, any group size.
 bool use_async_kernel(const LaunchOptions& launch);

@@ -169,7 +169,9 @@ RowsSplit rows_split(const DecodeProblem& problem, const WorkspaceLimits& limits
 }
 bool use_rows_kernel(const LaunchOptions& launch) { return launch.variant == 7 || rows_balanced(launch); }
 
-bool use_async_kernel(const LaunchOptions& launch) { return launch.variant >= 33 && launch.variant <= 41; }
+bool use_async_kernel(const LaunchOptions& launch) {
+  return (launch.variant >= 33 && launch.variant <= 41) || (launch.variant >= 49 && launch.variant <= 51);
+}
 
 bool async_kernel_supports(const DecodeProblem& problem, int cc_major) { return problem.head_dim == 128 && cc_major >= 8; }
 
@@ -208,7 +210,10 @@ KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& wo
   p.stop_after = launch.variant >= 11 && launch.variant <= 13 && family != KernelFamily::dense ? launch.variant - 10 : 0;
   if ((launch.variant == 31 || launch.variant == 32) && family == KernelFamily::dense) p.stop_after = launch.variant - 30;
   p.l2_hint = launch.variant == 43 ? 0 : 1;
-  if (family == KernelFamily::dense && use_async_kernel(launch)) p.async_mode = launch.variant == 41 ? 8 : launch.variant - 33;
+  if (family == KernelFamily::dense && use_async_kernel(launch)) {
+    p.async_mode = launch.variant == 41 ? 8 : launch.variant == 49 ? 16 : launch.variant == 50 ? 32 : launch.variant == 51 ? 17
+                                                                                                         : launch.variant - 33;
+  }
   // Heads-inner CTA order (benchmark variant 4). prop's barrier then needs every CTA of one sequence resident at
   // once; with at least one CTA per SM that holds while chunks x KV heads <= SMs, otherwise keep the default.
   p.heads_inner = launch.variant == 4 && (family != KernelFamily::prop ||

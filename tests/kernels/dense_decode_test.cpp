@@ -217,8 +217,8 @@ TEST(DenseDecode, BalancedWholeRowVariantMatchesReference) {
   }
 }
 
-// Variants 33-41 (the per-KV-head kernel streaming through cp.async into per-warp rings; 34-41 change only when
-// copies are issued, how rows lie in shared memory and whether warps wait for each other) run the default kernel's steps and products in the
+// Variants 33-41, 49-51 (the per-KV-head kernel streaming through cp.async into per-warp rings; the others change
+// only when copies are issued, their L2 hints, how rows lie in shared memory and whether warps wait for each other) run the default kernel's steps and products in the
 // same order, so at the same split they give the default's bits: contiguous and paged,
 // group sizes 1 / 4 / 8, bf16 and fp16, sequences ending inside a step and shorter than one step, 1 to 7 chunks.
 // At its own split it meets the fp64 reference, bitwise run to run; other head dims are rejected before launch.
@@ -231,7 +231,7 @@ TEST(DenseDecode, AsyncVariantBitwiseEqualToDefault) {
   const std::vector<int> groups = subset ? std::vector<int>{4} : std::vector<int>{1, 4, 8};
   const std::vector<DType> types = subset ? std::vector<DType>{DType::bf16} : std::vector<DType>{DType::bf16, DType::fp16};
   const std::vector<int> splits = subset ? std::vector<int>{3} : std::vector<int>{1, 3, 7};
-  const std::vector<int> variants = subset ? std::vector<int>{33, 36} : std::vector<int>{33, 34, 35, 36, 37, 38, 39, 40, 41};
+  const std::vector<int> variants = subset ? std::vector<int>{33, 36} : std::vector<int>{33, 34, 35, 36, 37, 38, 39, 40, 41, 49, 50, 51};
   for (int group : groups) {
     for (DType t : types) {
       Shape s;
