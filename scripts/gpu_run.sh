@@ -17,6 +17,12 @@
 # Steps run in order of value (build, tests, benchmarks, baselines, then sanitizers, ncu) within the budget.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# The bench filter follows the family name (^dense, ^flash, ^prop are prepended): a leading ^ would match nothing.
+if [[ "${SANTA_BENCH_FILTER:-}" == ^* ]]; then
+  echo "SANTA_BENCH_FILTER='$SANTA_BENCH_FILTER' starts with ^, but it is matched after the family name" \
+       "(e.g. '/B:16/n:32768/iter'); drop the ^" >&2
+  exit 2
+fi
 OUT=${OUT:-$PWD/out}
 LOGS=$(mktemp -d /tmp/santa-gpu-logs.XXXX)
 mkdir -p "$OUT"
@@ -107,7 +113,7 @@ if [[ "${SANTA_SKIP_NCU:-0}" != "1" ]] && left 90; then
     --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,lts__t_bytes.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed,sm__warps_active.avg.pct_of_peak_sustained_active,launch__registers_per_thread,launch__occupancy_limit_registers,launch__occupancy_limit_shared_mem,launch__grid_size,smsp__inst_executed.sum${SANTA_NCU_EXTRA:+,$SANTA_NCU_EXTRA} \
     "$BUILD/bench/santa_bench_kernels" --benchmark_filter="${SANTA_NCU_FILTER:-^(dense|prop_gs/S:128|flash/S:2048)/B:(1|16)/n:32768/iter}" \
     > "$OUT/ncu.txt" 2>&1
-  echo "ncu rc=$?"; grep -cE "decode_kernel" "$OUT/ncu.txt"
+  echo "ncu rc=$?"; grep -cE "(decode|rows|async)_kernel<" "$OUT/ncu.txt"
   step "SASS counts"
   cuobjdump --dump-sass "$BUILD/kernels/libsanta_kernels.a" 2>/dev/null | awk '
     /Function :/ { if (fn != "") print fn, ldg128, ldg, hmma, ldl, stl, bar; fn=$3; ldg128=ldg=hmma=ldl=stl=bar=0; next }
