@@ -369,15 +369,6 @@ std::vector<Point> grid() {
     for (int c : {0, 1, 2, 4, 8, 16, 32}) v.push_back({KernelFamily::dense, b, 32768, 0, false, c, -1, 45});
     for (int64_t n : {8192, 131072}) v.push_back({KernelFamily::dense, b, b == 16 && n == 131072 ? 65536 : n, 0, false, 0, -1, 45});
   }
-  // 46 / 48 = the default / pipelined dense kernel with its loads' L2 lines marked evict_first. The L2 flush before each timed call leaves L2 full of dirty lines (as the
-  // previous kernel of a decode step would): lines the stream brings in go first instead of those being written back.
-  const auto add_evict_first = [&](int b, int64_t n) {
-    for (int variant : {46, 48}) v.push_back({KernelFamily::dense, b, n, 0, false, 0, -1, variant});
-  };
-  for (int b : {1, 4}) {
-    for (int64_t n : {8192, 32768, 131072}) add_evict_first(b, n);
-  }
-  for (int64_t n : {8192, 32768, 65536}) add_evict_first(16, n);
   // 49 / 50 = v:33 with the copies' L2 128-byte / 256-byte prefetch-size hint, 51 = 49 in lock step (cuDNN's LDGSTS
   // carry the 128-byte hint; v:33's made L2 look up every sector twice, call 43).
   for (int b : {1, 4, 16}) {

@@ -150,7 +150,7 @@ __device__ __forceinline__ void combine_warps_and_merge(const KernelParams& p, i
 // B = 16, 32k: the hint made L2 look up 1.25 sectors per sector read, 84.0 M against 67.3 M, DRAM 84.7 % against
 // 90.5 % of peak, 538 against 523 us; variant 42). lockstep reads each 128-key tile with all 8 warps together, as
 // cuDNN's CTAs do (variant 44; slower: call 47). pipelined keeps two steps per warp in flight (variant 45; at B = 16
-// no faster: call 49). evict_first marks the loads' L2 lines evict_first (variants 46, 48).
+// no faster: call 49).
 template <int D, class T, int kMinBlocks, DenseLoop kLoop = DenseLoop::plain>
 __global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(const KernelParams p) {
   extern __shared__ float4 smem4[];
@@ -160,10 +160,9 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) dense_decode_kernel(cons
   // d = 256: value loads are issued after the score product has consumed the key registers (fewer
   // registers live at once; d <= 128 keeps both in flight).
   constexpr bool kLateV = D > 128;
-  constexpr bool kPipelined = kLoop == DenseLoop::pipelined || kLoop == DenseLoop::pipelined_evict_first;
+  constexpr bool kPipelined = kLoop == DenseLoop::pipelined;
   static_assert(!kPipelined || !kLateV, "the pipelined loop needs d <= 128");
-  using Load = std::conditional_t<kLoop == DenseLoop::evict_first || kLoop == DenseLoop::pipelined_evict_first,
-                                  EvictFirstLoad, StreamLoad<kLoop == DenseLoop::l2_hint>>;
+  using Load = StreamLoad<kLoop == DenseLoop::l2_hint>;
   const Load load{};
   const DenseCta cta = dense_cta(p);
   const int chunk = cta.chunk, kvh = cta.kvh, b = cta.b, r0 = cta.r0, r1 = cta.r1;

@@ -15,7 +15,6 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
-#include <type_traits>
 
 #include "kernels/detail/kernel_params.hpp"
 
@@ -43,24 +42,6 @@ __device__ __forceinline__ uint4 ld_stream_nohint(const void* p) {
 template <bool kL2Hint>
 struct StreamLoad {
   __device__ __forceinline__ uint4 operator()(const void* p) const { return kL2Hint ? ld_stream(p) : ld_stream_nohint(p); }
-};
-// L2 eviction priority evict_first for the lines a load brings in (an L2 cache policy made once per functor).
-// The cache is read once, so its lines are the ones to give up first: other data in L2 (e.g. dirty lines of the
-// previous kernel, which would otherwise be written back while the stream runs) stays.
-__device__ __forceinline__ uint64_t evict_first_policy() {
-  uint64_t pol;
-  asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(pol));
-  return pol;
-}
-struct EvictFirstLoad {
-  uint64_t policy = evict_first_policy();
-  __device__ __forceinline__ uint4 operator()(const void* p) const {
-    uint4 r;
-    asm("ld.global.nc.L1::no_allocate.L2::cache_hint.v4.u32 {%0,%1,%2,%3}, [%4], %5;"
-        : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-        : "l"(p), "l"(policy));
-    return r;
-  }
 };
 struct SelectStreamLoad {
   int hint;

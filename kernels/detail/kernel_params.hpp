@@ -22,12 +22,13 @@ inline constexpr int kCntStride = kMaxGroup + 1;  // part_cnt: G sample totals +
 
 enum class SamplingMode : int32_t { flash_exact = 0, flash_reference = 1, prop_global_systematic = 2, prop_largest_remainder = 3 };
 
-// How the per-KV-head dense kernel walks and loads its keys (a compile-time choice; benchmark variants 42, 44, 45,
-// 46, 48). plain: each warp loads a 16-key step, then computes it. l2_hint: the same with the L2 256-byte
-// prefetch-size hint on the loads. lockstep: a block barrier before every 128 keys. pipelined: each warp loads step
-// i + 1 before computing step i (two steps in flight per warp; compiled for one CTA per SM, so it has the
-// registers). evict_first: plain with the loads' lines marked L2 evict_first; pipelined_evict_first: both.
-enum class DenseLoop : int32_t { plain = 0, l2_hint = 1, lockstep = 2, pipelined = 3, evict_first = 4, pipelined_evict_first = 5 };
+// How the per-KV-head dense kernel walks and loads its keys (a compile-time choice; benchmark variants 42, 44, 45).
+// plain: each warp loads a 16-key step, then computes it. l2_hint: the same with the L2 256-byte prefetch-size
+// hint on the loads. lockstep: a block barrier before every 128 keys. pipelined: each warp loads step i + 1 before
+// computing step i (two steps in flight per warp; compiled for one CTA per SM, so it has the registers).
+// (Loads marking their L2 lines evict_first, variants 46 / 48 of commit 5ba6402, changed nothing in call 50 and
+// were removed.)
+enum class DenseLoop : int32_t { plain = 0, l2_hint = 1, lockstep = 2, pipelined = 3 };
 
 struct KernelParams {
   // problem

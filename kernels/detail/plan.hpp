@@ -79,10 +79,10 @@ bool use_rows_kernel(const LaunchOptions& launch);
 bool use_async_kernel(const LaunchOptions& launch);
 bool async_kernel_supports(const DecodeProblem& problem, int cc_major);
 // How the per-KV-head dense kernel walks its keys: l2_hint for variant 42, lockstep for 44, pipelined for 45,
-// evict_first for 46, pipelined_evict_first for 48, plain otherwise (kernel_params.hpp). Variants other than plain serve d = 128 only (their one instance).
+// plain otherwise (kernel_params.hpp). Variants other than plain serve d = 128 only (their one instance).
 DenseLoop dense_loop(const LaunchOptions& launch);
 // The per-KV-head dense kernels' plan: the requested chunks, else the default split (make_plan), or for the
-// kernels compiled for one CTA per SM (the cp.async variants, whose ring takes 192 KB, and the pipelined loops)
+// kernels compiled for one CTA per SM (the cp.async variants, whose ring takes 192 KB, and the pipelined loop)
 // the cheapest split with one resident CTA per SM; shared memory for the cp.async ring or the combine / merge,
 // whichever is larger.
 Plan dense_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, const LaunchOptions& launch);

@@ -180,16 +180,12 @@ DenseLoop dense_loop(const LaunchOptions& launch) {
     case 42: return DenseLoop::l2_hint;
     case 44: return DenseLoop::lockstep;
     case 45: return DenseLoop::pipelined;
-    case 46: return DenseLoop::evict_first;
-    case 48: return DenseLoop::pipelined_evict_first;
     default: return DenseLoop::plain;
   }
 }
 
 Plan dense_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, const LaunchOptions& launch) {
-  const DenseLoop loop = dense_loop(launch);
-  const bool one_per_sm =
-      use_async_kernel(launch) || loop == DenseLoop::pipelined || loop == DenseLoop::pipelined_evict_first;
+  const bool one_per_sm = use_async_kernel(launch) || dense_loop(launch) == DenseLoop::pipelined;
   const int chunks = launch.num_chunks > 0 || !one_per_sm
                          ? launch.num_chunks
                          : one_per_sm_chunks(problem, limits, sm_count,

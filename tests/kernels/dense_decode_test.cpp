@@ -130,8 +130,7 @@ TEST(DenseDecode, PagedEqualsContiguousBitwiseAndRunsAreDeterministic) {
 
 // Variant 4 (KV heads first in the CTA order) changes only which CTA starts when, variant 42 only the loads' L2
 // prefetch-size hint (on), variant 44 only adds a block barrier per 128 keys, variant 45 only loads a warp's next
-// step before computing the current one (same steps, same order of arithmetic), variant 46 only the loads' L2
-// eviction priority, variant 48 both: the default's bits,
+// step before computing the current one (same steps, same order of arithmetic): the default's bits,
 // contiguous and paged, several splits, sequences that end inside a step.
 TEST(DenseDecode, LaunchVariantsBitwiseEqualToDefault) {
   SANTA_REQUIRE_GPU();
@@ -146,11 +145,11 @@ TEST(DenseDecode, LaunchVariantsBitwiseEqualToDefault) {
       x->out.fill_bytes(0xFF);
       dense_decode(x->problem, ws, lo);
       const auto base = x->out.download_vector<uint16_t>(in.q.size());
-      for (int variant : {4, 42, 44, 45, 46, 48}) {
+      for (int variant : {4, 42, 44, 45}) {
         lo.variant = variant;
-        // Variants 45 / 48 choose their own automatic split (one CTA per SM): held against the default at that split.
+        // Variant 45 chooses its own automatic split (one CTA per SM): held against the default at that split.
         std::vector<uint16_t> want = base;
-        if ((variant == 45 || variant == 48) && chunks == 0) {
+        if (variant == 45 && chunks == 0) {
           LaunchOptions same;
           same.num_chunks = split_info(KernelFamily::dense, x->problem, 0, ws, lo).num_chunks;
           x->out.fill_bytes(0xFF);
@@ -276,7 +275,7 @@ TEST(DenseDecode, AsyncVariantBitwiseEqualToDefault) {
   DeviceInputs d = upload(in, false);
   DecodeWorkspace ws(limits_for(s));
   LaunchOptions lo;
-  for (int variant : {33, 42, 44, 45, 46, 48}) {  // the d = 128 variants
+  for (int variant : {33, 42, 44, 45}) {  // the d = 128 variants
     lo.variant = variant;
     try {
       dense_decode(d.problem, ws, lo);
