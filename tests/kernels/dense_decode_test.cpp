@@ -138,8 +138,12 @@ TEST(DenseDecode, LaunchVariantsBitwiseEqualToDefault) {
   const HostInputs in = random_inputs(s, 23, {12288, 7001, 3000});
   DeviceInputs a = upload(in, false), pg = upload(in, true, 16);
   DecodeWorkspace ws(limits_for(s));
+  // Under compute-sanitizer SANTA_SANITIZER_SUBSET=1 keeps the automatic split (variant 45 then also runs the
+  // default at its own split): 12 launches.
+  const bool subset = std::getenv("SANTA_SANITIZER_SUBSET") != nullptr;
+  const std::vector<int> splits = subset ? std::vector<int>{0} : std::vector<int>{0, 1, 3, 7};
   for (DeviceInputs* x : {&a, &pg}) {
-    for (int chunks : {0, 1, 3, 7}) {
+    for (int chunks : splits) {
       LaunchOptions lo;
       lo.num_chunks = chunks;
       x->out.fill_bytes(0xFF);
