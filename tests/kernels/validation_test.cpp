@@ -180,9 +180,10 @@ TEST(KernelPlan, DenseKernelChoice) {
   EXPECT_EQ(detail::rows_variant_chunks(p, valid_limits(), 132), 8);
 }
 
-// Variants 33-36 (the per-KV-head kernel through cp.async, one CTA per SM): only they select it; d = 128 on
+// Variants 33-41, 49-51 (the per-KV-head kernel through cp.async, one CTA per SM): only they select it; d = 128 on
 // sm_80+, contiguous or paged; its automatic split fills one wave of 132 SMs (32k keys, 8 KV heads: batch 16 ->
 // 1 chunk = 128 CTAs, batch 4 -> 4, batch 1 -> 16), requested chunks are kept, and its shared memory holds the ring.
+// Variant 45 (the pipelined per-KV-head kernel, also one CTA per SM) takes the same split without the ring.
 TEST(KernelPlan, AsyncDenseKernelChoiceAndSplit) {
   for (int v : {0, 1, 4, 7, 8, 29, 42, 45}) {
     LaunchOptions o;
@@ -209,6 +210,9 @@ TEST(KernelPlan, AsyncDenseKernelChoiceAndSplit) {
   WorkspaceLimits l = valid_limits();
   l.max_len = 32768;
   l.max_batch = 16;
+  // The pipelined loop (variant 45, one CTA per SM) takes the same split and no ring; the default its own.
+  LaunchOptions pipelined;
+  pipelined.variant = 45;
   for (auto [batch, chunks] : {std::pair{16, 1}, std::pair{4, 4}, std::pair{1, 16}}) {
     p = valid_problem();
     p.batch = batch;
@@ -219,19 +223,12 @@ TEST(KernelPlan, AsyncDenseKernelChoiceAndSplit) {
     LaunchOptions forced = o;
     forced.num_chunks = 3;
     EXPECT_EQ(detail::dense_plan(p, l, 132, forced).num_chunks, 3) << "batch " << batch;
-  }
-  // The pipelined loop (variant 45, one CTA per SM) takes the same split and no ring; the default its own.
-  LaunchOptions pipelined;
-  pipelined.variant = 45;
-  for (auto [batch, chunks] : {std::pair{16, 1}, std::pair{4, 4}, std::pair{1, 16}}) {
-    p = valid_problem();
-    p.batch = batch;
-    p.kv.max_len = 32768;
-    const detail::Plan plan = detail::dense_plan(p, l, 132, pipelined);
-    const detail::Plan plain = detail::make_plan(KernelFamily::dense, p, 0, l, 132, 0);
-    EXPECT_EQ(plan.num_chunks, chunks) << "batch " << batch;
-    EXPECT_EQ(plan.smem_bytes, detail::make_plan(KernelFamily::dense, p, 0, l, 132, chunks).smem_bytes);
-    EXPECT_EQ(detail::dense_plan(p, l, 132, LaunchOptions{}).num_chunks, plain.num_chunks) << "batch " << batch;
+    const detail::Plan piped = detail::dense_plan(p, l, 132, pipelined);
+    EXPECT_EQ(piped.num_chunks, chunks) << "batch " << batch;
+    EXPECT_EQ(piped.smem_bytes, detail::make_plan(KernelFamily::dense, p, 0, l, 132, chunks).smem_bytes);
+    EXPECT_EQ(detail::dense_plan(p, l, 132, LaunchOptions{}).num_chunks,
+              detail::make_plan(KernelFamily::dense, p, 0, l, 132, 0).num_chunks)
+        << "batch " << batch;
   }
   EXPECT_EQ(detail::dense_loop(pipelined), detail::DenseLoop::pipelined);
   EXPECT_EQ(detail::dense_loop(LaunchOptions{}), detail::DenseLoop::plain);
