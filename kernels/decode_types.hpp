@@ -121,8 +121,12 @@ struct LaunchOptions {
                            // zero-fill operand (diagnostics); 42 = the default dense kernel (d = 128) with loads
                            // carrying the L2 256-byte prefetch-size hint (its default before call 44; same output);
                            // 43 = the sampling kernels' key loads without that hint (same output); 44 = the default
-                           // dense kernel (d = 128) with a block barrier per 128 keys (same output; other head
-                           // dims run the default)
+                           // dense kernel (d = 128) with a block barrier per 128 keys (same output); 45 = the default
+                           // dense kernel (d = 128) loading each warp's next 16-key step before computing the
+                           // current one, one CTA per SM (its own automatic split; same output at the same split);
+                           // 42 / 44 / 45 reject other head dims; 46-48 were measured and removed (call 50);
+                           // 49 / 50 = 33 with the copies' L2 128-byte / 256-byte prefetch-size hint, 51 = 49 in
+                           // lock step (same output as 33)
 };
 
 }  // namespace santa::gpu
