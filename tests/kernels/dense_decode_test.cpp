@@ -53,6 +53,13 @@ void expect_reference_then_same_bits(const HostInputs& in, DeviceInputs& d, Deco
   EXPECT_EQ(download_out(d, in.shape), out) << "second run differs bitwise";
 }
 
+// The output bits of one call, the output poisoned first so a kernel that skips a row cannot pass.
+std::vector<uint16_t> dense_bits(DeviceInputs& d, DecodeWorkspace& ws, const LaunchOptions& lo, std::size_t n) {
+  d.out.fill_bytes(0xFF);
+  dense_decode(d.problem, ws, lo);
+  return d.out.download_vector<uint16_t>(n);
+}
+
 struct Case {
   int dim, group;
   DType dtype;
@@ -146,9 +153,7 @@ TEST(DenseDecode, LaunchVariantsBitwiseEqualToDefault) {
     for (int chunks : splits) {
       LaunchOptions lo;
       lo.num_chunks = chunks;
-      x->out.fill_bytes(0xFF);
-      dense_decode(x->problem, ws, lo);
-      const auto base = x->out.download_vector<uint16_t>(in.q.size());
+      const auto base = dense_bits(*x, ws, lo, in.q.size());
       for (int variant : {4, 42, 44, 45}) {
         lo.variant = variant;
         // Variant 45 chooses its own automatic split (one CTA per SM): held against the default at that split.
@@ -156,13 +161,9 @@ TEST(DenseDecode, LaunchVariantsBitwiseEqualToDefault) {
         if (variant == 45 && chunks == 0) {
           LaunchOptions same;
           same.num_chunks = split_info(KernelFamily::dense, x->problem, 0, ws, lo).num_chunks;
-          x->out.fill_bytes(0xFF);
-          dense_decode(x->problem, ws, same);
-          want = x->out.download_vector<uint16_t>(in.q.size());
+          want = dense_bits(*x, ws, same, in.q.size());
         }
-        x->out.fill_bytes(0xFF);
-        dense_decode(x->problem, ws, lo);
-        EXPECT_EQ(x->out.download_vector<uint16_t>(in.q.size()), want)
+        EXPECT_EQ(dense_bits(*x, ws, lo, in.q.size()), want)
             << "variant " << variant << " chunks " << chunks << (x == &pg ? " paged" : " contiguous");
       }
     }
@@ -252,16 +253,12 @@ TEST(DenseDecode, AsyncVariantBitwiseEqualToDefault) {
         for (int chunks : splits) {
           LaunchOptions lo;
           lo.num_chunks = chunks;
-          x->out.fill_bytes(0xFF);
-          dense_decode(x->problem, ws, lo);
-          const auto base = x->out.download_vector<uint16_t>(in.q.size());
+          const auto base = dense_bits(*x, ws, lo, in.q.size());
           for (int variant : variants) {
             for (int pf : {-1, 1}) {  // two steps ahead (default) and one
               lo.variant = variant;
               lo.prefetch_steps = pf;
-              x->out.fill_bytes(0xFF);
-              dense_decode(x->problem, ws, lo);
-              EXPECT_EQ(x->out.download_vector<uint16_t>(in.q.size()), base)
+              EXPECT_EQ(dense_bits(*x, ws, lo, in.q.size()), base)
                   << "variant " << variant << " chunks " << chunks << " prefetch_steps " << pf
                   << (x == &pg ? " paged" : " contiguous");
             }
