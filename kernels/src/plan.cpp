@@ -207,8 +207,13 @@ KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& wo
   if ((launch.variant == 31 || launch.variant == 32) && family == KernelFamily::dense) p.stop_after = launch.variant - 30;
   p.l2_hint = launch.variant == 43 ? 0 : 1;
   if (family == KernelFamily::dense && use_async_kernel(launch)) {
-    p.async_mode = launch.variant == 41 ? 8 : launch.variant == 49 ? 16 : launch.variant == 50 ? 32 : launch.variant == 51 ? 17
-                                                                                                         : launch.variant - 33;
+    switch (launch.variant) {  // KernelParams::async_mode bits
+      case 41: p.async_mode = 8; break;   // no zero-fill operand
+      case 49: p.async_mode = 16; break;  // L2 128-byte prefetch hint
+      case 50: p.async_mode = 32; break;  // L2 256-byte prefetch hint
+      case 51: p.async_mode = 17; break;  // 49 in lock step
+      default: p.async_mode = launch.variant - 33;  // 33-40: lock step, late V, unswizzled
+    }
   }
   // Heads-inner CTA order (benchmark variant 4). prop's barrier then needs every CTA of one sequence resident at
   // once; with at least one CTA per SM that holds while chunks x KV heads <= SMs, otherwise keep the default.
