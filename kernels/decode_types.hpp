@@ -126,7 +126,10 @@ struct LaunchOptions {
                            // current one, one CTA per SM (its own automatic split; same output at the same split);
                            // 42 / 44 / 45 reject other head dims; 46-48 were measured and removed (call 50);
                            // 49 / 50 = 33 with the copies' L2 128-byte / 256-byte prefetch-size hint, 51 = 49 in
-                           // lock step (same output as 33)
+                           // lock step (same output as 33); 52 / 53 = the per-KV-head dense kernel with cuDNN's
+                           // structure: 128-thread CTAs reading CTA-wide 128-key tiles of K and V through cp.async,
+                           // 2 / 3 tiles in the ring, one CTA per SM; 54 = the same with one K and one V buffer
+                           // used alternately (d = 128, sm_80+; same output as the default at the same split)
 };
 
 }  // namespace santa::gpu

@@ -375,6 +375,15 @@ std::vector<Point> grid() {
     for (int variant : {49, 50, 51}) v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, -1, variant});
   }
   for (int variant : {49, 51}) v.push_back({KernelFamily::dense, 16, 65536, 0, false, 0, -1, variant});
+  // 52 / 53 = cuDNN's structure (128-thread CTAs, CTA-wide 128-key K and V tiles through cp.async, 2 / 3 tiles in
+  // the ring), 54 = one K and one V buffer used alternately (cuDNN's 87 KB); their own split (one CTA per SM:
+  // cuDNN's grid at B = 16) and a few others.
+  for (int variant : {52, 53, 54}) {
+    for (int b : {1, 4, 16}) {
+      for (int c : {0, 1, 2}) v.push_back({KernelFamily::dense, b, 32768, 0, false, c, -1, variant});
+      for (int64_t n : {8192, 131072}) v.push_back({KernelFamily::dense, b, b == 16 && n == 131072 ? 65536 : n, 0, false, 0, -1, variant});
+    }
+  }
   // Whether the whole-row kernels' speed depends on where K and V lie (layouts), and on the steps in flight
   // (prefetch 1 = one step ahead instead of two), against the per-KV-head kernel on the same buffers.
   for (int layout = 0; layout < kLayouts; ++layout) {

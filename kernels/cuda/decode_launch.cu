@@ -117,15 +117,18 @@ void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, cons
     return dense_rows_decode(problem, workspace, launch);
   }
   const auto stream = static_cast<cudaStream_t>(launch.stream);
-  if (detail::use_async_kernel(launch)) {
+  const int tile_stages = detail::tile_kernel_stages(launch);
+  if (detail::use_async_kernel(launch) || tile_stages > 0) {
     if (!detail::async_kernel_supports(problem, workspace.cc_major())) {
-      throw std::invalid_argument("the cp.async dense kernel (LaunchOptions::variant " +
-                                  std::to_string(launch.variant) + ") needs head_dim = 128 and an sm_80 GPU or newer");
+      throw std::invalid_argument("the cp.async dense kernels (LaunchOptions::variant " +
+                                  std::to_string(launch.variant) + ") need head_dim = 128 and an sm_80 GPU or newer");
     }
     const detail::Plan plan = detail::dense_plan(problem, workspace.limits(), workspace.sm_count(), launch);
     const detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::dense);
     return with_dtype(problem.dtype, [&](auto tv) {
-      detail::launch_dense_async<128, decltype(tv)>(p, grid_of(problem, plan), plan.smem_bytes, stream);
+      using T = decltype(tv);
+      if (tile_stages > 0) return detail::launch_dense_tile<128, T>(p, grid_of(problem, plan), plan.smem_bytes, stream, tile_stages);
+      detail::launch_dense_async<128, T>(p, grid_of(problem, plan), plan.smem_bytes, stream);
     });
   }
   if (detail::dense_loop(launch) != detail::DenseLoop::plain && problem.head_dim != 128) {

@@ -28,6 +28,11 @@ void launch_dense_rows(const KernelParams& p, dim3 grid, std::size_t smem, cudaS
 template <int D, class T>
 void launch_dense_async(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream);
 
+// The per-KV-head dense kernel with cuDNN's CTA-wide tiles (benchmark variants 52-54; d = 128, sm_80+): `stages`
+// tiles in the ring (2 or 3), or 1 for the alternating K / V buffers (variant 54).
+template <int D, class T>
+void launch_dense_tile(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream, int stages);
+
 // kMinBlocks: resident CTAs per SM the kernel is compiled for (2, or 1 for d = 256; 3 is a benchmark variant).
 // kOneHead = 1: the phases after the key stream take one head per warp task (benchmark variant 2).
 template <int D, class T, int kMaxG, int kMinBlocks, int kOneHead = 0>
@@ -42,13 +47,13 @@ void allow_smem(Kernel kernel, std::size_t bytes, std::atomic<std::size_t>& allo
   }
 }
 
-// Launches one decode kernel with kThreads threads per CTA and checks the launch; `allowed` is that kernel's own
-// shared-memory limit record (a function-local static at the caller).
+// Launches one decode kernel with `threads` threads per CTA (kThreads but for the CTA-wide-tile kernel) and checks
+// the launch; `allowed` is that kernel's own shared-memory limit record (a function-local static at the caller).
 template <class Kernel>
 void launch_decode(Kernel kernel, const char* name, const KernelParams& p, dim3 grid, std::size_t smem,
-                   cudaStream_t stream, std::atomic<std::size_t>& allowed) {
+                   cudaStream_t stream, std::atomic<std::size_t>& allowed, int threads = kThreads) {
   allow_smem(kernel, smem, allowed);
-  kernel<<<grid, kThreads, smem, stream>>>(p);
+  kernel<<<grid, threads, smem, stream>>>(p);
   launch_check(name);
 }
 

@@ -91,38 +91,48 @@ __device__ __forceinline__ DenseCta dense_cta(const KernelParams& p) {
 
 // The end of a per-KV-head dense CTA: its warps' partials combined in a fixed order (through `smem`), the
 // chunk's partial written, and the (sequence, KV head) merged by the last of its chunks to arrive.
-template <int D, class T>
-__device__ __forceinline__ void combine_warps_and_merge(const KernelParams& p, int b, int kvh, int chunk, float m_run,
-                                                        float l_run, const float (&acc)[D / 16][4], float* smem,
-                                                        int* s_flag) {
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
-  const int G = p.group;
-  // Combine the warps (fixed order). acc[mt][0..3] = O[head 2c | 2c+1][d | d+1], d = 8(g + 8u) + 2w.
+// First each warp's state goes to its slot of the combine's scratch (the CTA-wide-tile kernel's warps hold two
+// states each, dense_tile_kernel.cuh: slots 2w and 2w + 1). All lanes of the warp call this.
+template <int D>
+__device__ __forceinline__ void publish_warp_state(int slot, int G, float m_run, float l_run,
+                                                   const float (&acc)[D / 16][4], float* smem) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
+  // acc[mt][0..3] = O[head 2c | 2c+1][d | d+1], d = 8(g + 8u) + 2w.
   l_run += __shfl_xor_sync(0xFFFFFFFFu, l_run, 1);
   l_run += __shfl_xor_sync(0xFFFFFFFFu, l_run, 2);
   float* s_acc = smem;                          // [kWarps][G][D]
   float* s_m = smem + kWarps * G * D;           // [kWarps][kMaxGroup]
   float* s_l = s_m + kWarps * kMaxGroup;
   if (c == 0 && g < G) {
-    s_m[warp * kMaxGroup + g] = m_run;
-    s_l[warp * kMaxGroup + g] = l_run;
+    s_m[slot * kMaxGroup + g] = m_run;
+    s_l[slot * kMaxGroup + g] = l_run;
   }
 #pragma unroll
   for (int mt = 0; mt < D / 16; ++mt) {
     const int d = 8 * (g + 8 * (mt >> 2)) + 2 * (mt & 3);
     if (2 * c < G) {
-      s_acc[(warp * G + 2 * c) * D + d] = acc[mt][0];
-      s_acc[(warp * G + 2 * c) * D + d + 1] = acc[mt][2];
+      s_acc[(slot * G + 2 * c) * D + d] = acc[mt][0];
+      s_acc[(slot * G + 2 * c) * D + d + 1] = acc[mt][2];
     }
     if (2 * c + 1 < G) {
-      s_acc[(warp * G + 2 * c + 1) * D + d] = acc[mt][1];
-      s_acc[(warp * G + 2 * c + 1) * D + d + 1] = acc[mt][3];
+      s_acc[(slot * G + 2 * c + 1) * D + d] = acc[mt][1];
+      s_acc[(slot * G + 2 * c + 1) * D + d + 1] = acc[mt][3];
     }
   }
+}
+
+// Then the kWarps slots are combined (fixed order), the chunk's partial written and the group merged.
+template <int D, class T, int kBlock = kThreads>
+__device__ __forceinline__ void combine_slots_and_merge(const KernelParams& p, int b, int kvh, int chunk, float* smem,
+                                                        int* s_flag) {
+  const int G = p.group;
+  const float* s_acc = smem;
+  const float* s_m = smem + kWarps * G * D;
+  const float* s_l = s_m + kWarps * kMaxGroup;
   __syncthreads();
   const int group = b * p.num_kv_heads + kvh;
   const int64_t part = static_cast<int64_t>(group) * p.num_chunks + chunk;
-  for (int e = threadIdx.x; e < G * D; e += kThreads) {
+  for (int e = threadIdx.x; e < G * D; e += kBlock) {
     const int h = e / D, d = e % D;
     float mc = -INFINITY;
 #pragma unroll
@@ -143,7 +153,15 @@ __device__ __forceinline__ void combine_warps_and_merge(const KernelParams& p, i
       p.part_ml[2 * (part * G + h) + 1] = den;
     }
   }
-  if (arrive_last(p, group, s_flag)) merge_chunks<D, T, MergeKind::softmax>(p, b, kvh, smem);
+  if (arrive_last(p, group, s_flag)) merge_chunks<D, T, MergeKind::softmax, kBlock>(p, b, kvh, smem);
+}
+
+template <int D, class T>
+__device__ __forceinline__ void combine_warps_and_merge(const KernelParams& p, int b, int kvh, int chunk, float m_run,
+                                                        float l_run, const float (&acc)[D / 16][4], float* smem,
+                                                        int* s_flag) {
+  publish_warp_state<D>(threadIdx.x >> 5, p.group, m_run, l_run, acc, smem);
+  combine_slots_and_merge<D, T>(p, b, kvh, chunk, smem, s_flag);
 }
 
 // kLoop (kernel_params.hpp): DenseLoop::plain is the default. l2_hint was the default before call 44 (NVIDIA H200,

@@ -278,10 +278,10 @@ __device__ __forceinline__ void load_q(QFrag<D>& q, const KernelParams& p, int b
 template <int D>
 inline constexpr int kQRowStride = D + 32;
 
-template <int D, class T>
+template <int D, class T, int kBlock = kThreads>
 __device__ __forceinline__ void stage_q(T* s_q, const KernelParams& p, int b, int kvh) {
   const T* src = static_cast<const T*>(p.q) + (static_cast<int64_t>(b) * p.num_heads + kvh * p.group) * D;
-  for (int e = threadIdx.x; e < kMaxGroup * D / 8; e += kThreads) {
+  for (int e = threadIdx.x; e < kMaxGroup * D / 8; e += kBlock) {
     const int h = e / (D / 8), seg = e % (D / 8);
     const uint4 v = h < p.group ? __ldg(reinterpret_cast<const uint4*>(src + h * D + 8 * seg)) : make_uint4(0, 0, 0, 0);
     *reinterpret_cast<uint4*>(s_q + h * kQRowStride<D> + 8 * seg) = v;

@@ -121,6 +121,12 @@ SANTA_KHD std::size_t dense_async_smem_bytes(int head_dim) {
   return static_cast<std::size_t>(kWarps) * kAsyncStages * 2 * 16 * head_dim * 2;
 }
 
+// The CTA-wide-tile dense kernel (variants 52-54, dense_tile_kernel.cuh): `stages` tiles of 128 keys of K and of V
+// (2-byte elements): 2 stages 128 KB, 3 stages 192 KB at d = 128; the alternating form (54) one of each, 64 KB.
+SANTA_KHD std::size_t dense_tile_smem_bytes(int head_dim, int stages) {
+  return static_cast<std::size_t>(stages) * 2 * 16 * kWarps * head_dim * 2;
+}
+
 // The whole-row kernel's split. The batch's 16-key steps, sequence after sequence (rows_steps per sequence, the
 // ones past a sequence's end empty), are cut into gridDim.x ranges: CTA c takes steps [begin(c), begin(c + 1)).
 // A range can cross sequence ends (a CTA then finishes one partial per sequence it touches, at most

@@ -53,7 +53,8 @@ __device__ __forceinline__ bool arrive_last(const KernelParams& p, int group, in
 // and writes their outputs. Partials are laid out [b * H + kvh * G][p.num_chunks][heads][D] (floats) and
 // [...][heads][2] (max, sum): for heads = G that is the (sequence, KV head) group's block; the whole-row dense
 // kernel merges all H heads of a sequence at once (kvh = 0, heads = H).
-template <int D, class T, MergeKind kKind>
+// kBlock: the CTA's threads (every kernel has kThreads but the CTA-wide-tile dense kernel, dense_tile_kernel.cuh).
+template <int D, class T, MergeKind kKind, int kBlock = kThreads>
 __device__ void merge_heads(const KernelParams& p, int b, int kvh, int heads, int count, float* smem) {
   const int G = heads, C = count, tid = threadIdx.x;
   const int group = b * p.num_kv_heads + kvh;
@@ -68,10 +69,10 @@ __device__ void merge_heads(const KernelParams& p, int b, int kvh, int heads, in
   // the chunks (lanes take interleaved chunks, a fixed shuffle tree combines them: deterministic).
   if constexpr (kKind == MergeKind::softmax) {
     float2* s_ml = reinterpret_cast<float2*>(s_red + kThreads);  // [C][G] (max, sum)
-    for (int e = tid; e < C * G; e += kThreads) s_ml[e] = __ldcg(reinterpret_cast<const float2*>(ml) + e);
+    for (int e = tid; e < C * G; e += kBlock) s_ml[e] = __ldcg(reinterpret_cast<const float2*>(ml) + e);
     __syncthreads();
     const int warp = tid >> 5, lane = tid & 31;
-    for (int h = warp; h < G; h += kWarps) {
+    for (int h = warp; h < G; h += (kBlock / 32)) {
       float mstar = -INFINITY;
       for (int c = lane; c < C; c += 32) mstar = fmaxf(mstar, s_ml[c * G + h].x);
       mstar = warp_max(mstar);
@@ -86,37 +87,44 @@ __device__ void merge_heads(const KernelParams& p, int b, int kvh, int heads, in
       if (lane == 0) s_den[h] = den;
     }
   } else {
-    for (int e = tid; e < C * G; e += kThreads) s_w[e] = 1.f;
-    for (int h = tid; h < G; h += kThreads) s_den[h] = static_cast<float>(p.samples);
+    for (int e = tid; e < C * G; e += kBlock) s_w[e] = 1.f;
+    for (int h = tid; h < G; h += kBlock) s_den[h] = static_cast<float>(p.samples);
   }
   __syncthreads();
 
-  // Columns of 4 consecutive outputs; `split` threads share a column over interleaved chunks.
+  // Columns of 4 consecutive outputs; `split` of kThreads slots share a column over interleaved chunks. The slots
+  // are fixed at kThreads whatever the block size (a thread takes every kBlock-th), so every kernel sums the same
+  // products in the same order: the CTA-wide-tile kernel is bitwise the default at the same split.
   const int ncols = G * D / 4;
   const int split = ncols >= kThreads ? 1 : kThreads / ncols;
+  const int width = kThreads / split;
   const float4* acc4 = reinterpret_cast<const float4*>(acc);
   T* out = static_cast<T*>(p.out) + first_head * D;
-  for (int col0 = 0; col0 < ncols; col0 += kThreads / split) {
-    const int col = col0 + tid % (kThreads / split), part = tid / (kThreads / split);
-    float4 s = make_float4(0.f, 0.f, 0.f, 0.f);
-    if (col < ncols) {
-      const int h = (4 * col) / D;
+  for (int col0 = 0; col0 < ncols; col0 += width) {
+    for (int slot = tid; slot < kThreads; slot += kBlock) {
+      const int col = col0 + slot % width, part = slot / width;
+      float4 s = make_float4(0.f, 0.f, 0.f, 0.f);
+      if (col < ncols) {
+        const int h = (4 * col) / D;
 #pragma unroll 8
-      for (int c = part; c < C; c += split) {
-        const float w = s_w[c * G + h];
-        const float4 a = __ldcg(acc4 + static_cast<int64_t>(c) * ncols + col);
-        s.x += w * a.x;
-        s.y += w * a.y;
-        s.z += w * a.z;
-        s.w += w * a.w;
+        for (int c = part; c < C; c += split) {
+          const float w = s_w[c * G + h];
+          const float4 a = __ldcg(acc4 + static_cast<int64_t>(c) * ncols + col);
+          s.x += w * a.x;
+          s.y += w * a.y;
+          s.z += w * a.z;
+          s.w += w * a.w;
+        }
       }
+      s_red[slot] = s;
     }
-    s_red[tid] = s;
     __syncthreads();
-    if (part == 0 && col < ncols) {
-      float4 t = s_red[tid];
+    for (int slot = tid; slot < width; slot += kBlock) {  // part 0 of each column
+      const int col = col0 + slot;
+      if (col >= ncols) continue;
+      float4 t = s_red[slot];
       for (int q = 1; q < split; ++q) {  // fixed order over the parts
-        const float4 u = s_red[tid + q * (kThreads / split)];
+        const float4 u = s_red[slot + q * width];
         t.x += u.x;
         t.y += u.y;
         t.z += u.z;
@@ -138,7 +146,7 @@ __device__ void merge_heads(const KernelParams& p, int b, int kvh, int heads, in
   const int32_t* cnt = p.part_cnt + static_cast<int64_t>(group) * p.num_chunks * kCntStride;
   if (p.samples_out != nullptr || p.rows_out != nullptr) {
     const int warp = tid >> 5, lane = tid & 31;
-    for (int slot = warp; slot <= G; slot += kWarps) {  // slots 0..G-1: heads; slot G: distinct rows
+    for (int slot = warp; slot <= G; slot += (kBlock / 32)) {  // slots 0..G-1: heads; slot G: distinct rows
       const int field = slot < G ? slot : kMaxGroup;
       int total = 0;
       for (int c = lane; c < C; c += 32) total += __ldcg(cnt + c * kCntStride + field);
@@ -156,9 +164,9 @@ __device__ void merge_heads(const KernelParams& p, int b, int kvh, int heads, in
 }
 
 // The (sequence, KV head) group's merge: all its chunks, its G heads.
-template <int D, class T, MergeKind kKind>
+template <int D, class T, MergeKind kKind, int kBlock = kThreads>
 __device__ void merge_chunks(const KernelParams& p, int b, int kvh, float* smem) {
-  merge_heads<D, T, kKind>(p, b, kvh, p.group, p.num_chunks, smem);
+  merge_heads<D, T, kKind, kBlock>(p, b, kvh, p.group, p.num_chunks, smem);
 }
 
 }  // namespace santa::gpu::detail

@@ -78,11 +78,16 @@ bool use_rows_kernel(const LaunchOptions& launch);
 // paged, any group size.
 bool use_async_kernel(const LaunchOptions& launch);
 bool async_kernel_supports(const DecodeProblem& problem, int cc_major);
+// Variants 52-54: the per-KV-head dense kernel with cuDNN's CTA-wide 128-key tiles through cp.async
+// (dense_tile_kernel.cuh): the stages of its ring (52: 2, 53: 3, 54: 1 = one K and one V buffer), 0 for any other
+// variant. Same shapes as the cp.async kernel (async_kernel_supports).
+int tile_kernel_stages(const LaunchOptions& launch);
 // How the per-KV-head dense kernel walks its keys: l2_hint for variant 42, lockstep for 44, pipelined for 45,
 // plain otherwise (kernel_params.hpp). Variants other than plain serve d = 128 only (their one instance).
 DenseLoop dense_loop(const LaunchOptions& launch);
 // The per-KV-head dense kernels' plan: the requested chunks, else the default split (make_plan), or for the
-// kernels compiled for one CTA per SM (the cp.async variants, whose ring takes 192 KB, and the pipelined loop)
+// kernels compiled for one CTA per SM (the cp.async and CTA-wide-tile variants, whose rings take 64-192 KB, and the
+// pipelined loop)
 // the cheapest split with one resident CTA per SM; shared memory for the cp.async ring or the combine / merge,
 // whichever is larger.
 Plan dense_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, const LaunchOptions& launch);

@@ -175,6 +175,15 @@ bool use_async_kernel(const LaunchOptions& launch) {
 
 bool async_kernel_supports(const DecodeProblem& problem, int cc_major) { return problem.head_dim == 128 && cc_major >= 8; }
 
+int tile_kernel_stages(const LaunchOptions& launch) {
+  switch (launch.variant) {
+    case 52: return 2;
+    case 53: return 3;
+    case 54: return 1;  // one K and one V buffer
+    default: return 0;
+  }
+}
+
 DenseLoop dense_loop(const LaunchOptions& launch) {
   switch (launch.variant) {
     case 42: return DenseLoop::l2_hint;
@@ -185,13 +194,15 @@ DenseLoop dense_loop(const LaunchOptions& launch) {
 }
 
 Plan dense_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, const LaunchOptions& launch) {
-  const bool one_per_sm = use_async_kernel(launch) || dense_loop(launch) == DenseLoop::pipelined;
+  const int tile_stages = tile_kernel_stages(launch);
+  const bool one_per_sm = use_async_kernel(launch) || tile_stages > 0 || dense_loop(launch) == DenseLoop::pipelined;
   const int chunks = launch.num_chunks > 0 || !one_per_sm
                          ? launch.num_chunks
                          : one_per_sm_chunks(problem, limits, sm_count,
                                              static_cast<int64_t>(problem.batch) * problem.num_kv_heads);
   Plan plan = make_plan(KernelFamily::dense, problem, 0, limits, sm_count, chunks);
   if (use_async_kernel(launch)) plan.smem_bytes = std::max(plan.smem_bytes, dense_async_smem_bytes(problem.head_dim));
+  if (tile_stages > 0) plan.smem_bytes = std::max(plan.smem_bytes, dense_tile_smem_bytes(problem.head_dim, tile_stages));
   return plan;
 }
 

@@ -222,20 +222,24 @@ TEST(DenseDecode, BalancedWholeRowVariantMatchesReference) {
 }
 
 // Variants 33-41, 49-51 (the per-KV-head kernel streaming through cp.async into per-warp rings; the others change
-// only when copies are issued, their L2 hints, how rows lie in shared memory and whether warps wait for each other) run the default kernel's steps and products in the
-// same order, so at the same split they give the default's bits: contiguous and paged,
+// only when copies are issued, their L2 hints, how rows lie in shared memory and whether warps wait for each other)
+// and 52-54 (cuDNN's CTA-wide tiles, 128 threads, each warp holding two of the default's warps' states; 2 / 3 stages,
+// alternating K and V buffers) run the default kernel's steps and products in the same order, and their merges sum
+// in the same order, so at the same split they give the default's bits: contiguous and paged,
 // group sizes 1 / 4 / 8, bf16 and fp16, sequences ending inside a step and shorter than one step, 1 to 7 chunks.
 // At its own split it meets the fp64 reference, bitwise run to run; other head dims are rejected before launch.
 TEST(DenseDecode, AsyncVariantBitwiseEqualToDefault) {
   SANTA_REQUIRE_GPU();
   if (device_info().cc_major < 8) GTEST_SKIP() << "variant 33 needs sm_80 (cp.async)";
   // Under compute-sanitizer (~4 s per launch) SANTA_SANITIZER_SUBSET=1 keeps G = 4, bf16, 3 chunks and variants
-  // 33 (per-warp rings) and 36 (lock step, late V): every synchronisation pattern of the kernel, 10 launches.
+  // 33 (per-warp rings), 36 (lock step, late V), 52 (CTA-wide ring) and 54 (alternating buffers): every
+  // synchronisation pattern of the two kernels, 14 launches.
   const bool subset = std::getenv("SANTA_SANITIZER_SUBSET") != nullptr;
   const std::vector<int> groups = subset ? std::vector<int>{4} : std::vector<int>{1, 4, 8};
   const std::vector<DType> types = subset ? std::vector<DType>{DType::bf16} : std::vector<DType>{DType::bf16, DType::fp16};
   const std::vector<int> splits = subset ? std::vector<int>{3} : std::vector<int>{1, 3, 7};
-  const std::vector<int> variants = subset ? std::vector<int>{33, 36} : std::vector<int>{33, 34, 35, 36, 37, 38, 39, 40, 41, 49, 50, 51};
+  const std::vector<int> variants = subset ? std::vector<int>{33, 36, 52, 54}
+                                             : std::vector<int>{33, 34, 35, 36, 37, 38, 39, 40, 41, 49, 50, 51, 52, 53, 54};
   for (int group : groups) {
     for (DType t : types) {
       Shape s;
@@ -255,7 +259,8 @@ TEST(DenseDecode, AsyncVariantBitwiseEqualToDefault) {
           lo.num_chunks = chunks;
           const auto base = dense_bits(*x, ws, lo, in.q.size());
           for (int variant : variants) {
-            for (int pf : {-1, 1}) {  // two steps ahead (default) and one
+            for (int pf : {-1, 1}) {  // two steps ahead (default) and one (the cp.async ring's option)
+              if (pf == 1 && variant >= 52) continue;
               lo.variant = variant;
               lo.prefetch_steps = pf;
               EXPECT_EQ(dense_bits(*x, ws, lo, in.q.size()), base)
@@ -265,9 +270,11 @@ TEST(DenseDecode, AsyncVariantBitwiseEqualToDefault) {
           }
         }
       }
-      LaunchOptions lo;
-      lo.variant = 33;
-      expect_reference_then_same_bits(in, a, ws, lo);
+      for (int variant : {33, 52}) {  // at their own split (one CTA per SM)
+        LaunchOptions lo;
+        lo.variant = variant;
+        expect_reference_then_same_bits(in, a, ws, lo);
+      }
     }
   }
   Shape s;
@@ -276,7 +283,7 @@ TEST(DenseDecode, AsyncVariantBitwiseEqualToDefault) {
   DeviceInputs d = upload(in, false);
   DecodeWorkspace ws(limits_for(s));
   LaunchOptions lo;
-  for (int variant : {33, 42, 44, 45}) {  // the d = 128 variants
+  for (int variant : {33, 42, 44, 45, 52}) {  // the d = 128 variants
     lo.variant = variant;
     try {
       dense_decode(d.problem, ws, lo);

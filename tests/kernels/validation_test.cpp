@@ -127,8 +127,8 @@ TEST(KernelValidation, LaunchOptionsNameTheBadField) {
     change(o);
     return o;
   };
-  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 21, 22, 23, 29, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 49, 50, 51}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
-  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24, 25, 26, 27, 28, 30, 46, 47, 48, 52}) {
+  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 21, 22, 23, 29, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 49, 50, 51, 52, 53, 54}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
+  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24, 25, 26, 27, 28, 30, 46, 47, 48, 55}) {
     expect_rejected([&] { check_launch(with([&](LaunchOptions& o) { o.variant = v; })); }, "variant = " + std::to_string(v));
   }
   expect_rejected([&] { check_launch(with([](LaunchOptions& o) { o.prefetch_steps = 65; })); }, "prefetch_steps = 65");
@@ -233,6 +233,38 @@ TEST(KernelPlan, AsyncDenseKernelChoiceAndSplit) {
   EXPECT_EQ(detail::dense_loop(pipelined), detail::DenseLoop::pipelined);
   EXPECT_EQ(detail::dense_loop(LaunchOptions{}), detail::DenseLoop::plain);
   EXPECT_EQ(detail::dense_async_smem_bytes(128), 196608u);  // 8 warps x 3 steps x (K + V) x 16 rows x 256 bytes
+}
+
+// Variants 52-54 (the CTA-wide-tile kernel): ring stages 2 / 3 / 1, nothing else selects it (nor the other
+// special kernels); the one-CTA-per-SM split of the cp.async kernel, shared memory for the ring (2 stages x (K + V)
+// x 128 rows x 256 bytes = 128 KB at d = 128) or more.
+TEST(KernelPlan, TileDenseKernelChoiceAndSplit) {
+  for (int v : {0, 7, 8, 33, 45, 51}) {
+    LaunchOptions o;
+    o.variant = v;
+    EXPECT_EQ(detail::tile_kernel_stages(o), 0) << "variant " << v;
+  }
+  WorkspaceLimits l = valid_limits();
+  l.max_len = 32768;
+  l.max_batch = 16;
+  for (auto [v, stages] : {std::pair{52, 2}, std::pair{53, 3}, std::pair{54, 1}}) {
+    LaunchOptions o;
+    o.variant = v;
+    EXPECT_EQ(detail::tile_kernel_stages(o), stages) << "variant " << v;
+    EXPECT_FALSE(detail::use_async_kernel(o)) << "variant " << v;
+    EXPECT_FALSE(detail::use_rows_kernel(o)) << "variant " << v;
+    EXPECT_EQ(detail::dense_loop(o), detail::DenseLoop::plain) << "variant " << v;
+    EXPECT_NO_THROW(check_launch(o)) << "variant " << v;
+    for (auto [batch, chunks] : {std::pair{16, 1}, std::pair{4, 4}, std::pair{1, 16}}) {
+      DecodeProblem p = valid_problem();
+      p.batch = batch;
+      p.kv.max_len = 32768;
+      const detail::Plan plan = detail::dense_plan(p, l, 132, o);
+      EXPECT_EQ(plan.num_chunks, chunks) << "variant " << v << " batch " << batch;
+      EXPECT_GE(plan.smem_bytes, detail::dense_tile_smem_bytes(128, stages)) << "variant " << v << " batch " << batch;
+    }
+  }
+  EXPECT_EQ(detail::dense_tile_smem_bytes(128, 2), 131072u);
 }
 
 // The whole-row kernel's ranges cover every step of the batch exactly once, in order; each sequence's pieces
