@@ -129,7 +129,9 @@ struct LaunchOptions {
                            // lock step (same output as 33); 52 / 53 = the per-KV-head dense kernel with cuDNN's
                            // structure: 128-thread CTAs reading CTA-wide 128-key tiles of K and V through cp.async,
                            // 2 / 3 tiles in the ring, one CTA per SM; 54 = the same with one K and one V buffer
-                           // used alternately (d = 128, sm_80+; same output as the default at the same split)
+                           // used alternately (d = 128, sm_80+; same output as the default at the same split);
+                           // their warp-wide copies read four 128-byte pieces of four rows (cuDNN's order), 56 = 52
+                           // with two 256-byte rows per copy instead (v:33's order); 55 = 33 with cuDNN's order
 };
 
 }  // namespace santa::gpu

@@ -8,7 +8,7 @@
 #        SANTA_BENCH_FILTER=REGEX (Google Benchmark filter of what follows the family name, e.g.
 #        '(_gs)?(/S:128)?/B:16/n:32768(/v:2)?/iter'), SANTA_NCU_FILTER=REGEX (the points Nsight Compute
 #        profiles), SANTA_NCU_EXTRA=METRICS (more ncu metrics, comma-separated), SANTA_PHASE_CLOCK=1 (per-phase
-#        CTA timings in the bench counters), SANTA_CUDA_ARCHS (default 90), SANTA_NCU_SOURCE=REGEX (one point
+#        CTA timings in the bench counters), SANTA_CUDA_ARCHS (default 90), SANTA_NCU_SOURCE=REGEX[;REGEX...] (one point each
 #        profiled with warp-stall sampling per source line: ncu_source.txt; the build then adds -lineinfo),
 #        SANTA_TORCH_SPECS='B:n n ...;B:n ...' (the torch baseline points; default: every point of the tables),
 #        SANTA_NCU_TORCH=B:n (Nsight Compute of the cuDNN SDPA kernels at that point: ncu_cudnn.txt)
@@ -109,11 +109,11 @@ fi
 
 if [[ "${SANTA_SKIP_NCU:-0}" != "1" ]] && left 90; then
   step "Nsight Compute (clocks untouched)"
-  SANTA_BENCH_ITERS=1 timeout $(cap 120) ncu --clock-control none -k "regex:decode_kernel|rows_kernel|async_kernel" \
+  SANTA_BENCH_ITERS=1 timeout $(cap 120) ncu --clock-control none -k "regex:decode_kernel|rows_kernel|async_kernel|tile_kernel" \
     --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,lts__t_bytes.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed,sm__warps_active.avg.pct_of_peak_sustained_active,launch__registers_per_thread,launch__occupancy_limit_registers,launch__occupancy_limit_shared_mem,launch__grid_size,smsp__inst_executed.sum${SANTA_NCU_EXTRA:+,$SANTA_NCU_EXTRA} \
     "$BUILD/bench/santa_bench_kernels" --benchmark_filter="${SANTA_NCU_FILTER:-^(dense|prop_gs/S:128|flash/S:2048)/B:(1|16)/n:32768/iter}" \
     > "$OUT/ncu.txt" 2>&1
-  echo "ncu rc=$?"; grep -cE "(decode|rows|async)_kernel<" "$OUT/ncu.txt"
+  echo "ncu rc=$?"; grep -cE "(decode|rows|async|tile)_kernel<" "$OUT/ncu.txt"
   step "SASS counts"
   cuobjdump --dump-sass "$BUILD/kernels/libsanta_kernels.a" 2>/dev/null | awk '
     /Function :/ { if (fn != "") print fn, ldg128, ldg, hmma, ldl, stl, bar; fn=$3; ldg128=ldg=hmma=ldl=stl=bar=0; next }
@@ -124,17 +124,21 @@ if [[ "${SANTA_SKIP_NCU:-0}" != "1" ]] && left 90; then
   cut -c1-200 "$LOGS/sass.txt" | head -12
 fi
 
-if [[ -n "${SANTA_NCU_SOURCE:-}" ]] && left 60; then
-  step "Nsight Compute warp-stall sampling per source line: ${SANTA_NCU_SOURCE}"
-  SANTA_BENCH_ITERS=1 timeout $(cap 90) ncu --clock-control none -k "regex:decode_kernel|rows_kernel|async_kernel" --launch-count 1 \
-    --section SourceCounters --section WarpStateStats -o "$LOGS/src" -f \
-    "$BUILD/bench/santa_bench_kernels" --benchmark_filter="${SANTA_NCU_SOURCE}" > "$LOGS/ncu_src.log" 2>&1
+# SANTA_NCU_SOURCE may list several points, separated by ';': ncu_source.txt, ncu_source_2.txt, ...
+IFS=';' read -r -a SOURCE_POINTS <<< "${SANTA_NCU_SOURCE:-}"
+for i in "${!SOURCE_POINTS[@]}"; do
+  left 60 || break
+  point="${SOURCE_POINTS[$i]}"; suffix=$([[ $i -eq 0 ]] && echo "" || echo "_$((i + 1))")
+  step "Nsight Compute warp-stall sampling per source line: ${point}"
+  SANTA_BENCH_ITERS=1 timeout $(cap 90) ncu --clock-control none -k "regex:decode_kernel|rows_kernel|async_kernel|tile_kernel" --launch-count 1 \
+    --section SourceCounters --section WarpStateStats -o "$LOGS/src$suffix" -f \
+    "$BUILD/bench/santa_bench_kernels" --benchmark_filter="${point}" > "$LOGS/ncu_src$suffix.log" 2>&1
   echo "ncu source rc=$?"
-  { ncu --import "$LOGS/src.ncu-rep" --page details --section WarpStateStats 2>&1 | grep -vE "^==" | head -60
-    ncu --import "$LOGS/src.ncu-rep" --page source --csv --print-source sass > "$LOGS/src_sass.csv" 2>&1
-    python3 scripts/ncu_hotspots.py "$LOGS/src_sass.csv" --top 30 2>&1; } > "$OUT/ncu_source.txt" 2>&1
-  head -c 6000 "$OUT/ncu_source.txt"
-fi
+  { ncu --import "$LOGS/src$suffix.ncu-rep" --page details --section WarpStateStats 2>&1 | grep -vE "^==" | head -60
+    ncu --import "$LOGS/src$suffix.ncu-rep" --page source --csv --print-source sass > "$LOGS/src_sass$suffix.csv" 2>&1
+    python3 scripts/ncu_hotspots.py "$LOGS/src_sass$suffix.csv" --top 30 2>&1; } > "$OUT/ncu_source$suffix.txt" 2>&1
+  tail -c 3000 "$OUT/ncu_source$suffix.txt"
+done
 
 if [[ -n "${SANTA_NCU_TORCH:-}" ]] && left 60; then
   # The best dense baseline's own kernels (torch SDPA, cuDNN backend) under Nsight Compute: launch shape,

@@ -378,6 +378,11 @@ std::vector<Point> grid() {
   // 52 / 53 = cuDNN's structure (128-thread CTAs, CTA-wide 128-key K and V tiles through cp.async, 2 / 3 tiles in
   // the ring), 54 = one K and one V buffer used alternately (cuDNN's 87 KB); their own split (one CTA per SM:
   // cuDNN's grid at B = 16) and a few others.
+  // 55 = v:33 and 56 = v:52 with the other copy order (55: cuDNN's four 128-byte pieces per warp-wide copy; 56: two
+  // 256-byte rows, call 54: twice the ideal L2 sectors per copy).
+  for (int b : {1, 4, 16}) {
+    for (int variant : {55, 56}) v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, -1, variant});
+  }
   for (int variant : {52, 53, 54}) {
     for (int b : {1, 4, 16}) {
       for (int c : {0, 1, 2}) v.push_back({KernelFamily::dense, b, 32768, 0, false, c, -1, variant});

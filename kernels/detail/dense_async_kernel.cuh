@@ -12,7 +12,8 @@
 // scores, so K and V requests come apart; 36 = both; 37-41: diagnostics of its L2 traffic). Same steps, same products in
 // the same order: bitwise the default kernel's output at the same split (tests/kernels/dense_decode_test.cpp).
 // Variants 49 / 50: 33's copies with the L2 128-byte / 256-byte prefetch-size hint; 51: 49 in lock step (cuDNN's
-// LDGSTS carry the 128-byte one).
+// LDGSTS carry the 128-byte one). Variant 55: 33 with cuDNN's copy order (a warp-wide copy reads four 128-byte pieces
+// of four rows instead of two 256-byte rows).
 #pragma once
 
 #include "kernels/detail/dense_kernel.cuh"
@@ -63,13 +64,18 @@ __global__ void __launch_bounds__(kThreads, 1) dense_async_kernel(const KernelPa
   const int swz_mask = (p.async_mode & 4) != 0 ? 0 : -1;
   const bool zfill = (p.async_mode & 8) == 0;
   const int l2_prefetch = (p.async_mode & 16) != 0 ? 128 : (p.async_mode & 32) != 0 ? 256 : 0;
+  const bool pieces_of_128 = (p.async_mode & 64) != 0;
+  static_assert(16 * AsyncRing<D, T>::kUnits / 32 % 2 == 0 && AsyncRing<D, T>::kUnits == 16, "the 128-byte order is written for 256-byte rows");
   const auto issue = [&](int i, const T* base, int offset) {
     if (i < steps) {
       const int row0 = first + 16 * kWarps * i;
       unsigned char* slot = ring + (i % kAsyncStages) * R::kSlotBytes + offset;
 #pragma unroll
       for (int k = 0; k < 16 * R::kUnits / 32; ++k) {
-        const int idx = 32 * k + lane, r = idx / R::kUnits, u = idx % R::kUnits;
+        const int idx = 32 * k + lane;
+        // async_mode bit 6 (variant 55): cuDNN's order, 128-byte piece k % 2 of row 4 (k / 2) + lane / 8.
+        const int r = pieces_of_128 ? 4 * (k / 2) + lane / 8 : idx / R::kUnits;
+        const int u = pieces_of_128 ? 8 * (k % 2) + lane % 8 : idx % R::kUnits;
         const bool ok = row0 + r < r1;
         if (zfill) {
           cp_async_16_prefetch(slot + R::at(r, u, swz_mask), base + (ok ? rows(row0 + r) + kElemsPerUnit * u : 0), ok,

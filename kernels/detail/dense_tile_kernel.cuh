@@ -5,8 +5,9 @@
 // head) at B = 16, reading CTA-wide tiles of 128 keys of K and of V into shared memory with LDGSTS (cp.async,
 // L1 bypassed), thread t's copies of a tile 2 KB apart, a block barrier per tile; it reads the cache at 99 % of
 // the bulk-copy probe. Our cp.async kernel with per-warp rings (dense_async_kernel.cuh) makes L2 look up every
-// sector twice. This kernel copies as cuDNN does: copy k of thread t is 16-byte unit 128 k + t of the tile (each
-// warp-wide copy reads two 256-byte rows), and computes as the default kernel does: warp w takes the tile's
+// sector twice. This kernel copies as cuDNN does (each warp-wide copy reads four 128-byte pieces of four rows; call 54
+// measured twice the ideal L2 sectors and three times the ideal shared wavefronts per copy when a warp-wide copy
+// read two 256-byte rows instead, variant 56), and computes as the default kernel does: warp w takes the tile's
 // 16-key steps 2w and 2w + 1, each with its own softmax state, which are the default kernel's warps 2w and
 // 2w + 1 (same steps, same products in the same order, combined in the same order), so the output is bitwise
 // the default kernel's at the same split (tests/kernels/dense_decode_test.cpp).
@@ -30,6 +31,7 @@ __global__ void __launch_bounds__(kTileThreads, 1) dense_tile_kernel(const Kerne
   constexpr int kTileBytes = kTileKeys * D * static_cast<int>(sizeof(T));
   constexpr int kCopies = kTileKeys * R::kUnits / kTileThreads;
   static_assert(kCopies * kTileThreads == kTileKeys * R::kUnits, "a tile is a whole number of copies per thread");
+  static_assert(R::kUnits == 16 && kCopies == 16, "cuDNN's copy order below is written for 256-byte rows");
   static_assert(!kAlternate || kStages == 1, "the alternating form has one K and one V buffer");
   extern __shared__ float4 smem4[];
   float* smem = reinterpret_cast<float*>(smem4);
@@ -51,12 +53,19 @@ __global__ void __launch_bounds__(kTileThreads, 1) dense_tile_kernel(const Kerne
   const int tiles = r0 < r1 ? (r1 - r0 + kTileKeys - 1) / kTileKeys : 0;
   // Tile i of K (or V) into `buf`, then a commit group (empty past the last tile, so the waits count the same
   // for every tile). Rows past r1 are zero-filled, not read.
+  // Copy k of thread t in cuDNN's order (async_mode bit 6, variants 52-54; call 53): 128-byte piece k % 2 of row
+  // 16 (k / 2) + t / 8, unit t % 8 of it, so a warp-wide copy reads four 128-byte pieces of four rows, and thread t's
+  // copies are 128 bytes apart in the row. Without the bit (variant 56): unit 128 k + t of the tile, two 256-byte
+  // rows per warp-wide copy.
+  const bool rows_of_256 = (p.async_mode & 64) == 0;
   const auto issue = [&](int i, const T* base, unsigned char* buf) {
     if (i < tiles) {
       const int row0 = r0 + kTileKeys * i;
 #pragma unroll
       for (int k = 0; k < kCopies; ++k) {
-        const int idx = kTileThreads * k + threadIdx.x, r = idx / R::kUnits, u = idx % R::kUnits;
+        const int idx = kTileThreads * k + threadIdx.x;
+        const int r = rows_of_256 ? idx / R::kUnits : 16 * (k / 2) + threadIdx.x / 8;
+        const int u = rows_of_256 ? idx % R::kUnits : 8 * (k % 2) + threadIdx.x % 8;
         const bool ok = row0 + r < r1;
         cp_async_16(buf + R::at(r, u, -1), base + (ok ? rows(row0 + r) + kElemsPerUnit * u : 0), ok);
       }

@@ -61,7 +61,9 @@ struct KernelParams {
                        // step: the CTA reads 128 consecutive keys at a time), bit 1 = V of a step issued after the
                        // scores of the current one (K and V requests apart, as cuDNN's tiles); diagnostics: bit 2 =
                        // rows in shared memory not swizzled, bit 3 = copies without the zero-fill operand; bit 4 /
-                       // bit 5 = copies with the L2 128-byte / 256-byte prefetch-size hint (variants 49-51)
+                       // bit 5 = copies with the L2 128-byte / 256-byte prefetch-size hint (variants 49-51); bit 6 =
+                       // copies in cuDNN's order, four 128-byte pieces of four rows per warp-wide copy (variant 55;
+                       // the CTA-wide-tile kernel's 52-54, whose variant 56 has two 256-byte rows per copy)
   // sampling
   int l2_hint = 1;     // key loads with the L2 256-byte prefetch-size hint (variant 43: without)
   int32_t mode = 0;  // SamplingMode

@@ -170,7 +170,7 @@ RowsSplit rows_split(const DecodeProblem& problem, const WorkspaceLimits& limits
 bool use_rows_kernel(const LaunchOptions& launch) { return launch.variant == 7 || rows_balanced(launch); }
 
 bool use_async_kernel(const LaunchOptions& launch) {
-  return (launch.variant >= 33 && launch.variant <= 41) || (launch.variant >= 49 && launch.variant <= 51);
+  return (launch.variant >= 33 && launch.variant <= 41) || (launch.variant >= 49 && launch.variant <= 51) || launch.variant == 55;
 }
 
 bool async_kernel_supports(const DecodeProblem& problem, int cc_major) { return problem.head_dim == 128 && cc_major >= 8; }
@@ -180,6 +180,7 @@ int tile_kernel_stages(const LaunchOptions& launch) {
     case 52: return 2;
     case 53: return 3;
     case 54: return 1;  // one K and one V buffer
+    case 56: return 2;  // 52 with two 256-byte rows per warp-wide copy (async_mode bit 6)
     default: return 0;
   }
 }
@@ -223,9 +224,11 @@ KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& wo
       case 49: p.async_mode = 16; break;  // L2 128-byte prefetch hint
       case 50: p.async_mode = 32; break;  // L2 256-byte prefetch hint
       case 51: p.async_mode = 17; break;  // 49 in lock step
+      case 55: p.async_mode = 64; break;  // copies in cuDNN's order
       default: p.async_mode = launch.variant - 33;  // 33-40: lock step, late V, unswizzled
     }
   }
+  if (family == KernelFamily::dense && tile_kernel_stages(launch) > 0) p.async_mode = launch.variant == 56 ? 0 : 64;
   // Heads-inner CTA order (benchmark variant 4). prop's barrier then needs every CTA of one sequence resident at
   // once; with at least one CTA per SM that holds while chunks x KV heads <= SMs, otherwise keep the default.
   p.heads_inner = launch.variant == 4 && (family != KernelFamily::prop ||
