@@ -131,7 +131,8 @@ struct LaunchOptions {
                            // 2 / 3 tiles in the ring, one CTA per SM; 54 = the same with one K and one V buffer
                            // used alternately (d = 128, sm_80+; same output as the default at the same split);
                            // their warp-wide copies read four 128-byte pieces of four rows (cuDNN's order), 56 = 52
-                           // with two 256-byte rows per copy instead (v:33's order); 55 = 33 with cuDNN's order
+                           // with two 256-byte rows per copy instead (v:33's order); 55 = 33 with cuDNN's order;
+                           // 57 = 52 with its shared-memory ring 16 bytes off the 128-byte alignment (diagnostic)
 };
 
 }  // namespace santa::gpu

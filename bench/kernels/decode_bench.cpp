@@ -379,9 +379,9 @@ std::vector<Point> grid() {
   // the ring), 54 = one K and one V buffer used alternately (cuDNN's 87 KB); their own split (one CTA per SM:
   // cuDNN's grid at B = 16) and a few others.
   // 55 = v:33 and 56 = v:52 with the other copy order (55: cuDNN's four 128-byte pieces per warp-wide copy; 56: two
-  // 256-byte rows, call 54: twice the ideal L2 sectors per copy).
+  // 256-byte rows); 57 = v:52 with its ring 16 bytes off the 128-byte alignment (where all rings lay before call 56).
   for (int b : {1, 4, 16}) {
-    for (int variant : {55, 56}) v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, -1, variant});
+    for (int variant : {55, 56, 57}) v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, -1, variant});
   }
   for (int variant : {52, 53, 54}) {
     for (int b : {1, 4, 16}) {

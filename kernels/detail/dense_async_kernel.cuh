@@ -38,7 +38,7 @@ template <int D, class T>
 __global__ void __launch_bounds__(kThreads, 1) dense_async_kernel(const KernelParams p) {
   using R = AsyncRing<D, T>;
   constexpr int kElemsPerUnit = 16 / static_cast<int>(sizeof(T));
-  extern __shared__ float4 smem4[];
+  extern __shared__ __align__(kSmemAlign) float4 smem4[];
   float* smem = reinterpret_cast<float*>(smem4);
   __shared__ int s_flag;
   __shared__ __align__(16) T s_q[kMaxGroup * kQRowStride<D>];

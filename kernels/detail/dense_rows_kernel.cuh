@@ -26,7 +26,7 @@ __global__ void __launch_bounds__(kThreads, 1) dense_rows_kernel(const KernelPar
   static_assert(D == 128, "laid out for d = 128");
   using S = RowsStage<D, T>;
   constexpr int kStages = kDenseStages;
-  extern __shared__ float4 smem4[];
+  extern __shared__ __align__(kSmemAlign) float4 smem4[];
   unsigned char* ring = reinterpret_cast<unsigned char*>(smem4);
   __shared__ __align__(16) T s_q[kRowsKvHeads][kMaxGroup * kQRowStride<D>];
   __shared__ __align__(8) uint64_t s_full[kStages];

@@ -5,9 +5,8 @@
 // head) at B = 16, reading CTA-wide tiles of 128 keys of K and of V into shared memory with LDGSTS (cp.async,
 // L1 bypassed), thread t's copies of a tile 2 KB apart, a block barrier per tile; it reads the cache at 99 % of
 // the bulk-copy probe. Our cp.async kernel with per-warp rings (dense_async_kernel.cuh) makes L2 look up every
-// sector twice. This kernel copies as cuDNN does (each warp-wide copy reads four 128-byte pieces of four rows; call 54
-// measured twice the ideal L2 sectors and three times the ideal shared wavefronts per copy when a warp-wide copy
-// read two 256-byte rows instead, variant 56), and computes as the default kernel does: warp w takes the tile's
+// sector twice. This kernel copies as cuDNN does (each warp-wide copy reads four 128-byte pieces of four rows;
+// variant 56: two 256-byte rows, as v:33), and computes as the default kernel does: warp w takes the tile's
 // 16-key steps 2w and 2w + 1, each with its own softmax state, which are the default kernel's warps 2w and
 // 2w + 1 (same steps, same products in the same order, combined in the same order), so the output is bitwise
 // the default kernel's at the same split (tests/kernels/dense_decode_test.cpp).
@@ -33,9 +32,10 @@ __global__ void __launch_bounds__(kTileThreads, 1) dense_tile_kernel(const Kerne
   static_assert(kCopies * kTileThreads == kTileKeys * R::kUnits, "a tile is a whole number of copies per thread");
   static_assert(R::kUnits == 16 && kCopies == 16, "cuDNN's copy order below is written for 256-byte rows");
   static_assert(!kAlternate || kStages == 1, "the alternating form has one K and one V buffer");
-  extern __shared__ float4 smem4[];
+  extern __shared__ __align__(kSmemAlign) float4 smem4[];
   float* smem = reinterpret_cast<float*>(smem4);
-  unsigned char* ring = reinterpret_cast<unsigned char*>(smem4);
+  // async_mode bit 7 (variant 57, diagnostic): the ring 16 bytes past the aligned start, where it lay before call 56.
+  unsigned char* ring = reinterpret_cast<unsigned char*>(smem4) + ((p.async_mode & 128) != 0 ? 16 : 0);
   __shared__ int s_flag;
   __shared__ __align__(16) T s_q[kMaxGroup * kQRowStride<D>];
   const DenseCta cta = dense_cta(p);

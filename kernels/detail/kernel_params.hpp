@@ -17,6 +17,11 @@ namespace santa::gpu::detail {
 
 inline constexpr int kThreads = 256;  // every decode kernel: 8 warps
 inline constexpr int kWarps = kThreads / 32;
+// Alignment of the dynamic shared memory of the kernels that copy into it (cp.async, bulk copies). Without it the
+// region starts right after the static shared variables (2576 bytes in the per-KV-head kernels: 16 bytes past a
+// 128-byte line), and every 32-byte sector a cp.async brings lands across two shared-memory sectors: call 55
+// measured 12 shared wavefronts and 32 L2 sectors per warp-wide 512-byte copy instead of 4 and 16 (cuDNN's).
+inline constexpr int kSmemAlign = 128;
 inline constexpr int kMaxGroup = 8;   // query heads per KV head (mma N / M padding)
 inline constexpr int kCntStride = kMaxGroup + 1;  // part_cnt: G sample totals + distinct rows
 
@@ -63,7 +68,8 @@ struct KernelParams {
                        // rows in shared memory not swizzled, bit 3 = copies without the zero-fill operand; bit 4 /
                        // bit 5 = copies with the L2 128-byte / 256-byte prefetch-size hint (variants 49-51); bit 6 =
                        // copies in cuDNN's order, four 128-byte pieces of four rows per warp-wide copy (variant 55;
-                       // the CTA-wide-tile kernel's 52-54, whose variant 56 has two 256-byte rows per copy)
+                       // the CTA-wide-tile kernel's 52-54, whose variant 56 has two 256-byte rows per copy); bit 7
+                       // (CTA-wide-tile kernel, variant 57) = its ring 16 bytes past the 128-byte alignment
   // sampling
   int l2_hint = 1;     // key loads with the L2 256-byte prefetch-size hint (variant 43: without)
   int32_t mode = 0;  // SamplingMode

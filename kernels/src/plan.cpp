@@ -181,6 +181,7 @@ int tile_kernel_stages(const LaunchOptions& launch) {
     case 53: return 3;
     case 54: return 1;  // one K and one V buffer
     case 56: return 2;  // 52 with two 256-byte rows per warp-wide copy (async_mode bit 6)
+    case 57: return 2;  // 52 with its ring 16 bytes off the 128-byte alignment (async_mode bit 7)
     default: return 0;
   }
 }
@@ -203,7 +204,9 @@ Plan dense_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int
                                              static_cast<int64_t>(problem.batch) * problem.num_kv_heads);
   Plan plan = make_plan(KernelFamily::dense, problem, 0, limits, sm_count, chunks);
   if (use_async_kernel(launch)) plan.smem_bytes = std::max(plan.smem_bytes, dense_async_smem_bytes(problem.head_dim));
-  if (tile_stages > 0) plan.smem_bytes = std::max(plan.smem_bytes, dense_tile_smem_bytes(problem.head_dim, tile_stages));
+  if (tile_stages > 0) {  // variant 57 shifts its ring by 16 bytes
+    plan.smem_bytes = std::max(plan.smem_bytes, dense_tile_smem_bytes(problem.head_dim, tile_stages) + (launch.variant == 57 ? 16 : 0));
+  }
   return plan;
 }
 
@@ -228,7 +231,9 @@ KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& wo
       default: p.async_mode = launch.variant - 33;  // 33-40: lock step, late V, unswizzled
     }
   }
-  if (family == KernelFamily::dense && tile_kernel_stages(launch) > 0) p.async_mode = launch.variant == 56 ? 0 : 64;
+  if (family == KernelFamily::dense && tile_kernel_stages(launch) > 0) {
+    p.async_mode = launch.variant == 56 ? 0 : launch.variant == 57 ? 64 + 128 : 64;
+  }
   // Heads-inner CTA order (benchmark variant 4). prop's barrier then needs every CTA of one sequence resident at
   // once; with at least one CTA per SM that holds while chunks x KV heads <= SMs, otherwise keep the default.
   p.heads_inner = launch.variant == 4 && (family != KernelFamily::prop ||

@@ -127,8 +127,8 @@ TEST(KernelValidation, LaunchOptionsNameTheBadField) {
     change(o);
     return o;
   };
-  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 21, 22, 23, 29, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 49, 50, 51, 52, 53, 54, 55, 56}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
-  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24, 25, 26, 27, 28, 30, 46, 47, 48, 57}) {
+  for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 21, 22, 23, 29, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 49, 50, 51, 52, 53, 54, 55, 56, 57}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
+  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24, 25, 26, 27, 28, 30, 46, 47, 48, 58}) {
     expect_rejected([&] { check_launch(with([&](LaunchOptions& o) { o.variant = v; })); }, "variant = " + std::to_string(v));
   }
   expect_rejected([&] { check_launch(with([](LaunchOptions& o) { o.prefetch_steps = 65; })); }, "prefetch_steps = 65");
@@ -235,7 +235,7 @@ TEST(KernelPlan, AsyncDenseKernelChoiceAndSplit) {
   EXPECT_EQ(detail::dense_async_smem_bytes(128), 196608u);  // 8 warps x 3 steps x (K + V) x 16 rows x 256 bytes
 }
 
-// Variants 52-54, 56 (the CTA-wide-tile kernel): ring stages 2 / 3 / 1 / 2, nothing else selects it (nor the other
+// Variants 52-54, 56 (the CTA-wide-tile kernel): ring stages 2 / 3 / 1 / 2 / 2, nothing else selects it (nor the other
 // special kernels); the one-CTA-per-SM split of the cp.async kernel, shared memory for the ring (2 stages x (K + V)
 // x 128 rows x 256 bytes = 128 KB at d = 128) or more.
 TEST(KernelPlan, TileDenseKernelChoiceAndSplit) {
@@ -247,7 +247,7 @@ TEST(KernelPlan, TileDenseKernelChoiceAndSplit) {
   WorkspaceLimits l = valid_limits();
   l.max_len = 32768;
   l.max_batch = 16;
-  for (auto [v, stages] : {std::pair{52, 2}, std::pair{53, 3}, std::pair{54, 1}, std::pair{56, 2}}) {
+  for (auto [v, stages] : {std::pair{52, 2}, std::pair{53, 3}, std::pair{54, 1}, std::pair{56, 2}, std::pair{57, 2}}) {
     LaunchOptions o;
     o.variant = v;
     EXPECT_EQ(detail::tile_kernel_stages(o), stages) << "variant " << v;
