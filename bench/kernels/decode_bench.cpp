@@ -385,7 +385,7 @@ std::vector<Point> grid() {
   }
   for (int variant : {52, 53, 54}) {
     for (int b : {1, 4, 16}) {
-      for (int c : {0, 1, 2}) v.push_back({KernelFamily::dense, b, 32768, 0, false, c, -1, variant});
+      for (int c : {0, 1, 2, 4}) v.push_back({KernelFamily::dense, b, 32768, 0, false, c, -1, variant});
       for (int64_t n : {8192, 131072}) v.push_back({KernelFamily::dense, b, b == 16 && n == 131072 ? 65536 : n, 0, false, 0, -1, variant});
     }
   }
