@@ -98,7 +98,8 @@ struct LaunchOptions {
                            // prop only while chunks x KV heads <= SMs); 5 and 6 were removed after measurement
                            // (kernels/NOTES.md, calls 9-10); 7 = dense kernel reading whole cache rows, one CTA
                            // per (chunk, sequence) with a warp per KV head (contiguous cache, 8 KV heads, d = 128,
-                           // sm_90+; else rejected); 8 = the dense per-KV-head kernel (what the default runs);
+                           // sm_90+; else rejected); 8 = the dense per-KV-head kernel with register loads (what the
+                           // default runs where the CTA-wide-tile kernel, 52, does not: see dense_kernel_for);
                            // 11/12/13 = sampling kernels stop after the key stream / the budgets / the counts
                            // (timing diagnostics: NO output is written); 14 and 15 were removed after
                            // measurement (two launches, kernels/NOTES.md, call 15); 16 = sampling tile statistics

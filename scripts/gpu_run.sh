@@ -96,7 +96,7 @@ fi
 
 if [[ "${SANTA_SKIP_SANITIZE:-0}" != "1" ]] && left 200; then
   T="$BUILD/tests/santa_tests_kernels"
-  MEM='AllSupported/DenseShapes.MatchesFp64Reference/d128_G4_bf16_*:SamplingVariants.*:SamplingPhaseClock.*:DenseDecode.LaunchVariants*:DenseDecode.WholeRow*:DenseDecode.BalancedWholeRow*:DenseDecode.Async*:DenseDecode.DefaultRuns*:Kernels/SamplingCounts.EqualCpuReferenceExactly/*_d128_G4_bf16_S*_tile256:Kernels/SamplingCounts.EqualCpuReferenceExactly/*_d64_G8_fp16_*:SamplingDeterminism.CudaGraph*'
+  MEM='AllSupported/DenseShapes.MatchesFp64Reference/d128_G4_bf16_*:SamplingVariants.*:SamplingPhaseClock.*:DenseDecode.LaunchVariants*:DenseDecode.WholeRow*:DenseDecode.BalancedWholeRow*:DenseDecode.Async*:DenseDecode.DefaultPicks*:Kernels/SamplingCounts.EqualCpuReferenceExactly/*_d128_G4_bf16_S*_tile256:Kernels/SamplingCounts.EqualCpuReferenceExactly/*_d64_G8_fp16_*:SamplingDeterminism.CudaGraph*'
   RACE='AllSupported/DenseShapes.MatchesFp64Reference/d128_G4_bf16_contiguous:DenseDecode.LaunchVariants*:DenseDecode.WholeRow*:DenseDecode.BalancedWholeRow*:DenseDecode.Async*:Kernels/SamplingCounts.EqualCpuReferenceExactly/prop_global_systematic_d128_G4_bf16_S128_tile256:Kernels/SamplingCounts.EqualCpuReferenceExactly/flash_exact_d64_G8_fp16_S100_tile64'
   step "compute-sanitizer memcheck"
   export SANTA_SANITIZER_SUBSET=1  # tests that honour it run a sanitizer-sized subset of their cases

@@ -109,10 +109,12 @@ void dense_rows_decode(const DecodeProblem& problem, DecodeWorkspace& workspace,
 
 }  // namespace
 
-void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, const LaunchOptions& launch) {
+void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, const LaunchOptions& requested) {
   check_problem(problem);
-  check_launch(launch);
+  check_launch(requested);
   check_fits(problem, workspace.limits());
+  const LaunchOptions launch =
+      detail::dense_kernel_for(problem, workspace.limits(), workspace.sm_count(), workspace.cc_major(), requested);
   if (detail::use_rows_kernel(launch)) {
     return dense_rows_decode(problem, workspace, launch);
   }

@@ -210,6 +210,16 @@ Plan dense_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int
   return plan;
 }
 
+LaunchOptions dense_kernel_for(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int cc_major,
+                               const LaunchOptions& launch) {
+  if (launch.variant != 0 || launch.num_chunks != 0 || problem.kv.paged || !async_kernel_supports(problem, cc_major)) {
+    return launch;
+  }
+  LaunchOptions tile = launch;
+  tile.variant = 52;
+  return dense_plan(problem, limits, sm_count, tile).rows_max >= kTileMinKeys ? tile : launch;
+}
+
 std::size_t smem_padding(const LaunchOptions& launch) {
   return launch.variant >= 21 && launch.variant <= 23 ? static_cast<std::size_t>(launch.variant - 20) * 16 * 1024 : 0;
 }
@@ -290,10 +300,14 @@ std::string to_string(KernelFamily f) {
 }
 
 SplitInfo split_info(KernelFamily family, const DecodeProblem& problem, int tile, const DecodeWorkspace& workspace,
-                     const LaunchOptions& launch) {
+                     const LaunchOptions& requested) {
   check_problem(problem);
-  check_launch(launch);
+  check_launch(requested);
   check_fits(problem, workspace.limits());
+  const LaunchOptions launch =
+      family == KernelFamily::dense
+          ? detail::dense_kernel_for(problem, workspace.limits(), workspace.sm_count(), workspace.cc_major(), requested)
+          : requested;
   if (family == KernelFamily::dense && detail::use_rows_kernel(launch)) {
     const detail::RowsSplit r = detail::rows_split(problem, workspace.limits(), workspace.sm_count(), launch);
     const int64_t steps = (static_cast<int64_t>(problem.batch) * r.steps_per_seq + r.ctas - 1) / r.ctas;

@@ -294,9 +294,12 @@ TEST(DenseDecode, AsyncVariantBitwiseEqualToDefault) {
   }
 }
 
-// The default dense call runs the per-KV-head kernel (bitwise variant 8's output, not variant 7's) on a shape
-// the whole-row kernel serves. Inputs are drawn on the device; both kernels meet the fp64 reference elsewhere.
-TEST(DenseDecode, DefaultRunsThePerKvHeadKernel) {
+// What the default dense call runs (detail::dense_kernel_for): the CTA-wide-tile kernel (bitwise variant 52's output,
+// its split and shared memory) where its one-CTA-per-SM split gives chunks of >= 4096 keys of a contiguous cache
+// (B = 16, 8192 keys: one chunk of 8192), the per-KV-head register-load kernel (variant 8) for shorter chunks (B = 16,
+// 2048 keys) and for paged caches; never the whole-row kernel (variant 7). Inputs are drawn on the device; every
+// kernel meets the fp64 reference elsewhere.
+TEST(DenseDecode, DefaultPicksTheTileKernelForLongChunks) {
   SANTA_REQUIRE_GPU();
   if (device_info().cc_major < 9) GTEST_SKIP() << "variant 7 needs sm_90 (the bulk copy engine)";
   const Shape s = llama_shape(16, 8192);
@@ -305,30 +308,40 @@ TEST(DenseDecode, DefaultRunsThePerKvHeadKernel) {
   fill_normal(q.data(), static_cast<int64_t>(q.size() / 2), DType::bf16, 1);
   fill_normal(k.data(), static_cast<int64_t>(k.size() / 2), DType::bf16, 2);
   fill_normal(v.data(), static_cast<int64_t>(v.size() / 2), DType::bf16, 3);
-  const DeviceBuffer lens = to_device(std::vector<int32_t>(s.batch, static_cast<int32_t>(s.max_len)));
-  DecodeProblem p;
-  p.batch = s.batch;
-  p.num_heads = s.heads;
-  p.num_kv_heads = s.kv_heads;
-  p.head_dim = s.dim;
-  p.dtype = DType::bf16;
-  p.q = q.data();
-  p.out = out.data();
-  p.kv.k = k.data();
-  p.kv.v = v.data();
-  p.kv.seq_lens = lens.as<int32_t>();
-  p.kv.max_len = s.max_len;
   DecodeWorkspace ws(limits_for(s));
-  auto run = [&](int variant) {
-    LaunchOptions lo;
-    lo.variant = variant;
-    out.fill_bytes(0xFF);
-    dense_decode(p, ws, lo);
-    return out.download_vector<uint16_t>(out.size() / 2);
-  };
-  const auto by_default = run(0), per_head = run(8), rows = run(7);
-  EXPECT_EQ(by_default, per_head);
-  EXPECT_NE(by_default, rows) << "the two kernels sum in different orders; equal bits mean the same kernel ran";
+  for (int32_t len : {8192, 2048}) {
+    SCOPED_TRACE("sequence length " + std::to_string(len));
+    const DeviceBuffer lens = to_device(std::vector<int32_t>(s.batch, len));
+    DecodeProblem p;
+    p.batch = s.batch;
+    p.num_heads = s.heads;
+    p.num_kv_heads = s.kv_heads;
+    p.head_dim = s.dim;
+    p.dtype = DType::bf16;
+    p.q = q.data();
+    p.out = out.data();
+    p.kv.k = k.data();
+    p.kv.v = v.data();
+    p.kv.seq_lens = lens.as<int32_t>();
+    p.kv.max_len = len;  // a cache of len rows per sequence (the front of the buffers)
+    auto run = [&](int variant) {
+      LaunchOptions lo;
+      lo.variant = variant;
+      out.fill_bytes(0xFF);
+      dense_decode(p, ws, lo);
+      return out.download_vector<uint16_t>(out.size() / 2);
+    };
+    auto smem = [&](int variant) {
+      LaunchOptions lo;
+      lo.variant = variant;
+      return split_info(KernelFamily::dense, p, 0, ws, lo).shared_bytes;
+    };
+    const int expected = len == 8192 ? 52 : 8;
+    const auto by_default = run(0);
+    EXPECT_EQ(by_default, run(expected)) << "expected variant " << expected;
+    EXPECT_EQ(smem(0), smem(expected));
+    EXPECT_NE(by_default, run(7)) << "the kernels sum in different orders; equal bits mean the same kernel ran";
+  }
 }
 
 }  // namespace

@@ -235,6 +235,35 @@ TEST(KernelPlan, AsyncDenseKernelChoiceAndSplit) {
   EXPECT_EQ(detail::dense_async_smem_bytes(128), 196608u);  // 8 warps x 3 steps x (K + V) x 16 rows x 256 bytes
 }
 
+// The default dense call becomes the CTA-wide-tile kernel (variant 52) only for a contiguous cache, d = 128, sm_80+,
+// the automatic split, and chunks of >= kTileMinKeys keys at its one-CTA-per-SM split (132 SMs, 8 KV heads: batch 16
+// x 8192 keys -> 1 chunk of 8192; batch 4 x 32768 -> 4 of 8192; batch 1 x 32768 -> 16 of 2048, too short).
+TEST(KernelPlan, DefaultDenseKernelChoice) {
+  WorkspaceLimits l = valid_limits();
+  l.max_len = 32768;
+  l.max_batch = 16;
+  const auto chosen = [&](int batch, int64_t len, auto change) {
+    DecodeProblem p = valid_problem();
+    p.batch = batch;
+    p.kv.max_len = len;
+    LaunchOptions o;
+    int cc = 9;
+    change(p, o, cc);
+    return detail::dense_kernel_for(p, l, 132, cc, o).variant;
+  };
+  const auto same = [](DecodeProblem&, LaunchOptions&, int&) {};
+  EXPECT_EQ(chosen(16, 8192, same), 52);
+  EXPECT_EQ(chosen(4, 32768, same), 52);
+  EXPECT_EQ(chosen(1, 32768, same), 0);
+  EXPECT_EQ(chosen(16, 2048, same), 0);
+  EXPECT_EQ(chosen(16, 8192, [](DecodeProblem&, LaunchOptions&, int& cc) { cc = 7; }), 0);
+  EXPECT_EQ(chosen(16, 8192, [](DecodeProblem& p, LaunchOptions&, int&) { p.head_dim = 64; }), 0);
+  EXPECT_EQ(chosen(16, 8192, [](DecodeProblem& p, LaunchOptions&, int&) { p.kv.paged = true; }), 0);
+  EXPECT_EQ(chosen(16, 8192, [](DecodeProblem&, LaunchOptions& o, int&) { o.num_chunks = 1; }), 0);
+  EXPECT_EQ(chosen(16, 8192, [](DecodeProblem&, LaunchOptions& o, int&) { o.variant = 8; }), 8);
+  EXPECT_EQ(chosen(16, 8192, [](DecodeProblem&, LaunchOptions& o, int&) { o.variant = 33; }), 33);
+}
+
 // Variants 52-54, 56 (the CTA-wide-tile kernel): ring stages 2 / 3 / 1 / 2 / 2, nothing else selects it (nor the other
 // special kernels); the one-CTA-per-SM split of the cp.async kernel, shared memory for the ring (2 stages x (K + V)
 // x 128 rows x 256 bytes = 128 KB at d = 128) or more.
