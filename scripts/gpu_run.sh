@@ -11,7 +11,8 @@
 #        CTA timings in the bench counters), SANTA_CUDA_ARCHS (default 90), SANTA_NCU_SOURCE=REGEX[;REGEX...] (one point each
 #        profiled with warp-stall sampling per source line: ncu_source.txt; the build then adds -lineinfo),
 #        SANTA_TORCH_SPECS='B:n n ...;B:n ...' (the torch baseline points; default: every point of the tables),
-#        SANTA_NCU_TORCH=B:n (Nsight Compute of the cuDNN SDPA kernels at that point: ncu_cudnn.txt)
+#        SANTA_NCU_TORCH=B:n (Nsight Compute of the cuDNN SDPA kernels at that point: ncu_cudnn.txt),
+#        SANTA_MEMCHECK_FILTER / SANTA_RACECHECK_FILTER=GTEST_FILTER (the sanitizers' tests; default: a fixed subset)
 # Files left in $OUT (at most 8): summary.md, points.csv, bench.json (merged), torch.csv, ncu.txt, tests.txt,
 # logs.tar.gz (every log: build with ptxas -v, ctest, sanitizers, per-family bench output, SASS counts, env).
 # Steps run in order of value (build, tests, benchmarks, baselines, then sanitizers, ncu) within the budget.
@@ -96,8 +97,8 @@ fi
 
 if [[ "${SANTA_SKIP_SANITIZE:-0}" != "1" ]] && left 200; then
   T="$BUILD/tests/santa_tests_kernels"
-  MEM='AllSupported/DenseShapes.MatchesFp64Reference/d128_G4_bf16_*:SamplingVariants.*:SamplingPhaseClock.*:DenseDecode.LaunchVariants*:DenseDecode.WholeRow*:DenseDecode.BalancedWholeRow*:DenseDecode.Async*:DenseDecode.DefaultPicks*:Kernels/SamplingCounts.EqualCpuReferenceExactly/*_d128_G4_bf16_S*_tile256:Kernels/SamplingCounts.EqualCpuReferenceExactly/*_d64_G8_fp16_*:SamplingDeterminism.CudaGraph*'
-  RACE='AllSupported/DenseShapes.MatchesFp64Reference/d128_G4_bf16_contiguous:DenseDecode.LaunchVariants*:DenseDecode.WholeRow*:DenseDecode.BalancedWholeRow*:DenseDecode.Async*:Kernels/SamplingCounts.EqualCpuReferenceExactly/prop_global_systematic_d128_G4_bf16_S128_tile256:Kernels/SamplingCounts.EqualCpuReferenceExactly/flash_exact_d64_G8_fp16_S100_tile64'
+  MEM=${SANTA_MEMCHECK_FILTER:-'AllSupported/DenseShapes.MatchesFp64Reference/d128_G4_bf16_*:SamplingVariants.*:SamplingPhaseClock.*:DenseDecode.LaunchVariants*:DenseDecode.WholeRow*:DenseDecode.BalancedWholeRow*:DenseDecode.Async*:DenseDecode.DefaultPicks*:Kernels/SamplingCounts.EqualCpuReferenceExactly/*_d128_G4_bf16_S*_tile256:Kernels/SamplingCounts.EqualCpuReferenceExactly/*_d64_G8_fp16_*:SamplingDeterminism.CudaGraph*'}
+  RACE=${SANTA_RACECHECK_FILTER:-'AllSupported/DenseShapes.MatchesFp64Reference/d128_G4_bf16_contiguous:DenseDecode.LaunchVariants*:DenseDecode.WholeRow*:DenseDecode.BalancedWholeRow*:DenseDecode.Async*:Kernels/SamplingCounts.EqualCpuReferenceExactly/prop_global_systematic_d128_G4_bf16_S128_tile256:Kernels/SamplingCounts.EqualCpuReferenceExactly/flash_exact_d64_G8_fp16_S100_tile64'}
   step "compute-sanitizer memcheck"
   export SANTA_SANITIZER_SUBSET=1  # tests that honour it run a sanitizer-sized subset of their cases
   timeout $(cap 150) compute-sanitizer --tool memcheck --error-exitcode 9 "$T" --gtest_filter="$MEM" > "$LOGS/memcheck.log" 2>&1
