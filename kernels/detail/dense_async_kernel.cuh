@@ -34,6 +34,19 @@ struct AsyncRing {
   static __device__ __forceinline__ int at(int r, int u, int mask) { return (r * kUnits + (u ^ (swz(r) & mask))) * 16; }
 };
 
+// A per-KV-head CTA of the cp.async kernels: its (chunk, KV head, sequence), keys [r0, r1), K / V row addressing.
+template <int D, class T>
+struct AsyncCta : DenseCta {
+  KvRows rows;
+  const T* k;
+  const T* v;
+};
+template <int D, class T>
+__device__ __forceinline__ AsyncCta<D, T> async_cta(const KernelParams& p) {
+  const DenseCta cta = dense_cta(p);
+  return {cta, kv_rows<D>(p, cta.b, cta.kvh), static_cast<const T*>(p.k), static_cast<const T*>(p.v)};
+}
+
 template <int D, class T>
 __global__ void __launch_bounds__(kThreads, 1) dense_async_kernel(const KernelParams p) {
   using R = AsyncRing<D, T>;
@@ -42,12 +55,11 @@ __global__ void __launch_bounds__(kThreads, 1) dense_async_kernel(const KernelPa
   float* smem = reinterpret_cast<float*>(smem4);
   __shared__ int s_flag;
   __shared__ __align__(16) T s_q[kMaxGroup * kQRowStride<D>];
-  const DenseCta cta = dense_cta(p);
+  const AsyncCta<D, T> cta = async_cta<D, T>(p);
   const int r0 = cta.r0, r1 = cta.r1;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
-  const KvRows rows = kv_rows<D>(p, cta.b, cta.kvh);
-  const T* kp = static_cast<const T*>(p.k);
-  const T* vp = static_cast<const T*>(p.v);
+  const KvRows& rows = cta.rows;
+  const T *kp = cta.k, *vp = cta.v;
   unsigned char* ring = reinterpret_cast<unsigned char*>(smem4) + warp * R::kWarpBytes;
 
   stage_q<D, T>(s_q, p, cta.b, cta.kvh);

@@ -38,12 +38,9 @@ __global__ void __launch_bounds__(kTileThreads, 1) dense_tile_kernel(const Kerne
   unsigned char* ring = reinterpret_cast<unsigned char*>(smem4) + ((p.async_mode & 128) != 0 ? 16 : 0);
   __shared__ int s_flag;
   __shared__ __align__(16) T s_q[kMaxGroup * kQRowStride<D>];
-  const DenseCta cta = dense_cta(p);
+  const AsyncCta<D, T> cta = async_cta<D, T>(p);
   const int r0 = cta.r0, r1 = cta.r1;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
-  const KvRows rows = kv_rows<D>(p, cta.b, cta.kvh);
-  const T* kp = static_cast<const T*>(p.k);
-  const T* vp = static_cast<const T*>(p.v);
 
   stage_q<D, T, kTileThreads>(s_q, p, cta.b, cta.kvh);
   __syncthreads();
@@ -64,8 +61,8 @@ __global__ void __launch_bounds__(kTileThreads, 1) dense_tile_kernel(const Kerne
   // piece, and its destination one offset plus immediates (the swizzle depends on the row's low 3 bits, t / 8's).
   const bool fast = !rows_of_256 && p.page_table == nullptr;
   const int t_row = threadIdx.x / 8, t_unit = threadIdx.x % 8;
-  const int64_t stride16 = 16 * rows.row_stride;
-  const int64_t t_src = r0 < r1 ? rows(r0 + t_row) + kElemsPerUnit * t_unit : 0;  // tile 0's first copy
+  const int64_t stride16 = 16 * cta.rows.row_stride;
+  const int64_t t_src = r0 < r1 ? cta.rows(r0 + t_row) + kElemsPerUnit * t_unit : 0;  // tile 0's first copy
   const int t_dst = R::at(t_row, t_unit, -1);
   const auto issue = [&](int i, const T* base, unsigned char* buf) {
     if (i < tiles) {
@@ -83,7 +80,7 @@ __global__ void __launch_bounds__(kTileThreads, 1) dense_tile_kernel(const Kerne
           const int r = rows_of_256 ? idx / R::kUnits : 16 * (k / 2) + t_row;
           const int u = rows_of_256 ? idx % R::kUnits : 8 * (k % 2) + t_unit;
           const bool ok = row0 + r < r1;
-          cp_async_16(buf + R::at(r, u, -1), base + (ok ? rows(row0 + r) + kElemsPerUnit * u : 0), ok);
+          cp_async_16(buf + R::at(r, u, -1), base + (ok ? cta.rows(row0 + r) + kElemsPerUnit * u : 0), ok);
         }
       }
     }
@@ -123,8 +120,8 @@ __global__ void __launch_bounds__(kTileThreads, 1) dense_tile_kernel(const Kerne
   if constexpr (kAlternate) {
     unsigned char* kbuf = ring;
     unsigned char* vbuf = ring + kTileBytes;
-    issue(0, kp, kbuf);
-    issue(0, vp, vbuf);
+    issue(0, cta.k, kbuf);
+    issue(0, cta.v, vbuf);
     for (int i = 0; i < tiles; ++i) {
       cp_async_wait<1>();  // K of tile i (V of tile i may still stream)
       __syncthreads();
@@ -133,27 +130,27 @@ __global__ void __launch_bounds__(kTileThreads, 1) dense_tile_kernel(const Kerne
       for (int j = 0; j < 2; ++j)
         if (step_row(i, j) < r1) scores(kbuf, j, s[j]);
       __syncthreads();  // every warp has read K of tile i
-      issue(i + 1, kp, kbuf);
+      issue(i + 1, cta.k, kbuf);
       cp_async_wait<1>();  // V of tile i
       __syncthreads();
 #pragma unroll
       for (int j = 0; j < 2; ++j)
         if (step_row(i, j) < r1) pv(vbuf, j, step_row(i, j), s[j]);
       __syncthreads();  // every warp has read V of tile i
-      issue(i + 1, vp, vbuf);
+      issue(i + 1, cta.v, vbuf);
     }
   } else {
     constexpr int kStageBytes = 2 * kTileBytes;
     for (int i = 0; i < kStages - 1; ++i) {
-      issue(i, kp, ring + i * kStageBytes);
-      issue(i, vp, ring + i * kStageBytes + kTileBytes);
+      issue(i, cta.k, ring + i * kStageBytes);
+      issue(i, cta.v, ring + i * kStageBytes + kTileBytes);
     }
     for (int i = 0; i < tiles; ++i) {
       // The slot of tile i + kStages - 1 held tile i - 1, which every warp finished before the barrier that
       // ended iteration i - 1.
       unsigned char* next = ring + ((i + kStages - 1) % kStages) * kStageBytes;
-      issue(i + kStages - 1, kp, next);
-      issue(i + kStages - 1, vp, next + kTileBytes);
+      issue(i + kStages - 1, cta.k, next);
+      issue(i + kStages - 1, cta.v, next + kTileBytes);
       cp_async_wait<2 * (kStages - 1)>();  // tile i's two groups are complete; the newer ones may stream
       __syncthreads();                      // every thread's copies of tile i are visible
       const unsigned char* kb = ring + (i % kStages) * kStageBytes;
