@@ -113,11 +113,13 @@ void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, cons
   check_problem(problem);
   check_launch(requested);
   check_fits(problem, workspace.limits());
-  const LaunchOptions launch =
+  const detail::DenseKernel kernel =
       detail::dense_kernel_for(problem, workspace.limits(), workspace.sm_count(), workspace.cc_major(), requested);
+  const LaunchOptions& launch = kernel.launch;
   if (detail::use_rows_kernel(launch)) {
     return dense_rows_decode(problem, workspace, launch);
   }
+  const detail::Plan& plan = kernel.plan;
   const auto stream = static_cast<cudaStream_t>(launch.stream);
   const int tile_stages = detail::tile_kernel_stages(launch);
   if (detail::use_async_kernel(launch) || tile_stages > 0) {
@@ -125,11 +127,12 @@ void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, cons
       throw std::invalid_argument("the cp.async dense kernels (LaunchOptions::variant " +
                                   std::to_string(launch.variant) + ") need head_dim = 128 and an sm_80 GPU or newer");
     }
-    const detail::Plan plan = detail::dense_plan(problem, workspace.limits(), workspace.sm_count(), launch);
     const detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::dense);
     return with_dtype(problem.dtype, [&](auto tv) {
       using T = decltype(tv);
-      if (tile_stages > 0) return detail::launch_dense_tile<128, T>(p, grid_of(problem, plan), plan.smem_bytes, stream, tile_stages);
+      if (tile_stages > 0) {
+        return detail::launch_dense_tile<128, T>(p, grid_of(problem, plan), plan.smem_bytes, stream, tile_stages);
+      }
       detail::launch_dense_async<128, T>(p, grid_of(problem, plan), plan.smem_bytes, stream);
     });
   }
@@ -137,7 +140,6 @@ void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, cons
     throw std::invalid_argument("dense variant " + std::to_string(launch.variant) + " (LaunchOptions::variant) needs head_dim = 128, got " +
                                 std::to_string(problem.head_dim));
   }
-  const detail::Plan plan = detail::dense_plan(problem, workspace.limits(), workspace.sm_count(), launch);
   detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::dense);
   with_head_dim(problem.head_dim, [&](auto dc) {
     constexpr int D = decltype(dc)::value;

@@ -77,7 +77,7 @@ __global__ void __launch_bounds__(kThreads, 1) dense_async_kernel(const KernelPa
   const bool zfill = (p.async_mode & 8) == 0;
   const int l2_prefetch = (p.async_mode & 16) != 0 ? 128 : (p.async_mode & 32) != 0 ? 256 : 0;
   const bool pieces_of_128 = (p.async_mode & 64) != 0;
-  static_assert(16 * AsyncRing<D, T>::kUnits / 32 % 2 == 0 && AsyncRing<D, T>::kUnits == 16, "the 128-byte order is written for 256-byte rows");
+  static_assert(R::kUnits == 16, "the 128-byte order is written for 256-byte rows");
   const auto issue = [&](int i, const T* base, int offset) {
     if (i < steps) {
       const int row0 = first + 16 * kWarps * i;

@@ -69,10 +69,11 @@ __global__ void __launch_bounds__(kTileThreads, 1) dense_tile_kernel(const Kerne
       const int row0 = r0 + kTileKeys * i;
       if (fast && row0 + kTileKeys <= r1) {
         const T* src = base + t_src + static_cast<int64_t>(i) * (kTileKeys / 16) * stride16;
+        constexpr int kGroupBytes = 16 * D * static_cast<int>(sizeof(T));  // 16 rows
 #pragma unroll
         for (int j = 0; j < kTileKeys / 16; ++j)
 #pragma unroll
-          for (int h = 0; h < 2; ++h) cp_async_16(buf + t_dst + j * 16 * D * static_cast<int>(sizeof(T)) + 128 * h, src + j * stride16 + 64 * h, true);
+          for (int h = 0; h < 2; ++h) cp_async_16(buf + t_dst + j * kGroupBytes + 128 * h, src + j * stride16 + 64 * h, true);
       } else {
 #pragma unroll
         for (int k = 0; k < kCopies; ++k) {
@@ -102,7 +103,9 @@ __global__ void __launch_bounds__(kTileThreads, 1) dense_tile_kernel(const Kerne
 #pragma unroll
     for (int nt = 0; nt < 2; ++nt)
 #pragma unroll
-      for (int jj = 0; jj < D / 32; ++jj) kf.r[nt][jj] = *reinterpret_cast<const uint4*>(kb + R::at(base + 8 * nt + g, c + 4 * jj, -1));
+      for (int jj = 0; jj < D / 32; ++jj) {
+        kf.r[nt][jj] = *reinterpret_cast<const uint4*>(kb + R::at(base + 8 * nt + g, c + 4 * jj, -1));
+      }
     score_step<D, T>(qf, kf, s);
   };
   const auto pv = [&](const unsigned char* vb, int j, int row0, float (&s)[2][2]) {

@@ -78,9 +78,9 @@ bool use_rows_kernel(const LaunchOptions& launch);
 // paged, any group size.
 bool use_async_kernel(const LaunchOptions& launch);
 bool async_kernel_supports(const DecodeProblem& problem, int cc_major);
-// Variants 52-54: the per-KV-head dense kernel with cuDNN's CTA-wide 128-key tiles through cp.async
-// (dense_tile_kernel.cuh): the stages of its ring (52: 2, 53: 3, 54: 1 = one K and one V buffer), 0 for any other
-// variant. Same shapes as the cp.async kernel (async_kernel_supports).
+// Variants 52-54, 56, 57: the per-KV-head dense kernel with cuDNN's CTA-wide 128-key tiles through cp.async
+// (dense_tile_kernel.cuh): the stages of its ring (52, 56, 57: 2, 53: 3, 54: 1 = one K and one V buffer), 0 for any
+// other variant. Same shapes as the cp.async kernel (async_kernel_supports).
 int tile_kernel_stages(const LaunchOptions& launch);
 // How the per-KV-head dense kernel walks its keys: l2_hint for variant 42, lockstep for 44, pipelined for 45,
 // plain otherwise (kernel_params.hpp). Variants other than plain serve d = 128 only (their one instance).
@@ -97,8 +97,13 @@ Plan dense_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int
 // 32k 489.7 us against cuDNN's 483.3 and the register-load kernel's 531.7; B = 4, 32k 137.0 / 138.1 / 147.5; B = 1,
 // 128k 139.6 against 149.9; but B = 1, 32k (chunks of 2048 keys) 51.8 against 48.5 and B = 4, 8k 48.7 against 46.2:
 // short CTAs pay the ring's fill.
+// The plan is dense_plan's for the chosen launch (empty for the whole-row kernel, which has its own split).
 inline constexpr int64_t kTileMinKeys = 4096;
-LaunchOptions dense_kernel_for(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int cc_major,
+struct DenseKernel {
+  LaunchOptions launch;
+  Plan plan;
+};
+DenseKernel dense_kernel_for(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int cc_major,
                                const LaunchOptions& launch);
 // Diagnostic variants 21 / 22 / 23: 16 / 32 / 48 KB of unused dynamic shared memory per CTA on top of what the
 // kernel needs, so the SM's shared-memory carveout grows and its L1 shrinks at the same occupancy (call 29: the

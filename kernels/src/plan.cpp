@@ -170,20 +170,34 @@ RowsSplit rows_split(const DecodeProblem& problem, const WorkspaceLimits& limits
 bool use_rows_kernel(const LaunchOptions& launch) { return launch.variant == 7 || rows_balanced(launch); }
 
 bool use_async_kernel(const LaunchOptions& launch) {
-  return (launch.variant >= 33 && launch.variant <= 41) || (launch.variant >= 49 && launch.variant <= 51) || launch.variant == 55;
+  const int v = launch.variant;
+  return (v >= 33 && v <= 41) || (v >= 49 && v <= 51) || v == 55;
 }
 
 bool async_kernel_supports(const DecodeProblem& problem, int cc_major) { return problem.head_dim == 128 && cc_major >= 8; }
 
-int tile_kernel_stages(const LaunchOptions& launch) {
-  switch (launch.variant) {
-    case 52: return 2;
-    case 53: return 3;
-    case 54: return 1;  // one K and one V buffer
-    case 56: return 2;  // 52 with two 256-byte rows per warp-wide copy (async_mode bit 6)
-    case 57: return 2;  // 52 with its ring 16 bytes off the 128-byte alignment (async_mode bit 7)
-    default: return 0;
+namespace {
+// The CTA-wide-tile kernel's variants: ring stages and KernelParams::async_mode (bit 6: copies in cuDNN's order,
+// bit 7: the ring 16 bytes off its alignment, which takes 16 more bytes of shared memory).
+struct TileVariant {
+  int variant, stages, async_mode;
+};
+constexpr TileVariant kTileVariants[] = {
+    {52, 2, 64}, {53, 3, 64}, {54, 1, 64},  // 54: one K and one V buffer
+    {56, 2, 0},                             // 52 with two 256-byte rows per warp-wide copy
+    {57, 2, 64 + 128},                      // 52 with its ring 16 bytes off the 128-byte alignment
+};
+const TileVariant* tile_variant(const LaunchOptions& launch) {
+  for (const TileVariant& t : kTileVariants) {
+    if (t.variant == launch.variant) return &t;
   }
+  return nullptr;
+}
+}  // namespace
+
+int tile_kernel_stages(const LaunchOptions& launch) {
+  const TileVariant* t = tile_variant(launch);
+  return t != nullptr ? t->stages : 0;
 }
 
 DenseLoop dense_loop(const LaunchOptions& launch) {
@@ -204,20 +218,25 @@ Plan dense_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int
                                              static_cast<int64_t>(problem.batch) * problem.num_kv_heads);
   Plan plan = make_plan(KernelFamily::dense, problem, 0, limits, sm_count, chunks);
   if (use_async_kernel(launch)) plan.smem_bytes = std::max(plan.smem_bytes, dense_async_smem_bytes(problem.head_dim));
-  if (tile_stages > 0) {  // variant 57 shifts its ring by 16 bytes
-    plan.smem_bytes = std::max(plan.smem_bytes, dense_tile_smem_bytes(problem.head_dim, tile_stages) + (launch.variant == 57 ? 16 : 0));
+  if (const TileVariant* t = tile_variant(launch)) {
+    const std::size_t offset = (t->async_mode & 128) != 0 ? 16 : 0;
+    plan.smem_bytes = std::max(plan.smem_bytes, dense_tile_smem_bytes(problem.head_dim, t->stages) + offset);
   }
   return plan;
 }
 
-LaunchOptions dense_kernel_for(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int cc_major,
-                               const LaunchOptions& launch) {
+DenseKernel dense_kernel_for(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int cc_major,
+                             const LaunchOptions& launch) {
+  const auto as_requested = [&] {
+    return DenseKernel{launch, use_rows_kernel(launch) ? Plan{} : dense_plan(problem, limits, sm_count, launch)};
+  };
   if (launch.variant != 0 || launch.num_chunks != 0 || problem.kv.paged || !async_kernel_supports(problem, cc_major)) {
-    return launch;
+    return as_requested();
   }
-  LaunchOptions tile = launch;
-  tile.variant = 52;
-  return dense_plan(problem, limits, sm_count, tile).rows_max >= kTileMinKeys ? tile : launch;
+  DenseKernel tile{launch, {}};
+  tile.launch.variant = 52;
+  tile.plan = dense_plan(problem, limits, sm_count, tile.launch);
+  return tile.plan.rows_max >= kTileMinKeys ? tile : as_requested();
 }
 
 std::size_t smem_padding(const LaunchOptions& launch) {
@@ -241,9 +260,8 @@ KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& wo
       default: p.async_mode = launch.variant - 33;  // 33-40: lock step, late V, unswizzled
     }
   }
-  if (family == KernelFamily::dense && tile_kernel_stages(launch) > 0) {
-    p.async_mode = launch.variant == 56 ? 0 : launch.variant == 57 ? 64 + 128 : 64;
-  }
+  const TileVariant* tile = tile_variant(launch);
+  if (tile != nullptr && family == KernelFamily::dense) p.async_mode = tile->async_mode;
   // Heads-inner CTA order (benchmark variant 4). prop's barrier then needs every CTA of one sequence resident at
   // once; with at least one CTA per SM that holds while chunks x KV heads <= SMs, otherwise keep the default.
   p.heads_inner = launch.variant == 4 && (family != KernelFamily::prop ||
@@ -304,19 +322,19 @@ SplitInfo split_info(KernelFamily family, const DecodeProblem& problem, int tile
   check_problem(problem);
   check_launch(requested);
   check_fits(problem, workspace.limits());
-  const LaunchOptions launch =
-      family == KernelFamily::dense
-          ? detail::dense_kernel_for(problem, workspace.limits(), workspace.sm_count(), workspace.cc_major(), requested)
-          : requested;
-  if (family == KernelFamily::dense && detail::use_rows_kernel(launch)) {
-    const detail::RowsSplit r = detail::rows_split(problem, workspace.limits(), workspace.sm_count(), launch);
-    const int64_t steps = (static_cast<int64_t>(problem.batch) * r.steps_per_seq + r.ctas - 1) / r.ctas;
-    return SplitInfo{r.pieces_max, r.ctas, static_cast<int>(16 * steps), detail::rows_smem_bytes(problem, r)};
+  detail::Plan plan;
+  if (family == KernelFamily::dense) {
+    const detail::DenseKernel kernel =
+        detail::dense_kernel_for(problem, workspace.limits(), workspace.sm_count(), workspace.cc_major(), requested);
+    if (detail::use_rows_kernel(kernel.launch)) {
+      const detail::RowsSplit r = detail::rows_split(problem, workspace.limits(), workspace.sm_count(), kernel.launch);
+      const int64_t steps = (static_cast<int64_t>(problem.batch) * r.steps_per_seq + r.ctas - 1) / r.ctas;
+      return SplitInfo{r.pieces_max, r.ctas, static_cast<int>(16 * steps), detail::rows_smem_bytes(problem, r)};
+    }
+    plan = kernel.plan;
+  } else {
+    plan = detail::make_plan(family, problem, tile, workspace.limits(), workspace.sm_count(), requested.num_chunks);
   }
-  const detail::Plan plan =
-      family == KernelFamily::dense
-          ? detail::dense_plan(problem, workspace.limits(), workspace.sm_count(), launch)
-          : detail::make_plan(family, problem, tile, workspace.limits(), workspace.sm_count(), launch.num_chunks);
   return SplitInfo{plan.num_chunks, plan.num_chunks * problem.num_kv_heads * problem.batch, plan.rows_max,
                    plan.smem_bytes};
 }

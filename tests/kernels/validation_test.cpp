@@ -249,7 +249,9 @@ TEST(KernelPlan, DefaultDenseKernelChoice) {
     LaunchOptions o;
     int cc = 9;
     change(p, o, cc);
-    return detail::dense_kernel_for(p, l, 132, cc, o).variant;
+    const detail::DenseKernel k = detail::dense_kernel_for(p, l, 132, cc, o);
+    EXPECT_EQ(k.plan.num_chunks, detail::dense_plan(p, l, 132, k.launch).num_chunks);
+    return k.launch.variant;
   };
   const auto same = [](DecodeProblem&, LaunchOptions&, int&) {};
   EXPECT_EQ(chosen(16, 8192, same), 52);
@@ -258,7 +260,14 @@ TEST(KernelPlan, DefaultDenseKernelChoice) {
   EXPECT_EQ(chosen(16, 2048, same), 0);
   EXPECT_EQ(chosen(16, 8192, [](DecodeProblem&, LaunchOptions&, int& cc) { cc = 7; }), 0);
   EXPECT_EQ(chosen(16, 8192, [](DecodeProblem& p, LaunchOptions&, int&) { p.head_dim = 64; }), 0);
-  EXPECT_EQ(chosen(16, 8192, [](DecodeProblem& p, LaunchOptions&, int&) { p.kv.paged = true; }), 0);
+  EXPECT_EQ(chosen(16, 8192,
+                   [](DecodeProblem& p, LaunchOptions&, int&) {
+                     p.kv.paged = true;  // 512 pages of 16 rows: the same 8192 keys
+                     p.kv.page_size = 16;
+                     p.kv.max_pages_per_seq = 512;
+                     p.kv.page_table = static_cast<const int32_t*>(fake(0x60000));
+                   }),
+            0);
   EXPECT_EQ(chosen(16, 8192, [](DecodeProblem&, LaunchOptions& o, int&) { o.num_chunks = 1; }), 0);
   EXPECT_EQ(chosen(16, 8192, [](DecodeProblem&, LaunchOptions& o, int&) { o.variant = 8; }), 8);
   EXPECT_EQ(chosen(16, 8192, [](DecodeProblem&, LaunchOptions& o, int&) { o.variant = 33; }), 33);
