@@ -441,6 +441,20 @@ std::vector<Point> grid() {
       }
     }
   }
+  // The fused key stream through a cp.async ring of 2 / 3 / 4 steps per warp (58-60) at several splits: 64 / 96 /
+  // 128 KB more shared memory at d = 128 (prop's 4096-key chunks then fit one CTA per SM, 2048-key chunks two with
+  // 2 steps).
+  for (int b : {1, 4, 16}) {
+    for (int64_t n : {32768, 65536}) {
+      if (n == 65536 && b != 16) continue;
+      for (int variant : {58, 59, 60}) {
+        for (int c : {0, 8, 16, 32}) {
+          v.push_back({KernelFamily::prop, b, n, 128, false, c, -1, variant});
+          v.push_back({KernelFamily::flash, b, n, 2048, false, c, -1, variant});
+        }
+      }
+    }
+  }
   // The fused stream against the old order (16) at batch 1 beyond 32k and at short contexts.
   for (int64_t n : {4096, 8192, 131072}) {
     v.push_back({KernelFamily::prop, 1, n, 128, false, 0, -1, 16});

@@ -50,6 +50,10 @@ bool few_phase_tasks(const detail::KernelParams& p, const detail::Plan& plan) {
 void launch_sampling_family(const DecodeProblem& problem, detail::KernelParams& p, const detail::Plan& plan_in,
                             const LaunchOptions& launch) {
   const int G = problem.num_heads / problem.num_kv_heads;
+  if (p.key_ring > 0 && !(problem.head_dim == 128 && problem.dtype == DType::bf16 && G <= 4)) {
+    throw std::invalid_argument("the sampling key-ring variants (LaunchOptions::variant " + std::to_string(launch.variant) +
+                                ") exist for head_dim = 128, bf16 and num_heads / num_kv_heads <= 4 only");
+  }
   detail::Plan plan = plan_in;
   plan.smem_bytes += detail::smem_padding(launch);
   const auto stream = static_cast<cudaStream_t>(launch.stream);
@@ -59,6 +63,9 @@ void launch_sampling_family(const DecodeProblem& problem, detail::KernelParams& 
       using T = decltype(tv);
       constexpr int kMinBlocks = D <= 128 ? 2 : 1;
       if constexpr (D == 128 && std::is_same_v<T, __nv_bfloat16>) {
+        if (p.key_ring > 0 && G <= 4) {
+          return detail::launch_sampling<D, T, 4, 2, 0, true>(p, grid_of(problem, plan), plan.smem_bytes, stream);
+        }
         if (launch.variant == 1 && G <= 4) {
           return detail::launch_sampling<D, T, 4, 3>(p, grid_of(problem, plan), plan.smem_bytes, stream);
         }
@@ -158,7 +165,7 @@ void flash_decode(const DecodeProblem& problem, const FlashParams& params, const
   check_fits(problem, workspace.limits());
   check_flash_params(params, workspace.limits());
   const detail::Plan plan = detail::make_plan(KernelFamily::flash, problem, params.tile, workspace.limits(),
-                                              workspace.sm_count(), launch.num_chunks);
+                                              workspace.sm_count(), launch.num_chunks, detail::sampling_key_ring(launch));
   detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::flash);
   p.mode = static_cast<int32_t>(params.budget == FlashBudget::exact_total ? detail::SamplingMode::flash_exact
                                                                           : detail::SamplingMode::flash_reference);
@@ -175,7 +182,7 @@ void prop_decode(const DecodeProblem& problem, const PropParams& params, const S
   check_fits(problem, workspace.limits());
   check_prop_params(params, workspace.limits());
   const detail::Plan plan = detail::make_plan(KernelFamily::prop, problem, params.tile, workspace.limits(),
-                                              workspace.sm_count(), launch.num_chunks);
+                                              workspace.sm_count(), launch.num_chunks, detail::sampling_key_ring(launch));
   detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::prop);
   p.mode = static_cast<int32_t>(params.budget == PropBudget::global_systematic
                                     ? detail::SamplingMode::prop_global_systematic

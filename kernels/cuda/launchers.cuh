@@ -35,7 +35,8 @@ void launch_dense_tile(const KernelParams& p, dim3 grid, std::size_t smem, cudaS
 
 // kMinBlocks: resident CTAs per SM the kernel is compiled for (2, or 1 for d = 256; 3 is a benchmark variant).
 // kOneHead = 1: the phases after the key stream take one head per warp task (benchmark variant 2).
-template <int D, class T, int kMaxG, int kMinBlocks, int kOneHead = 0>
+// kKeyRing: the fused key stream through a cp.async ring (variants 58-60).
+template <int D, class T, int kMaxG, int kMinBlocks, int kOneHead = 0, bool kKeyRing = false>
 void launch_sampling(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream);
 
 // Raises a kernel's dynamic shared-memory limit once per size increase (the default is 48 KB).

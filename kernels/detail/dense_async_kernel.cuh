@@ -21,17 +21,11 @@
 namespace santa::gpu::detail {
 
 template <int D, class T>
-struct AsyncRing {
-  static constexpr int kUnits = D * static_cast<int>(sizeof(T)) / 16;  // 16-byte units of a row
+struct AsyncRing : SwizzledRows<D, T> {
+  using SwizzledRows<D, T>::kUnits;
   static constexpr int kStepBytes = 16 * D * static_cast<int>(sizeof(T));  // 16 rows (K, then V)
   static constexpr int kSlotBytes = 2 * kStepBytes;
   static constexpr int kWarpBytes = kAsyncStages * kSlotBytes;
-  static_assert(kUnits % 8 == 0, "the swizzle permutes units within groups of 8");
-  // Unit u of row r lies at unit u ^ swz(r) of the row: a quarter-warp's fragment reads (K: rows g, g + 1 at
-  // units c + 4j; V: rows 2c + e at units g + 8u) then fall on 8 distinct 16-byte bank groups.
-  static __device__ __forceinline__ int swz(int r) { return (((r >> 1) & 3) << 1) ^ ((r & 1) << 2); }
-  // mask = 0 lays the rows out plainly (diagnostic async_mode bit 2), -1 swizzled.
-  static __device__ __forceinline__ int at(int r, int u, int mask) { return (r * kUnits + (u ^ (swz(r) & mask))) * 16; }
 };
 
 // A per-KV-head CTA of the cp.async kernels: its (chunk, KV head, sequence), keys [r0, r1), K / V row addressing.

@@ -155,6 +155,16 @@ __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
 }
 
+// The same with the count known only at run time (0..3; more waits for all).
+__device__ __forceinline__ void cp_async_wait_pending(int n) {
+  switch (n) {
+    case 3: return cp_async_wait<3>();
+    case 2: return cp_async_wait<2>();
+    case 1: return cp_async_wait<1>();
+    default: return cp_async_wait<0>();
+  }
+}
+
 // Four 8x8 b16 matrices from shared memory, transposed (lanes 8j..8j+7 give the row addresses of matrix j).
 __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* row) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
@@ -257,6 +267,18 @@ __device__ __forceinline__ void prefetch_step(const T* base, const KvRows& rows,
   const int row = row0 + (lane & 15);
   if (lane < 16 && row < row_end) prefetch_l2(base + rows(row), D * static_cast<int>(sizeof(T)));
 }
+
+// Rows of 2-byte elements in shared memory (the cp.async rings): unit u (16 bytes) of row r lies at unit u ^ swz(r)
+// of the row, so a quarter-warp's fragment reads (K: rows g, g + 1 at units c + 4j; V: rows 2c + e at units g + 8u)
+// fall on 8 distinct 16-byte bank groups.
+template <int D, class T>
+struct SwizzledRows {
+  static constexpr int kUnits = D * static_cast<int>(sizeof(T)) / 16;  // 16-byte units of a row
+  static_assert(kUnits % 8 == 0, "the swizzle permutes units within groups of 8");
+  static __device__ __forceinline__ int swz(int r) { return (((r >> 1) & 3) << 1) ^ ((r & 1) << 2); }
+  // mask = 0 lays the rows out plainly (diagnostic async_mode bit 2), -1 swizzled.
+  static __device__ __forceinline__ int at(int r, int u, int mask) { return (r * kUnits + (u ^ (swz(r) & mask))) * 16; }
+};
 
 // The query heads of one KV head as A fragments of the score product (heads >= G are zero).
 template <int D>

@@ -72,6 +72,8 @@ struct KernelParams {
                        // (CTA-wide-tile kernel, variant 57) = its ring 16 bytes past the 128-byte alignment
   // sampling
   int l2_hint = 1;     // key loads with the L2 256-byte prefetch-size hint (variant 43: without)
+  int key_ring = 0;    // 16-key steps per warp in the fused key stream's cp.async ring (variants 58-60: 2-4); 0 = the
+                       // register loads
   int32_t mode = 0;  // SamplingMode
   int tile = 0;
   int64_t samples = 0;
@@ -166,10 +168,18 @@ struct SamplingSmem {
   std::size_t mask = 0;        // uint32 [rows_max / 32]: rows any head sampled (one bit per row)
   std::size_t stage = 0;       // the gather's staging tiles: kWarps x 8 rows x head_dim 16-bit (16-byte aligned)
   std::size_t head = 0;        // float [kMaxGroup] x 2 + int [kMaxGroup + 4]
+  std::size_t ring = 0;        // the key ring (128-byte aligned; overlays the gather's staging, which runs after it)
   std::size_t total_floats = 0;
 };
 
-SANTA_KHD SamplingSmem sampling_smem(int group, int rows_max, int tile, int head_dim, int num_chunks) {
+// Bytes of the sampling kernel's cp.async key ring: `slots` 16-key steps per warp (2-byte elements); 64 KB per 2
+// slots at d = 128.
+SANTA_KHD std::size_t sampling_ring_bytes(int head_dim, int slots) {
+  return static_cast<std::size_t>(kWarps) * slots * 16 * head_dim * 2;
+}
+
+SANTA_KHD SamplingSmem sampling_smem(int group, int rows_max, int tile, int head_dim, int num_chunks,
+                                     int ring_slots = 0) {
   SamplingSmem s{};
   const int tpc = rows_max / tile;
   std::size_t scores = static_cast<std::size_t>(group) * score_stride(rows_max);
@@ -188,6 +198,12 @@ SANTA_KHD SamplingSmem sampling_smem(int group, int rows_max, int tile, int head
   s.stage = (s.mask + (static_cast<std::size_t>(rows_max) + 31) / 32 + 3) & ~static_cast<std::size_t>(3);
   s.head = s.stage + static_cast<std::size_t>(kWarps) * 8 * head_dim * 2 / 4;
   s.total_floats = s.head + 2 * kMaxGroup + kMaxGroup + 4;
+  if (ring_slots > 0) {
+    constexpr std::size_t kAlignFloats = kSmemAlign / 4;
+    s.ring = (s.stage + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
+    const std::size_t end = s.ring + sampling_ring_bytes(head_dim, ring_slots) / 4;
+    if (end > s.total_floats) s.total_floats = end;
+  }
   return s;
 }
 

@@ -33,8 +33,14 @@ inline constexpr int kSamplingPrefetch = 0;
 inline constexpr int kDenseCtaCostRows = 512;
 inline constexpr int kSamplingCtaCostRows = 1024;
 
+// key_ring_slots: the sampling kernel's cp.async key ring (sampling_key_ring), sized into smem_bytes.
 Plan make_plan(KernelFamily family, const DecodeProblem& problem, int tile, const WorkspaceLimits& limits,
-               int sm_count, int requested_chunks);
+               int sm_count, int requested_chunks, int key_ring_slots = 0);
+// 16-key steps per warp of the sampling kernels' cp.async key ring: 2 / 3 / 4 for variants 58 / 59 / 60, else 0
+// (register loads).
+inline int sampling_key_ring(const LaunchOptions& launch) {
+  return launch.variant >= 58 && launch.variant <= 60 ? launch.variant - 56 : 0;
+}
 
 // The automatic split of the whole-row dense kernel (variant 7): one CTA per (chunk, sequence) and one per SM,
 // so it minimises waves x (keys per CTA + the per-CTA cost) over CTAs = batch x chunks.

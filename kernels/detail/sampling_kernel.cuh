@@ -315,7 +315,9 @@ struct TileCountsOps {
 
 // kMinBlocks: CTAs per SM the registers must allow (2 by default, 1 for d = 256; 3 is a variant with a
 // single-buffered key stream so that more CTAs in different phases share an SM).
-template <int D, class T, int kMaxG, int kMinBlocks = (D <= 128 ? 2 : 1), int kOneHead = 0>
+// kKeyRing: the fused key stream through a per-warp cp.async ring (variants 58-60; its own build, so the default
+// kernel's registers stay as they are: the ring path alone added 76 bytes of spills to it).
+template <int D, class T, int kMaxG, int kMinBlocks = (D <= 128 ? 2 : 1), int kOneHead = 0, bool kKeyRing = false>
 __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(const KernelParams p) {
   using BlockScan = cub::BlockScan<int, kThreads>;
   __shared__ typename BlockScan::TempStorage scan_storage;
@@ -324,7 +326,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   __shared__ int s_cnt[kMaxGroup];
   __shared__ float s_mc[kMaxGroup], s_L[kMaxGroup];
   __shared__ unsigned long long s_Z[kMaxGroup];
-  extern __shared__ float4 smem4[];
+  extern __shared__ __align__(kSmemAlign) float4 smem4[];  // aligned for the key ring's cp.async (kSmemAlign)
   float* smem = reinterpret_cast<float*>(smem4);
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, c = lane & 3;
@@ -352,7 +354,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   const int ntiles = (n + TR - 1) / TR;                   // tiles of the sequence
   const int rows_max = p.rows_max;
   const int tpc = rows_max / TR;
-  const SamplingSmem L = sampling_smem(G, rows_max, TR, D, C);
+  const SamplingSmem L = sampling_smem(G, rows_max, TR, D, C, p.key_ring);
   const int sst = score_stride(rows_max);  // padded: the G heads' rows start on different banks
   float* sc = smem + L.scores;  // [G][sst]: scores -> exp -> prefix -> weights
   float* t_m = smem + L.tile_f;
@@ -460,18 +462,74 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
     // Key loads with the L2 256-byte prefetch-size hint, or without it (KernelParams::l2_hint; variant 43).
     const SelectStreamLoad load{p.l2_hint};
     const auto ldk = [&](KFrag<D>& f, int row0) { load_k<D, T>(f, kp, rows, row0, r1, g, c, load); };
-    if (fused) {
+    // The fused stream's order: warp w's k-th step is step k % spt of tile w + 8 (k / spt); after a tile's last step
+    // the warp runs tile_work on it.
+    const int spt = TR / 16;  // steps per tile (>= 2)
+    const int nk = fused ? (ntl > warp ? (ntl - warp + kWarps - 1) / kWarps : 0) * spt : 0;
+    auto step_of = [&](int k) { return (warp + kWarps * (k / spt)) * spt + k % spt; };
+    auto stored = [&](int k) {
+      if ((k + 1) % spt != 0) return;
+      __syncwarp();
+      tile_work(warp + kWarps * (k / spt));
+    };
+    if (kKeyRing && fused) {
+      // The fused stream's steps through a cp.async ring of key_ring steps per warp (variants 58-60): the same steps
+      // in the same order as below, key_ring - 1 of them in flight while the warp computes scores or runs tile work
+      // (which the register loads cannot keep in flight: two steps at most, none issued during tile work). The
+      // warp's ring is private, so only __syncwarp orders it; rows past r1 are zero-filled as load_k zeroes them.
+      using R = SwizzledRows<D, T>;
+      constexpr int kStepBytes = 16 * D * static_cast<int>(sizeof(T));
+      constexpr int kRowsPerCopy = 32 / R::kUnits;  // rows one warp-wide 16-byte copy covers
+      constexpr int kElemsPerUnit = 16 / static_cast<int>(sizeof(T));
+      const int NS = p.key_ring;
+      unsigned char* ring = reinterpret_cast<unsigned char*>(smem + L.ring) + warp * NS * kStepBytes;
+      // Lane l copies unit l % kUnits of rows l / kUnits + kRowsPerCopy j of a step. A whole step whose 16 rows are
+      // contiguous in the cache (contiguous layout, or pages of >= 16 rows: steps start at multiples of 16) takes
+      // one row address per step; otherwise each copy computes its own and zero-fills rows past r1.
+      const int l_row = lane / R::kUnits, l_unit = lane % R::kUnits;
+      const bool step_contiguous = p.page_table == nullptr || p.page_shift >= 4;
+      const int64_t row_stride = rows.row_stride;
+      const auto issue = [&](int k) {
+        if (k < nk) {
+          const int row0 = r0 + 16 * step_of(k);
+          unsigned char* slot = ring + (k % NS) * kStepBytes;
+          if (step_contiguous && row0 + 16 <= r1) {
+            const T* src = kp + rows(row0 + l_row) + kElemsPerUnit * l_unit;
+#pragma unroll
+            for (int j = 0; j < 16 / kRowsPerCopy; ++j) {
+              cp_async_16(slot + R::at(l_row + kRowsPerCopy * j, l_unit, -1), src + j * kRowsPerCopy * row_stride, true);
+            }
+          } else {
+#pragma unroll
+            for (int j = 0; j < 16 / kRowsPerCopy; ++j) {
+              const int r = l_row + kRowsPerCopy * j;
+              const bool ok = row0 + r < r1;
+              cp_async_16(slot + R::at(r, l_unit, -1), kp + (ok ? rows(row0 + r) + kElemsPerUnit * l_unit : 0), ok);
+            }
+          }
+        }
+        cp_async_commit();  // empty past the last step, so every wait below counts the same
+      };
+      for (int k = 0; k < NS - 1; ++k) issue(k);
+      for (int k = 0; k < nk; ++k) {
+        __syncwarp();  // every lane has read the slot that step k + NS - 1 refills (it held step k - 1)
+        issue(k + NS - 1);
+        cp_async_wait_pending(NS - 1);  // step k's group is complete
+        __syncwarp();                   // and every lane's copies of it are visible to the warp
+        const unsigned char* slot = ring + (k % NS) * kStepBytes;
+        KFrag<D> f;
+#pragma unroll
+        for (int nt = 0; nt < 2; ++nt)
+#pragma unroll
+          for (int j = 0; j < D / 32; ++j) f.r[nt][j] = *reinterpret_cast<const uint4*>(slot + R::at(8 * nt + g, c + 4 * j, -1));
+        store(f, step_of(k));
+        stored(k);
+      }
+      cp_async_wait<0>();
+    } else if (fused) {
       // Fused stream (v8): warp w streams whole tiles w, w + 8, ... (16-key steps of a tile in order, double
       // buffered across tile ends) and runs tile_work on a tile right after storing its last step, while the
       // next step's loads are in flight: the statistics (and flash's counts) leave the block-wide phases.
-      const int spt = TR / 16;  // steps per tile (>= 2)
-      const int nk = (ntl > warp ? (ntl - warp + kWarps - 1) / kWarps : 0) * spt;
-      auto step_of = [&](int k) { return (warp + kWarps * (k / spt)) * spt + k % spt; };
-      auto stored = [&](int k) {
-        if ((k + 1) % spt != 0) return;
-        __syncwarp();
-        tile_work(warp + kWarps * (k / spt));
-      };
       KFrag<D> fa, fb;
       if (nk > 0) ldk(fa, r0 + 16 * step_of(0));
       for (int k = 0; k < nk; k += 2) {

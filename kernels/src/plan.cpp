@@ -44,7 +44,7 @@ int one_per_sm_chunks(const DecodeProblem& problem, const WorkspaceLimits& limit
 }  // namespace
 
 Plan make_plan(KernelFamily family, const DecodeProblem& problem, int tile, const WorkspaceLimits& limits,
-               int sm_count, int requested_chunks) {
+               int sm_count, int requested_chunks, int key_ring_slots) {
   Plan plan;
   plan.n_max = max_sequence_length(problem);
   const int G = problem.num_heads / problem.num_kv_heads;
@@ -83,7 +83,7 @@ Plan make_plan(KernelFamily family, const DecodeProblem& problem, int tile, cons
                                 "(raise WorkspaceLimits::max_chunks or use a GPU with more SMs)");
   }
   if (sampling) {
-    const SamplingSmem s = sampling_smem(G, plan.rows_max, tile, problem.head_dim, plan.num_chunks);
+    const SamplingSmem s = sampling_smem(G, plan.rows_max, tile, problem.head_dim, plan.num_chunks, key_ring_slots);
     plan.smem_bytes = s.total_floats * sizeof(float);
   } else {
     plan.smem_bytes = std::max(dense_smem_floats(G, problem.head_dim), merge_smem_floats(plan.num_chunks, G)) * sizeof(float);
@@ -250,6 +250,7 @@ KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& wo
   p.stop_after = launch.variant >= 11 && launch.variant <= 13 && family != KernelFamily::dense ? launch.variant - 10 : 0;
   if ((launch.variant == 31 || launch.variant == 32) && family == KernelFamily::dense) p.stop_after = launch.variant - 30;
   p.l2_hint = launch.variant == 43 ? 0 : 1;
+  p.key_ring = family == KernelFamily::dense ? 0 : sampling_key_ring(launch);
   if (family == KernelFamily::dense && use_async_kernel(launch)) {
     switch (launch.variant) {  // KernelParams::async_mode bits
       case 41: p.async_mode = 8; break;   // no zero-fill operand
@@ -333,7 +334,8 @@ SplitInfo split_info(KernelFamily family, const DecodeProblem& problem, int tile
     }
     plan = kernel.plan;
   } else {
-    plan = detail::make_plan(family, problem, tile, workspace.limits(), workspace.sm_count(), requested.num_chunks);
+    plan = detail::make_plan(family, problem, tile, workspace.limits(), workspace.sm_count(), requested.num_chunks,
+                             detail::sampling_key_ring(requested));
   }
   return SplitInfo{plan.num_chunks, plan.num_chunks * problem.num_kv_heads * problem.batch, plan.rows_max,
                    plan.smem_bytes};

@@ -128,7 +128,7 @@ TEST(KernelValidation, LaunchOptionsNameTheBadField) {
     return o;
   };
   for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 21, 22, 23, 29, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 49, 50, 51, 52, 53, 54, 55, 56, 57}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
-  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24, 25, 26, 27, 28, 30, 46, 47, 48, 58}) {
+  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24, 25, 26, 27, 28, 30, 46, 47, 48, 61}) {
     expect_rejected([&] { check_launch(with([&](LaunchOptions& o) { o.variant = v; })); }, "variant = " + std::to_string(v));
   }
   expect_rejected([&] { check_launch(with([](LaunchOptions& o) { o.prefetch_steps = 65; })); }, "prefetch_steps = 65");
@@ -422,6 +422,38 @@ TEST(KernelPlan, ChunksCoverEverySequenceAndRespectTheCaps) {
     }
   }
   expect_rejected([&] { detail::make_plan(KernelFamily::prop, p, 256, valid_limits(), 132, 500); }, "num_chunks");
+}
+
+// The key-ring variants' shared memory: the ring (kWarps x slots x 16 rows) starts 128-byte aligned at the gather's
+// staging area (which it overlays: the gather runs after the stream) and the plan's bytes cover its end.
+TEST(KernelPlan, SamplingKeyRingSharedMemory) {
+  LaunchOptions lo;
+  for (int v : {0, 1, 57, 61}) {
+    lo.variant = v;
+    EXPECT_EQ(detail::sampling_key_ring(lo), 0) << v;
+  }
+  for (int v : {58, 59, 60}) {
+    lo.variant = v;
+    EXPECT_EQ(detail::sampling_key_ring(lo), v - 56);
+  }
+  const DecodeProblem p = valid_problem();
+  const int G = p.num_heads / p.num_kv_heads;
+  for (auto family : {KernelFamily::flash, KernelFamily::prop}) {
+    for (int slots : {2, 3, 4}) {
+      const detail::Plan base = detail::make_plan(family, p, 256, valid_limits(), 132, 16);  // 2048 keys per CTA
+      const detail::Plan ring = detail::make_plan(family, p, 256, valid_limits(), 132, 16, slots);
+      EXPECT_EQ(ring.num_chunks, base.num_chunks);
+      const detail::SamplingSmem s = detail::sampling_smem(G, ring.rows_max, 256, p.head_dim, ring.num_chunks, slots);
+      EXPECT_EQ(s.ring % (detail::kSmemAlign / 4), 0u);
+      EXPECT_GE(s.ring, s.stage);
+      EXPECT_LT(s.ring, s.stage + detail::kSmemAlign / 4);
+      const std::size_t ring_end = s.ring * 4 + detail::sampling_ring_bytes(p.head_dim, slots);
+      EXPECT_EQ(ring.smem_bytes, std::max(base.smem_bytes, ring_end));
+      EXPECT_EQ(detail::sampling_ring_bytes(128, slots), static_cast<std::size_t>(slots) * 32 * 1024);
+    }
+  }
+  // prop's 4096-key chunks with 4 steps per warp pass the 200 KB cap: rejected with the way out named.
+  expect_rejected([&] { detail::make_plan(KernelFamily::prop, p, 256, valid_limits(), 132, 8, 4); }, "num_chunks");
 }
 
 }  // namespace
