@@ -134,9 +134,10 @@ struct LaunchOptions {
                            // their warp-wide copies read four 128-byte pieces of four rows (cuDNN's order), 56 = 52
                            // with two 256-byte rows per copy instead (v:33's order); 55 = 33 with cuDNN's order;
                            // 57 = 52 with its shared-memory ring 16 bytes off the 128-byte alignment (diagnostic);
-                           // 58 / 59 / 60 = the sampling kernels' fused key stream through a cp.async ring of 2 / 3 /
-                           // 4 16-key steps per warp in shared memory instead of register loads (same output; 64 /
-                           // 96 / 128 KB more shared memory at d = 128, so fewer CTAs per SM)
+                           // 58 / 59 / 60 = the sampling kernels' fused key stream through a cp.async ring of 4 / 6 /
+                           // 8 half steps (8 keys) per warp in shared memory instead of register loads (d = 128, bf16,
+                           // G <= 4, else rejected; same output; 64 / 96 / 128 KB more shared memory, so fewer CTAs
+                           // per SM)
 };
 
 }  // namespace santa::gpu

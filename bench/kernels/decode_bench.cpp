@@ -441,9 +441,9 @@ std::vector<Point> grid() {
       }
     }
   }
-  // The fused key stream through a cp.async ring of 2 / 3 / 4 steps per warp (58-60) at several splits: 64 / 96 /
+  // The fused key stream through a cp.async ring of 4 / 6 / 8 half steps per warp (58-60) at several splits: 64 / 96 /
   // 128 KB more shared memory at d = 128 (prop's 4096-key chunks then fit one CTA per SM, 2048-key chunks two with
-  // 2 steps).
+  // 58).
   for (int b : {1, 4, 16}) {
     for (int64_t n : {32768, 65536}) {
       if (n == 65536 && b != 16) continue;

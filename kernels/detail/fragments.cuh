@@ -155,9 +155,13 @@ __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
 }
 
-// The same with the count known only at run time (0..3; more waits for all).
+// The same with the count known only at run time (0..7; more waits for all).
 __device__ __forceinline__ void cp_async_wait_pending(int n) {
   switch (n) {
+    case 7: return cp_async_wait<7>();
+    case 6: return cp_async_wait<6>();
+    case 5: return cp_async_wait<5>();
+    case 4: return cp_async_wait<4>();
     case 3: return cp_async_wait<3>();
     case 2: return cp_async_wait<2>();
     case 1: return cp_async_wait<1>();

@@ -72,8 +72,8 @@ struct KernelParams {
                        // (CTA-wide-tile kernel, variant 57) = its ring 16 bytes past the 128-byte alignment
   // sampling
   int l2_hint = 1;     // key loads with the L2 256-byte prefetch-size hint (variant 43: without)
-  int key_ring = 0;    // 16-key steps per warp in the fused key stream's cp.async ring (variants 58-60: 2-4); 0 = the
-                       // register loads
+  int key_ring = 0;    // the fused key stream's cp.async ring per warp, in 16-key steps (variants 58-60: 2-4; it is
+                       // filled and read in 8-key halves); 0 = the register loads
   int32_t mode = 0;  // SamplingMode
   int tile = 0;
   int64_t samples = 0;
@@ -172,8 +172,8 @@ struct SamplingSmem {
   std::size_t total_floats = 0;
 };
 
-// Bytes of the sampling kernel's cp.async key ring: `slots` 16-key steps per warp (2-byte elements); 64 KB per 2
-// slots at d = 128.
+// Bytes of the sampling kernel's cp.async key ring: `slots` 16-key steps per warp (2-byte elements), 64 KB per 2 at
+// d = 128.
 SANTA_KHD std::size_t sampling_ring_bytes(int head_dim, int slots) {
   return static_cast<std::size_t>(kWarps) * slots * 16 * head_dim * 2;
 }

@@ -473,55 +473,61 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
       tile_work(warp + kWarps * (k / spt));
     };
     if (kKeyRing && fused) {
-      // The fused stream's steps through a cp.async ring of key_ring steps per warp (variants 58-60): the same steps
-      // in the same order as below, key_ring - 1 of them in flight while the warp computes scores or runs tile work
-      // (which the register loads cannot keep in flight: two steps at most, none issued during tile work). The
-      // warp's ring is private, so only __syncwarp orders it; rows past r1 are zero-filled as load_k zeroes them.
+      // The fused stream's steps through a cp.async ring in shared memory (variants 58-60): the same steps in the
+      // same order as below, copied and consumed in halves of 8 rows (one n-tile of the score product), so that of
+      // the warp's 2 key_ring half-step slots all but the one being read are in flight, during the score product and
+      // during tile work alike (the register loads hold two steps at most and issue none during tile work; call 60:
+      // a ring of whole 16-row steps, one step in flight, ran as fast as the registers). The warp's ring is private,
+      // so only __syncwarp orders it; rows past r1 are zero-filled, as load_k zeroes them.
       using R = SwizzledRows<D, T>;
-      constexpr int kStepBytes = 16 * D * static_cast<int>(sizeof(T));
+      constexpr int kHalfBytes = 8 * D * static_cast<int>(sizeof(T));
       constexpr int kRowsPerCopy = 32 / R::kUnits;  // rows one warp-wide 16-byte copy covers
       constexpr int kElemsPerUnit = 16 / static_cast<int>(sizeof(T));
-      const int NS = p.key_ring;
-      unsigned char* ring = reinterpret_cast<unsigned char*>(smem + L.ring) + warp * NS * kStepBytes;
-      // Lane l copies unit l % kUnits of rows l / kUnits + kRowsPerCopy j of a step. A whole step whose 16 rows are
-      // contiguous in the cache (contiguous layout, or pages of >= 16 rows: steps start at multiples of 16) takes
-      // one row address per step; otherwise each copy computes its own and zero-fills rows past r1.
+      const int NH = 2 * p.key_ring, nh = 2 * nk;
+      unsigned char* ring = reinterpret_cast<unsigned char*>(smem + L.ring) + warp * NH * kHalfBytes;
+      // Lane l copies unit l % kUnits of rows l / kUnits + kRowsPerCopy j of a half step. A half step whose 8 rows are
+      // contiguous in the cache (contiguous layout, or pages of >= 8 rows: half steps start at multiples of 8) takes
+      // one row address; otherwise each copy computes its own and zero-fills rows past r1.
       const int l_row = lane / R::kUnits, l_unit = lane % R::kUnits;
-      const bool step_contiguous = p.page_table == nullptr || p.page_shift >= 4;
+      const bool half_contiguous = p.page_table == nullptr || p.page_shift >= 3;
       const int64_t row_stride = rows.row_stride;
-      const auto issue = [&](int k) {
-        if (k < nk) {
-          const int row0 = r0 + 16 * step_of(k);
-          unsigned char* slot = ring + (k % NS) * kStepBytes;
-          if (step_contiguous && row0 + 16 <= r1) {
+      const auto issue = [&](int h) {
+        if (h < nh) {
+          const int row0 = r0 + 16 * step_of(h / 2) + 8 * (h % 2);
+          unsigned char* slot = ring + (h % NH) * kHalfBytes;
+          if (half_contiguous && row0 + 8 <= r1) {
             const T* src = kp + rows(row0 + l_row) + kElemsPerUnit * l_unit;
 #pragma unroll
-            for (int j = 0; j < 16 / kRowsPerCopy; ++j) {
+            for (int j = 0; j < 8 / kRowsPerCopy; ++j) {
               cp_async_16(slot + R::at(l_row + kRowsPerCopy * j, l_unit, -1), src + j * kRowsPerCopy * row_stride, true);
             }
           } else {
 #pragma unroll
-            for (int j = 0; j < 16 / kRowsPerCopy; ++j) {
+            for (int j = 0; j < 8 / kRowsPerCopy; ++j) {
               const int r = l_row + kRowsPerCopy * j;
               const bool ok = row0 + r < r1;
               cp_async_16(slot + R::at(r, l_unit, -1), kp + (ok ? rows(row0 + r) + kElemsPerUnit * l_unit : 0), ok);
             }
           }
         }
-        cp_async_commit();  // empty past the last step, so every wait below counts the same
+        cp_async_commit();  // empty past the last half step, so every wait below counts the same
       };
-      for (int k = 0; k < NS - 1; ++k) issue(k);
-      for (int k = 0; k < nk; ++k) {
-        __syncwarp();  // every lane has read the slot that step k + NS - 1 refills (it held step k - 1)
-        issue(k + NS - 1);
-        cp_async_wait_pending(NS - 1);  // step k's group is complete
+      for (int h = 0; h < NH - 1; ++h) issue(h);
+      // Half step h into n-tile h % 2 of the fragment (the two halves of a step as separate calls: a run-time
+      // index into the fragment would put it in local memory).
+      const auto take = [&](int h, uint4(&half)[D / 32]) {
+        __syncwarp();  // every lane has read the slot that half step h + NH - 1 refills (it held half step h - 1)
+        issue(h + NH - 1);
+        cp_async_wait_pending(NH - 1);  // half step h's group is complete
         __syncwarp();                   // and every lane's copies of it are visible to the warp
-        const unsigned char* slot = ring + (k % NS) * kStepBytes;
+        const unsigned char* slot = ring + (h % NH) * kHalfBytes;
+#pragma unroll
+        for (int j = 0; j < D / 32; ++j) half[j] = *reinterpret_cast<const uint4*>(slot + R::at(g, c + 4 * j, -1));
+      };
+      for (int k = 0; k < nk; ++k) {
         KFrag<D> f;
-#pragma unroll
-        for (int nt = 0; nt < 2; ++nt)
-#pragma unroll
-          for (int j = 0; j < D / 32; ++j) f.r[nt][j] = *reinterpret_cast<const uint4*>(slot + R::at(8 * nt + g, c + 4 * j, -1));
+        take(2 * k, f.r[0]);
+        take(2 * k + 1, f.r[1]);
         store(f, step_of(k));
         stored(k);
       }
