@@ -16,6 +16,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <numeric>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -35,7 +37,10 @@ double g_read_ceiling_tbps = 0.0;
 
 // Where K and V lie in device memory (a diagnostic axis, "/layout:L"): 0 = two allocations; 1..4 = one
 // allocation holding K then V with V placed 0 / 64 KB / 1 MB / 3 MB + 32 KB past K's end; 5 = V then K.
+// kPagedLayout: a paged cache (FlashInfer-style page table) of kBenchPageSize-row pages in a shuffled order.
 constexpr int kLayouts = 6;
+constexpr int kPagedLayout = 6;
+constexpr int kBenchPageSize = 16;
 size_t layout_gap(int layout) {
   switch (layout) {
     case 2: return size_t{64} << 10;
@@ -50,7 +55,7 @@ struct Inputs {
   int batch = 0;
   int64_t n = 0;
   int layout = 0;
-  DeviceBuffer q, k, v, kv, out, lens, rec_rows, rec_samples;
+  DeviceBuffer q, k, v, kv, out, lens, pages, rec_rows, rec_samples;
   DecodeProblem problem;
   std::unique_ptr<DecodeWorkspace> ws;
 };
@@ -70,7 +75,7 @@ Inputs& inputs_for(int batch, int64_t n, int layout = 0) {
   in.out = DeviceBuffer(in.q.size());
   void* k = nullptr;
   void* v = nullptr;
-  if (layout == 0) {
+  if (layout == 0 || layout == kPagedLayout) {
     in.k = DeviceBuffer(kv_bytes);
     in.v = DeviceBuffer(kv_bytes);
     k = in.k.data();
@@ -99,6 +104,18 @@ Inputs& inputs_for(int batch, int64_t n, int layout = 0) {
   p.kv.v = v;
   p.kv.max_len = n;
   p.kv.seq_lens = in.lens.as<int32_t>();
+  if (layout == kPagedLayout) {  // the same buffers as batch x n / page_size pages, in a fixed shuffled order
+    const int per_seq = static_cast<int>((n + kBenchPageSize - 1) / kBenchPageSize);
+    std::vector<int32_t> order(static_cast<size_t>(batch) * per_seq);
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), std::mt19937(2026));
+    in.pages = to_device(order);
+    p.kv.max_len = 0;
+    p.kv.paged = true;
+    p.kv.page_size = kBenchPageSize;
+    p.kv.max_pages_per_seq = per_seq;
+    p.kv.page_table = in.pages.as<int32_t>();
+  }
   WorkspaceLimits l;
   l.max_batch = batch;
   l.num_heads = kHeads;
@@ -440,6 +457,13 @@ std::vector<Point> grid() {
         v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, -1, stop});
       }
     }
+  }
+  // A paged cache (pages of 16 rows, shuffled): the default dense kernel (the tile kernel's per-warp page lookup), the
+  // register kernel (8) and the sampling kernels.
+  for (int b : {4, 16}) {
+    for (int variant : {0, 8}) v.push_back({KernelFamily::dense, b, 32768, 0, false, 0, -1, variant, kPagedLayout});
+    v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, 0, kPagedLayout});
+    v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, -1, 0, kPagedLayout});
   }
   // The fused key stream through a cp.async ring of 4 / 6 / 8 half steps per warp (58-60) at several splits: 64 / 96 /
   // 128 KB more shared memory at d = 128 (prop's 4096-key chunks then fit one CTA per SM, 2048-key chunks two with

@@ -11,6 +11,9 @@
 // 2w + 1 (same steps, same products in the same order, combined in the same order), so the output is bitwise
 // the default kernel's at the same split (tests/kernels/dense_decode_test.cpp).
 //
+// Copy addresses: whole tiles of a contiguous cache from one pointer per tile; whole tiles of a paged cache with pages
+// of >= 16 rows from one page number per 16-row group, loaded once per warp; partial tiles and smaller pages per copy.
+//
 // kStages tiles of K and V in a ring, kStages - 1 in flight while one is computed (variant 52: 2 stages, 128 KB;
 // 53: 3 stages, 192 KB). kAlternate (variant 54): one K and one V buffer, cuDNN's 87 KB, where K of tile i + 1
 // streams while tile i's P.V is computed and V of tile i + 1 while tile i + 1's scores are.
@@ -60,20 +63,37 @@ __global__ void __launch_bounds__(kTileThreads, 1) dense_tile_kernel(const Kerne
   // rows are t / 8 + 16 j, so its source is one pointer per tile plus j row strides of 16 rows plus 64 elements per
   // piece, and its destination one offset plus immediates (the swizzle depends on the row's low 3 bits, t / 8's).
   const bool fast = !rows_of_256 && p.page_table == nullptr;
+  // Paged caches with pages of >= 16 rows: each 16-row group of a tile lies in one page (tiles start at multiples
+  // of 64 keys), so the tile's 8 page numbers are loaded once per warp (lane j % 8 loads group j's, then shuffled)
+  // instead of once per copy.
+  const bool paged_fast = !rows_of_256 && p.page_table != nullptr && p.page_shift >= 4;
   const int t_row = threadIdx.x / 8, t_unit = threadIdx.x % 8;
   const int64_t stride16 = 16 * cta.rows.row_stride;
-  const int64_t t_src = r0 < r1 ? cta.rows(r0 + t_row) + kElemsPerUnit * t_unit : 0;  // tile 0's first copy
+  const int64_t t_src = r0 < r1 && !paged_fast ? cta.rows(r0 + t_row) + kElemsPerUnit * t_unit : 0;  // tile 0's first copy
   const int t_dst = R::at(t_row, t_unit, -1);
+  constexpr int kGroupBytes = 16 * D * static_cast<int>(sizeof(T));  // 16 rows
   const auto issue = [&](int i, const T* base, unsigned char* buf) {
     if (i < tiles) {
       const int row0 = r0 + kTileKeys * i;
       if (fast && row0 + kTileKeys <= r1) {
         const T* src = base + t_src + static_cast<int64_t>(i) * (kTileKeys / 16) * stride16;
-        constexpr int kGroupBytes = 16 * D * static_cast<int>(sizeof(T));  // 16 rows
 #pragma unroll
         for (int j = 0; j < kTileKeys / 16; ++j)
 #pragma unroll
           for (int h = 0; h < 2; ++h) cp_async_16(buf + t_dst + j * kGroupBytes + 128 * h, src + j * stride16 + 64 * h, true);
+      } else if (paged_fast && row0 + kTileKeys <= r1) {
+        const KvRows& rows = cta.rows;
+        const int shift = rows.page_shift;
+        const int lane_page = __ldg(rows.pages + ((row0 + 16 * (lane & 7)) >> shift));
+        const T* t_base = base + rows.head_offset + kElemsPerUnit * t_unit;
+#pragma unroll
+        for (int j = 0; j < kTileKeys / 16; ++j) {
+          const int64_t page = __shfl_sync(0xFFFFFFFFu, lane_page, j);
+          const int64_t pos = (page << shift) + ((row0 + 16 * j + t_row) & ((1 << shift) - 1));
+          const T* src = t_base + pos * rows.row_stride;
+#pragma unroll
+          for (int h = 0; h < 2; ++h) cp_async_16(buf + t_dst + j * kGroupBytes + 128 * h, src + 64 * h, true);
+        }
       } else {
 #pragma unroll
         for (int k = 0; k < kCopies; ++k) {

@@ -98,7 +98,8 @@ DenseLoop dense_loop(const LaunchOptions& launch);
 // whichever is larger.
 Plan dense_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, const LaunchOptions& launch);
 // What a dense call runs: `launch` itself, except that the default (variant 0, automatic split) becomes the
-// CTA-wide-tile kernel (variant 52) where it serves the shape (d = 128, contiguous cache, sm_80+) and its one-CTA-per-SM
+// CTA-wide-tile kernel (variant 52) where it serves the shape (d = 128, a contiguous cache or pages of >= 16 rows,
+// sm_80+) and its one-CTA-per-SM
 // split gives chunks of at least kTileMinKeys keys. Call 57 (NVIDIA H200, x = cuDNN / ours in the same run): B = 16,
 // 32k 489.7 us against cuDNN's 483.3 and the register-load kernel's 531.7; B = 4, 32k 137.0 / 138.1 / 147.5; B = 1,
 // 128k 139.6 against 149.9; but B = 1, 32k (chunks of 2048 keys) 51.8 against 48.5 and B = 4, 8k 48.7 against 46.2:

@@ -230,7 +230,9 @@ DenseKernel dense_kernel_for(const DecodeProblem& problem, const WorkspaceLimits
   const auto as_requested = [&] {
     return DenseKernel{launch, use_rows_kernel(launch) ? Plan{} : dense_plan(problem, limits, sm_count, launch)};
   };
-  if (launch.variant != 0 || launch.num_chunks != 0 || problem.kv.paged || !async_kernel_supports(problem, cc_major)) {
+  // Pages of fewer than 16 rows would put the tile kernel on its per-copy address path (not measured fast).
+  const bool small_pages = problem.kv.paged && problem.kv.page_size < 16;
+  if (launch.variant != 0 || launch.num_chunks != 0 || small_pages || !async_kernel_supports(problem, cc_major)) {
     return as_requested();
   }
   DenseKernel tile{launch, {}};

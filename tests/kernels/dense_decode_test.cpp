@@ -251,9 +251,10 @@ TEST(DenseDecode, AsyncVariantBitwiseEqualToDefault) {
       s.dtype = t;
       SCOPED_TRACE("G = " + std::to_string(group) + ", " + to_string(t));
       const HostInputs in = random_inputs(s, 61 + group + (t == DType::fp16 ? 10 : 0), {4864, 3001, 9});
-      DeviceInputs a = upload(in, false), pg = upload(in, true, 16);
+      // Pages of 16 and 64 rows: the tile kernel's per-warp page lookup (both), 16-row groups in the same page (64).
+      DeviceInputs a = upload(in, false), pg = upload(in, true, 16), pg64 = upload(in, true, 64);
       DecodeWorkspace ws(limits_for(s));
-      for (DeviceInputs* x : {&a, &pg}) {
+      for (DeviceInputs* x : {&a, &pg, &pg64}) {
         for (int chunks : splits) {
           LaunchOptions lo;
           lo.num_chunks = chunks;
@@ -265,7 +266,7 @@ TEST(DenseDecode, AsyncVariantBitwiseEqualToDefault) {
               lo.prefetch_steps = pf;
               EXPECT_EQ(dense_bits(*x, ws, lo, in.q.size()), base)
                   << "variant " << variant << " chunks " << chunks << " prefetch_steps " << pf
-                  << (x == &pg ? " paged" : " contiguous");
+                  << (x == &a ? " contiguous" : x == &pg ? " pages of 16" : " pages of 64");
             }
           }
         }

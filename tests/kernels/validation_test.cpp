@@ -260,14 +260,18 @@ TEST(KernelPlan, DefaultDenseKernelChoice) {
   EXPECT_EQ(chosen(16, 2048, same), 0);
   EXPECT_EQ(chosen(16, 8192, [](DecodeProblem&, LaunchOptions&, int& cc) { cc = 7; }), 0);
   EXPECT_EQ(chosen(16, 8192, [](DecodeProblem& p, LaunchOptions&, int&) { p.head_dim = 64; }), 0);
-  EXPECT_EQ(chosen(16, 8192,
-                   [](DecodeProblem& p, LaunchOptions&, int&) {
-                     p.kv.paged = true;  // 512 pages of 16 rows: the same 8192 keys
-                     p.kv.page_size = 16;
-                     p.kv.max_pages_per_seq = 512;
-                     p.kv.page_table = static_cast<const int32_t*>(fake(0x60000));
-                   }),
-            0);
+  // Paged: pages of >= 16 rows take the tile kernel (its per-warp page lookup), smaller ones the register kernel.
+  const auto paged = [](int page_size) {
+    return [page_size](DecodeProblem& p, LaunchOptions&, int&) {
+      p.kv.paged = true;  // the same 8192 keys in pages
+      p.kv.page_size = page_size;
+      p.kv.max_pages_per_seq = 8192 / page_size;
+      p.kv.page_table = static_cast<const int32_t*>(fake(0x60000));
+    };
+  };
+  EXPECT_EQ(chosen(16, 8192, paged(16)), 52);
+  EXPECT_EQ(chosen(16, 8192, paged(64)), 52);
+  EXPECT_EQ(chosen(16, 8192, paged(8)), 0);
   EXPECT_EQ(chosen(16, 8192, [](DecodeProblem&, LaunchOptions& o, int&) { o.num_chunks = 1; }), 0);
   EXPECT_EQ(chosen(16, 8192, [](DecodeProblem&, LaunchOptions& o, int&) { o.variant = 8; }), 8);
   EXPECT_EQ(chosen(16, 8192, [](DecodeProblem&, LaunchOptions& o, int&) { o.variant = 33; }), 33);
