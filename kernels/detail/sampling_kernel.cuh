@@ -491,10 +491,14 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
       const int l_row = lane / R::kUnits, l_unit = lane % R::kUnits;
       const bool half_contiguous = p.page_table == nullptr || p.page_shift >= 3;
       const int64_t row_stride = rows.row_stride;
-      const auto issue = [&](int h) {
-        if (h < nh) {
-          const int row0 = r0 + 16 * step_of(h / 2) + 8 * (h % 2);
-          unsigned char* slot = ring + (h % NH) * kHalfBytes;
+      // Cursors instead of step_of's divisions (call 62: the ring's address arithmetic made the key pass 40 % more
+      // instructions). The issue cursor: the next half step's first row, its slot, its place in its tile.
+      const int ring_bytes = NH * kHalfBytes, tile_halves = 2 * spt;
+      int i_left = nh, i_row = r0 + warp * TR, i_slot = 0, i_half = 0;
+      const auto issue = [&] {
+        if (i_left > 0) {
+          const int row0 = i_row;
+          unsigned char* slot = ring + i_slot;
           if (half_contiguous && row0 + 8 <= r1) {
             const T* src = kp + rows(row0 + l_row) + kElemsPerUnit * l_unit;
 #pragma unroll
@@ -509,27 +513,46 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
               cp_async_16(slot + R::at(r, l_unit, -1), kp + (ok ? rows(row0 + r) + kElemsPerUnit * l_unit : 0), ok);
             }
           }
+          --i_left;
+          i_slot = i_slot + kHalfBytes == ring_bytes ? 0 : i_slot + kHalfBytes;
+          if (++i_half == tile_halves) {  // on to this warp's next tile, kWarps tiles on
+            i_half = 0;
+            i_row += (kWarps - 1) * TR + 8;
+          } else {
+            i_row += 8;
+          }
         }
         cp_async_commit();  // empty past the last half step, so every wait below counts the same
       };
-      for (int h = 0; h < NH - 1; ++h) issue(h);
-      // Half step h into n-tile h % 2 of the fragment (the two halves of a step as separate calls: a run-time
-      // index into the fragment would put it in local memory).
-      const auto take = [&](int h, uint4(&half)[D / 32]) {
-        __syncwarp();  // every lane has read the slot that half step h + NH - 1 refills (it held half step h - 1)
-        issue(h + NH - 1);
-        cp_async_wait_pending(NH - 1);  // half step h's group is complete
+      for (int h = 0; h < NH - 1; ++h) issue();
+      // The read cursor: the slot of the next half step to read. A half step goes into n-tile 0 or 1 of the
+      // fragment by separate calls (a run-time index into the fragment would put it in local memory).
+      int r_slot = 0;
+      const auto take = [&](uint4(&half)[D / 32]) {
+        __syncwarp();  // every lane has read the slot the next issue refills (it held the previous half step)
+        issue();
+        cp_async_wait_pending(NH - 1);  // this half step's group is complete
         __syncwarp();                   // and every lane's copies of it are visible to the warp
-        const unsigned char* slot = ring + (h % NH) * kHalfBytes;
+        const unsigned char* slot = ring + r_slot;
 #pragma unroll
         for (int j = 0; j < D / 32; ++j) half[j] = *reinterpret_cast<const uint4*>(slot + R::at(g, c + 4 * j, -1));
+        r_slot = r_slot + kHalfBytes == ring_bytes ? 0 : r_slot + kHalfBytes;
       };
+      int c_step = warp * spt, c_in_tile = 0, c_tile = warp;  // the step being computed, its tile
       for (int k = 0; k < nk; ++k) {
         KFrag<D> f;
-        take(2 * k, f.r[0]);
-        take(2 * k + 1, f.r[1]);
-        store(f, step_of(k));
-        stored(k);
+        take(f.r[0]);
+        take(f.r[1]);
+        store(f, c_step);
+        if (++c_in_tile == spt) {  // the tile's last step: its tile work (stored(k) of the register stream)
+          __syncwarp();
+          tile_work(c_tile);
+          c_in_tile = 0;
+          c_tile += kWarps;
+          c_step += (kWarps - 1) * spt + 1;
+        } else {
+          ++c_step;
+        }
       }
       cp_async_wait<0>();
     } else if (fused) {
