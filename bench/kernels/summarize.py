@@ -16,7 +16,7 @@ import re
 import sys
 
 NAME = re.compile(r"^(?P<kind>dense|prop_gs|prop_lr|flash|flash_ref)(/S:(?P<S>\d+))?/B:(?P<B>\d+)/n:(?P<n>\d+)"
-                  r"(/chunks:(?P<chunks>\d+))?(/pf:(?P<pf>\d+))?(/v:(?P<v>\d+))?")
+                  r"(/chunks:(?P<chunks>\d+))?(/pf:(?P<pf>\d+))?(/v:(?P<v>\d+))?(/layout:(?P<layout>\d+))?/")
 
 
 def load_bench(paths, merged_path=None):
@@ -34,12 +34,12 @@ def load_bench(paths, merged_path=None):
         if b.get("error_occurred"):
             print(f"skipped {b['name']}: {b.get('error_message', '')}", file=sys.stderr)
             continue
-        m = NAME.match(b["name"].split("/iterations")[0].split("/manual_time")[0])
+        m = NAME.match(b["name"].split("/iterations")[0].split("/manual_time")[0] + "/")
         if not m:
             continue
         rows.append({
             "kind": m["kind"], "S": int(m["S"] or 0), "B": int(m["B"]), "n": int(m["n"]),
-            "chunks_req": int(m["chunks"] or 0), "pf_req": int(m["pf"]) if m["pf"] else -1, "variant": int(m["v"] or 0), "median_us": b["median_us"], "mean_us": b["mean_us"],
+            "chunks_req": int(m["chunks"] or 0), "pf_req": int(m["pf"]) if m["pf"] else -1, "variant": int(m["v"] or 0), "layout": int(m["layout"] or 0), "median_us": b["median_us"], "mean_us": b["mean_us"],
             "bytes": b["bytes"], "tbps": b["tbps"], "frac": b["frac_read_ceiling"], "chunks": int(b["chunks"]),
             "v_rows": b["v_rows"], "samples_per_head": b.get("samples_per_head", 0.0)})
     return ctx, rows
@@ -67,7 +67,11 @@ def main():
     ap.add_argument("--md", required=True)
     ap.add_argument("--csv", required=True)
     a = ap.parse_args()
-    ctx, rows = load_bench(a.bench, a.merged)
+    ctx, all_rows = load_bench(a.bench, a.merged)
+    # Points on other cache layouts (/layout:L: K/V placement, 6 = a paged cache) get their own table; every other
+    # table is the two-allocation contiguous cache.
+    rows = [r for r in all_rows if r["layout"] == 0]
+    other_layouts = [r for r in all_rows if r["layout"] > 0]
     best, detail = load_torch(a.torch)
     auto = {(r["kind"], r["S"], r["B"], r["n"]): r for r in rows if r["chunks_req"] == 0 and r["pf_req"] < 0 and r["variant"] == 0}
     lines = [f"GPU: {ctx.get('gpu', '?')}, streaming-read ceiling {float(ctx.get('read_ceiling_tbps', 0)):.3f} TB/s "
@@ -143,7 +147,7 @@ def main():
                   "v:2 / v:3 = one head / several heads per warp task after the key stream (the default picks by the task count); "
                   "v:4 = CTAs ordered KV heads first; v:7 / v:8 / v:29 = dense forced to the whole-row kernel (CTA per chunk and sequence, warp per KV head, bulk copies) / the per-KV-head kernel / the whole-row kernel over equal shares of the batch (a CTA per SM); v:31 = v:29 streaming K and V without scores or P.V (diagnostic); v:32 = that stream with steps dealt round-robin (diagnostic); v:33 = the per-KV-head kernel streaming K and V through cp.async into per-warp shared-memory rings (a CTA per SM), v:34 = in lock step, v:35 = V issued after the current scores, v:36 = both, v:37-40 = 33-36 with rows not swizzled, v:41 = copies without zero-fill; v:42 = the dense kernel's loads with the L2 256-byte prefetch hint (the default before call 44); v:43 = the sampling kernels' key loads without it; v:44 = the dense kernel with a block barrier per 128 keys; v:45 = the dense kernel with two 16-key steps per warp in flight (next step loaded before the current one is computed; one CTA per SM); v:49 / v:50 = v:33 with the copies' L2 128-byte / 256-byte prefetch hint, v:51 = v:49 in lock step; v:52 / v:53 = cuDNN's structure (128-thread CTAs, CTA-wide 128-key K and V tiles through cp.async, 2 / 3 tiles in the ring, copies in cuDNN's order), v:54 = one K and one V buffer used alternately, v:56 = v:52 with two 256-byte rows per warp-wide copy, v:57 = v:52 with its ring 16 bytes off the 128-byte alignment (diagnostic); v:55 = v:33 with copies in cuDNN's order (four 128-byte pieces per warp-wide copy); "
                   "v:11/12/13 = stopped after the key stream / the budgets / counts + compaction (diagnostics); "
-                  "v:16 = sampling tile statistics (flash: and counts) after the key stream, not inside it; v:21/22/23 = 16/32/48 KB of unused shared memory per CTA (less L1 at the same occupancy):", "",
+                  "v:16 = sampling tile statistics (flash: and counts) after the key stream, not inside it; v:21/22/23 = 16/32/48 KB of unused shared memory per CTA (less L1 at the same occupancy); v:58/59/60 = the sampling kernels' key stream through a cp.async ring of 4/6/8 half steps per warp (64/96/128 KB):", "",
                   "| kernel | B | n_k | variant | chunks | time | default at the same chunks |", "|---|---|---|---|---|---|---|"]
         for r in sorted(var, key=lambda r: (r["kind"], r["B"], r["n"], r["variant"], r["chunks_req"])):
             same = [q for q in rows if q["kind"] == r["kind"] and q["B"] == r["B"] and q["n"] == r["n"] and q["S"] == r["S"]
@@ -163,6 +167,14 @@ def main():
                     m = [r for r in pfs if r["kind"] == kind and r["B"] == B and r["pf_req"] == x]
                     cs.append(f"{m[0]['median_us']:.1f}" if m else "-")
                 lines.append(f"| {kind} | {B} | " + " | ".join(cs) + " |")
+    if other_layouts:
+        lines += ["", "Other cache layouts (median us; layout 6 = a paged cache of 16-row pages in a shuffled order, 1-5 = where K "
+                  "and V lie in one allocation; the last column is the same point on the contiguous two-allocation cache):", "",
+                  "| kernel | B | n_k | variant | layout | chunks | time | TB/s | contiguous |", "|---|---|---|---|---|---|---|---|---|"]
+        for r in sorted(other_layouts, key=lambda r: (r["layout"], r["kind"], r["B"], r["n"], r["variant"])):
+            same = [q for q in rows if all(q[k] == r[k] for k in ("kind", "S", "B", "n", "variant", "chunks_req", "pf_req"))]
+            lines.append(f"| {r['kind']} | {r['B']} | {r['n']} | {r['variant']} | {r['layout']} | {r['chunks']} | "
+                         f"{r['median_us']:.1f} | {r['tbps']:.2f} | " + (f"{same[0]['median_us']:.1f} |" if same else "- |"))
     crossover = None
     for n in sorted({r["n"] for r in rows if r["B"] == 1}):
         prop = auto.get(("prop_gs", 128, 1, n))
