@@ -72,6 +72,24 @@ __global__ void __launch_bounds__(kTileThreads, 1) dense_tile_kernel(const Kerne
   const int64_t t_src = r0 < r1 && !paged_fast ? cta.rows(r0 + t_row) + kElemsPerUnit * t_unit : 0;  // tile 0's first copy
   const int t_dst = R::at(t_row, t_unit, -1);
   constexpr int kGroupBytes = 16 * D * static_cast<int>(sizeof(T));  // 16 rows
+  // The paged fast path: element offsets of thread t's rows t / 8 + 16 j of the tile at row0 (K and V share them).
+  const auto paged_offsets = [&](int row0, int64_t(&off)[kTileKeys / 16]) {
+    const KvRows& rows = cta.rows;
+    const int shift = rows.page_shift;
+    const int lane_page = __ldg(rows.pages + ((row0 + 16 * (lane & 7)) >> shift));
+#pragma unroll
+    for (int j = 0; j < kTileKeys / 16; ++j) {
+      const int64_t page = __shfl_sync(0xFFFFFFFFu, lane_page, j);
+      const int64_t pos = (page << shift) + ((row0 + 16 * j + t_row) & ((1 << shift) - 1));
+      off[j] = pos * rows.row_stride + rows.head_offset + kElemsPerUnit * t_unit;
+    }
+  };
+  const auto copy_paged = [&](const T* base, unsigned char* buf, const int64_t(&off)[kTileKeys / 16]) {
+#pragma unroll
+    for (int j = 0; j < kTileKeys / 16; ++j)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) cp_async_16(buf + t_dst + j * kGroupBytes + 128 * h, base + off[j] + 64 * h, true);
+  };
   const auto issue = [&](int i, const T* base, unsigned char* buf) {
     if (i < tiles) {
       const int row0 = r0 + kTileKeys * i;
@@ -82,18 +100,9 @@ __global__ void __launch_bounds__(kTileThreads, 1) dense_tile_kernel(const Kerne
 #pragma unroll
           for (int h = 0; h < 2; ++h) cp_async_16(buf + t_dst + j * kGroupBytes + 128 * h, src + j * stride16 + 64 * h, true);
       } else if (paged_fast && row0 + kTileKeys <= r1) {
-        const KvRows& rows = cta.rows;
-        const int shift = rows.page_shift;
-        const int lane_page = __ldg(rows.pages + ((row0 + 16 * (lane & 7)) >> shift));
-        const T* t_base = base + rows.head_offset + kElemsPerUnit * t_unit;
-#pragma unroll
-        for (int j = 0; j < kTileKeys / 16; ++j) {
-          const int64_t page = __shfl_sync(0xFFFFFFFFu, lane_page, j);
-          const int64_t pos = (page << shift) + ((row0 + 16 * j + t_row) & ((1 << shift) - 1));
-          const T* src = t_base + pos * rows.row_stride;
-#pragma unroll
-          for (int h = 0; h < 2; ++h) cp_async_16(buf + t_dst + j * kGroupBytes + 128 * h, src + 64 * h, true);
-        }
+        int64_t off[kTileKeys / 16];
+        paged_offsets(row0, off);
+        copy_paged(base, buf, off);
       } else {
 #pragma unroll
         for (int k = 0; k < kCopies; ++k) {
@@ -106,6 +115,21 @@ __global__ void __launch_bounds__(kTileThreads, 1) dense_tile_kernel(const Kerne
       }
     }
     cp_async_commit();
+  };
+  // K and V of tile i, one commit group each (the paged fast path computes the rows' offsets once for both).
+  const auto issue_kv = [&](int i, unsigned char* kbuf, unsigned char* vbuf) {
+    const int row0 = r0 + kTileKeys * i;
+    if (i < tiles && paged_fast && row0 + kTileKeys <= r1) {
+      int64_t off[kTileKeys / 16];
+      paged_offsets(row0, off);
+      copy_paged(cta.k, kbuf, off);
+      cp_async_commit();
+      copy_paged(cta.v, vbuf, off);
+      cp_async_commit();
+    } else {
+      issue(i, cta.k, kbuf);
+      issue(i, cta.v, vbuf);
+    }
   };
 
   float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.f, 0.f};
@@ -164,16 +188,12 @@ __global__ void __launch_bounds__(kTileThreads, 1) dense_tile_kernel(const Kerne
     }
   } else {
     constexpr int kStageBytes = 2 * kTileBytes;
-    for (int i = 0; i < kStages - 1; ++i) {
-      issue(i, cta.k, ring + i * kStageBytes);
-      issue(i, cta.v, ring + i * kStageBytes + kTileBytes);
-    }
+    for (int i = 0; i < kStages - 1; ++i) issue_kv(i, ring + i * kStageBytes, ring + i * kStageBytes + kTileBytes);
     for (int i = 0; i < tiles; ++i) {
       // The slot of tile i + kStages - 1 held tile i - 1, which every warp finished before the barrier that
       // ended iteration i - 1.
       unsigned char* next = ring + ((i + kStages - 1) % kStages) * kStageBytes;
-      issue(i + kStages - 1, cta.k, next);
-      issue(i + kStages - 1, cta.v, next + kTileBytes);
+      issue_kv(i + kStages - 1, next, next + kTileBytes);
       cp_async_wait<2 * (kStages - 1)>();  // tile i's two groups are complete; the newer ones may stream
       __syncthreads();                      // every thread's copies of tile i are visible
       const unsigned char* kb = ring + (i % kStages) * kStageBytes;
