@@ -104,5 +104,31 @@ TEST(SamplingVariants, KeyRingBitwiseEqualToDefault) {
   }
 }
 
+// The key ring exists for d = 128, bf16, G <= 4 only: other shapes get an error naming the variant and what it needs,
+// before any launch.
+TEST(SamplingVariants, KeyRingRejectsOtherShapes) {
+  SANTA_REQUIRE_GPU();
+  for (int which = 0; which < 3; ++which) {
+    Shape s;  // d = 128, bf16, G = 4
+    if (which == 0) s.dim = 64;
+    if (which == 1) s.dtype = DType::fp16;
+    if (which == 2) s.heads = 8 * s.kv_heads;  // G = 8
+    const HostInputs in = random_inputs(s, 5);
+    DeviceInputs d = upload(in, false);
+    DecodeWorkspace ws(limits_for(s));
+    LaunchOptions lo;
+    lo.variant = 58;
+    for (SamplingKind kind : {SamplingKind::prop_global, SamplingKind::flash_exact}) {
+      try {
+        run_sampling_kernel(kind, d.problem, ws, 64, 256, SamplingRng{1, 0, nullptr}, {}, lo);
+        ADD_FAILURE() << name(kind) << " accepted variant 58 for shape " << which;
+      } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("variant 58"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("head_dim = 128, bf16"), std::string::npos) << e.what();
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace santa::gpu::testing
