@@ -36,6 +36,9 @@ struct WorkspaceLimits {
   int64_t max_len = 0;   // longest sequence (contiguous max_len, or pages * page_size)
   int min_tile = 64;     // smallest sampling tile that will be used (sizes the tile statistics)
   int max_chunks = 128;  // most CTAs per (sequence, KV head)
+  // Reserve the two-pass prop variants' (LaunchOptions::variant 61 / 62) prefix buffer: 4 bytes per (sequence,
+  // query head, position), e.g. 64 MiB at batch 16, 32 heads, 32k keys. Without it those variants are rejected.
+  bool score_prefix = false;
 };
 
 // Scratch of the decode kernels: partial results per chunk, tile statistics, and self-resetting counters.
@@ -57,6 +60,9 @@ class DecodeWorkspace {
     int32_t* part_cnt = nullptr;  // [batch * H_kv][max_chunks][9] (samples per head, distinct rows)
     float* tile_stats = nullptr;  // [batch * H][max_tiles][2] (max, sum) of each tile (prop)
     uint32_t* counters = nullptr; // [2 * batch * H_kv + 2]: merge, barrier, ticket, exit
+    int32_t* tile_last = nullptr; // [batch * H][max_tiles] last key with positive weight of each tile (two-pass prop)
+    float* prefix = nullptr;      // [batch * H][prefix_stride] tile prefixes (two-pass prop; WorkspaceLimits::score_prefix)
+    int64_t prefix_stride = 0;    // max_len rounded up to kMaxTile
     int max_tiles = 0;
   };
   const Views& views() const { return views_; }

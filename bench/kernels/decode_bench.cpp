@@ -123,6 +123,7 @@ Inputs& inputs_for(int batch, int64_t n, int layout = 0) {
   l.head_dim = kDim;
   l.max_len = n;
   l.min_tile = 64;
+  l.score_prefix = true;  // the two-pass prop variants (61 / 62)
   in.ws = std::make_unique<DecodeWorkspace>(l);
   return in;
 }
@@ -257,10 +258,16 @@ void run_point(benchmark::State& state, Point pt) {
   const SplitInfo split = split_info(pt.family, in.problem, tile, *in.ws, lo);
   const bool diagnostic = pt.kernel_variant >= 11 && pt.kernel_variant <= 13;
   if (pt.family != KernelFamily::dense && diagnostic) v_rows = 0;  // diagnostics gather nothing
+  // The two-pass prop (61 / 62) records no distinct rows; it draws the default kernel's counts (tested), so the
+  // default's record gives the same rows.
+  const bool two_pass = pt.family == KernelFamily::prop && (pt.kernel_variant == 61 || pt.kernel_variant == 62);
   if (pt.family != KernelFamily::dense && !diagnostic) {
     rec.distinct_rows = in.rec_rows.as<int32_t>();
     rec.samples_drawn = in.rec_samples.as<int32_t>();
+    const int asked = lo.variant;
+    if (two_pass) lo.variant = 0;
     launch();
+    lo.variant = asked;
     v_rows = 0;
     for (int32_t r : in.rec_rows.download_vector<int32_t>(static_cast<size_t>(pt.batch) * kKvHeads)) v_rows += r;
     double drawn = 0;
@@ -268,7 +275,10 @@ void run_point(benchmark::State& state, Point pt) {
     state.counters["samples_per_head"] = drawn / (pt.batch * kHeads);
     rec = SamplingRecord{};
   }
-  const double partials = 2.0 * pt.batch * kHeads * split.num_chunks * (kDim + 2) * 4.0;  // written + merged
+  // written + merged; the two-pass prop writes no partials, but each tile's prefix (4 bytes per key and head, reported
+  // apart as extra_bytes: traffic of the method, not bytes the call must read) and reads those of the sampled tiles.
+  const double partials = two_pass ? 0.0 : 2.0 * pt.batch * kHeads * split.num_chunks * (kDim + 2) * 4.0;
+  state.counters["extra_bytes"] = two_pass ? 4.0 * pt.batch * kHeads * static_cast<double>(pt.n) : 0.0;
   const double tiles = pt.family == KernelFamily::prop ? 2.0 * pt.batch * kHeads * ((pt.n + tile - 1) / tile) * 8.0 : 0.0;
   const double bytes = k_bytes + v_rows * kv_row + 2.0 * pt.batch * kHeads * kDim * 2 + partials + tiles;
   for (int i = 0; i < g_warmup; ++i) {
@@ -283,7 +293,8 @@ void run_point(benchmark::State& state, Point pt) {
   }
   const bool rows_kernel = pt.family == KernelFamily::dense && (pt.kernel_variant == 7 || pt.kernel_variant == 29 ||
                                                               pt.kernel_variant == 31 || pt.kernel_variant == 32);
-  if (std::getenv("SANTA_PHASE_CLOCK") != nullptr && (pt.family != KernelFamily::dense || rows_kernel) && !diagnostic) {
+  if (std::getenv("SANTA_PHASE_CLOCK") != nullptr && (pt.family != KernelFamily::dense || rows_kernel) && !diagnostic &&
+      !two_pass) {
     phase_counters(
         state,
         [&](int64_t* clocks) {
@@ -457,6 +468,16 @@ std::vector<Point> grid() {
         v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, -1, stop});
       }
     }
+  }
+  // prop in two launches (61 / 62: a key stream with the tile kernel's structure writing the tile prefixes, 3 / 4 K
+  // tiles in its ring, then one CTA per query head over the sampled tiles), at the table's points, at S = 1024 and on
+  // the paged cache.
+  for (int variant : {61, 62}) {
+    for (int64_t n : {8192, 32768, 65536, 131072}) v.push_back({KernelFamily::prop, 1, n, 128, false, 0, -1, variant});
+    for (int64_t n : {8192, 32768, 131072}) v.push_back({KernelFamily::prop, 4, n, 128, false, 0, -1, variant});
+    for (int64_t n : {8192, 32768, 65536}) v.push_back({KernelFamily::prop, 16, n, 128, false, 0, -1, variant});
+    for (int b : {1, 4, 16}) v.push_back({KernelFamily::prop, b, 32768, 1024, false, 0, -1, variant});
+    for (int b : {4, 16}) v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, variant, kPagedLayout});
   }
   // A paged cache (pages of 16 rows, shuffled): the default dense kernel (the tile kernel's per-warp page lookup), the
   // register kernel (8) and the sampling kernels.

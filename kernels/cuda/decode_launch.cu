@@ -114,6 +114,48 @@ void dense_rows_decode(const DecodeProblem& problem, DecodeWorkspace& workspace,
   });
 }
 
+// Variants 61 / 62: prop in two launches (prop_two_pass.cu). Checked here, before any launch: the shapes and budget
+// rule it serves, the workspace's prefix buffer, and the records it cannot write.
+void prop_two_pass(const DecodeProblem& problem, const PropParams& params, const SamplingRng& rng,
+                   DecodeWorkspace& workspace, const SamplingRecord& record, const LaunchOptions& launch) {
+  const std::string what = "the two-pass prop (LaunchOptions::variant " + std::to_string(launch.variant) + ")";
+  if (problem.head_dim != 128 || workspace.cc_major() < 8) {
+    throw std::invalid_argument(what + " needs head_dim = 128 and an sm_80 GPU or newer; got head_dim " +
+                                std::to_string(problem.head_dim));
+  }
+  if (params.budget != PropBudget::global_systematic) {
+    throw std::invalid_argument(what + " implements PropBudget::global_systematic only");
+  }
+  if (workspace.views().prefix == nullptr) {
+    throw std::invalid_argument(what + " needs a workspace made with WorkspaceLimits::score_prefix = true");
+  }
+  if (record.distinct_rows != nullptr || record.phase_clock != nullptr) {
+    throw std::invalid_argument(what + " records samples_drawn and counts only (its pass 2 reads V per query head: "
+                                       "SamplingRecord::distinct_rows and phase_clock must be nullptr)");
+  }
+  const int stages = detail::two_pass_stages(launch);
+  const detail::TwoPassPlan tp = detail::two_pass_plan(problem, workspace.limits(), workspace.sm_count(), params.tile,
+                                                       params.samples, stages, launch.num_chunks);
+  detail::KernelParams p = detail::make_params(problem, workspace, tp.pass1, launch, KernelFamily::prop);
+  p.mode = static_cast<int32_t>(detail::SamplingMode::prop_global_systematic);
+  p.tile = params.tile;
+  p.samples = params.samples;
+  p.async_mode = 64;  // the tile copies in cuDNN's order (TileCopy's fast paths)
+  const auto& v = workspace.views();
+  p.prefix = v.prefix;
+  p.prefix_stride = v.prefix_stride;
+  p.tile_last = v.tile_last;
+  p.sampled_entries = tp.entries;
+  p.sampled_stage = tp.stage;
+  set_rng_and_record(p, rng, record);
+  const dim3 grid2(static_cast<unsigned>(problem.num_heads), static_cast<unsigned>(problem.batch));
+  const auto stream = static_cast<cudaStream_t>(launch.stream);
+  with_dtype(problem.dtype, [&](auto tv) {
+    detail::launch_prop_two_pass<128, decltype(tv)>(p, grid_of(problem, tp.pass1), tp.pass1.smem_bytes, stages, grid2,
+                                                    tp.pass2_smem, stream);
+  });
+}
+
 }  // namespace
 
 void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, const LaunchOptions& requested) {
@@ -181,6 +223,7 @@ void prop_decode(const DecodeProblem& problem, const PropParams& params, const S
   check_launch(launch);
   check_fits(problem, workspace.limits());
   check_prop_params(params, workspace.limits());
+  if (detail::two_pass_stages(launch) > 0) return prop_two_pass(problem, params, rng, workspace, record, launch);
   const detail::Plan plan = detail::make_plan(KernelFamily::prop, problem, params.tile, workspace.limits(),
                                               workspace.sm_count(), launch.num_chunks, detail::sampling_key_ring(launch));
   detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::prop);
@@ -208,7 +251,10 @@ DecodeWorkspace::DecodeWorkspace(const WorkspaceLimits& limits) : limits_(limits
   const std::size_t cnt_b = align(B * Hkv * C * detail::kCntStride * sizeof(int32_t));
   const std::size_t ts_b = align(B * H * tiles * 2 * sizeof(float));
   const std::size_t ctr_b = align((2 * B * Hkv + 2) * sizeof(uint32_t));
-  buffer_ = DeviceBuffer(acc_b + ml_b + cnt_b + ts_b + ctr_b);
+  const std::size_t last_b = align(B * H * tiles * sizeof(int32_t));
+  const std::size_t prefix_stride = (limits.max_len + kMaxTile - 1) / kMaxTile * kMaxTile;
+  const std::size_t prefix_b = limits.score_prefix ? align(B * H * prefix_stride * sizeof(float)) : 0;
+  buffer_ = DeviceBuffer(acc_b + ml_b + cnt_b + ts_b + ctr_b + last_b + prefix_b);
   buffer_.fill_bytes(0);
   char* base = buffer_.as<char>();
   views_.part_acc = reinterpret_cast<float*>(base);
@@ -216,6 +262,9 @@ DecodeWorkspace::DecodeWorkspace(const WorkspaceLimits& limits) : limits_(limits
   views_.part_cnt = reinterpret_cast<int32_t*>(base + acc_b + ml_b);
   views_.tile_stats = reinterpret_cast<float*>(base + acc_b + ml_b + cnt_b);
   views_.counters = reinterpret_cast<uint32_t*>(base + acc_b + ml_b + cnt_b + ts_b);
+  views_.tile_last = reinterpret_cast<int32_t*>(base + acc_b + ml_b + cnt_b + ts_b + ctr_b);
+  views_.prefix = limits.score_prefix ? reinterpret_cast<float*>(base + acc_b + ml_b + cnt_b + ts_b + ctr_b + last_b) : nullptr;
+  views_.prefix_stride = static_cast<int64_t>(prefix_stride);
   views_.max_tiles = static_cast<int>(tiles);
 }
 

@@ -39,6 +39,12 @@ void launch_dense_tile(const KernelParams& p, dim3 grid, std::size_t smem, cudaS
 template <int D, class T, int kMaxG, int kMinBlocks, int kOneHead = 0, bool kKeyRing = false>
 void launch_sampling(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream);
 
+// The two-pass prop (variants 61 / 62; d = 128): pass 1 on grid1 (chunks, KV heads, batch) with `stages` K tiles in
+// its ring (3 or 4), then pass 2 on grid2 (query heads, batch), both taking p.
+template <int D, class T>
+void launch_prop_two_pass(const KernelParams& p, dim3 grid1, std::size_t smem1, int stages, dim3 grid2,
+                          std::size_t smem2, cudaStream_t stream);
+
 // Raises a kernel's dynamic shared-memory limit once per size increase (the default is 48 KB).
 template <class Kernel>
 void allow_smem(Kernel kernel, std::size_t bytes, std::atomic<std::size_t>& allowed) {

@@ -74,6 +74,13 @@ struct KernelParams {
   int l2_hint = 1;     // key loads with the L2 256-byte prefetch-size hint (variant 43: without)
   int key_ring = 0;    // the fused key stream's cp.async ring per warp, in 16-key steps (variants 58-60: 2-4; it is
                        // filled and read in 8-key halves); 0 = the register loads
+  // two-pass prop (variants 61 / 62): pass 1 writes each tile's fp32 prefix [B * H][prefix_stride] and last key
+  // with positive weight [B * H][max_tiles] (its max and sum go to tile_stats); pass 2 stages up to sampled_stage
+  // sampled tiles at a time and lists at most sampled_entries of them (min(tiles, S))
+  float* prefix = nullptr;
+  int64_t prefix_stride = 0;
+  int32_t* tile_last = nullptr;
+  int sampled_entries = 0, sampled_stage = 0;
   int32_t mode = 0;  // SamplingMode
   int tile = 0;
   int64_t samples = 0;
@@ -136,6 +143,15 @@ SANTA_KHD std::size_t dense_async_smem_bytes(int head_dim) {
 SANTA_KHD std::size_t dense_tile_smem_bytes(int head_dim, int stages) {
   return static_cast<std::size_t>(stages) * 2 * 16 * kWarps * head_dim * 2;
 }
+
+// The CTA-wide-tile kernels (dense_tile_kernel.cuh, score_prefix_kernel.cuh): 128 threads (4 warps, as cuDNN's CTA)
+// copying tiles of 128 keys (the default kernel's 8 warps' 16-key steps, 2 per warp there).
+inline constexpr int kTileThreads = 128;
+inline constexpr int kTileKeys = 16 * kWarps;
+// The two-pass prop's pass 1 computes scores in super tiles of max(128, sampling tile) keys (chunks are whole super
+// tiles, so no sampling tile straddles two CTAs); its score buffers' rows are padded by 8 floats.
+SANTA_KHD int score_prefix_super(int tile) { return tile > kTileKeys ? tile : kTileKeys; }
+SANTA_KHD int score_prefix_stride(int tile) { return score_prefix_super(tile) + 8; }
 
 // The whole-row kernel's split. The batch's 16-key steps, sequence after sequence (rows_steps per sequence, the
 // ones past a sequence's end empty), are cut into gridDim.x ranges: CTA c takes steps [begin(c), begin(c + 1)).
@@ -204,6 +220,28 @@ SANTA_KHD SamplingSmem sampling_smem(int group, int rows_max, int tile, int head
     const std::size_t end = s.ring + sampling_ring_bytes(head_dim, ring_slots) / 4;
     if (end > s.total_floats) s.total_floats = end;
   }
+  return s;
+}
+
+// Shared memory of the two-pass prop's pass 2 (prop_sampled_kernel.cuh), in bytes: the sampled tiles' boundaries
+// and indices (`entries`), the staged prefixes of one round (`stage` tiles) and their sample masks, each warp's row
+// queue (a tile's rows + 7 left over), the warps' partial sums.
+struct PropSampledSmem {
+  std::size_t b0 = 0, b1 = 0, t = 0, stage = 0, mask = 0, queue_rows = 0, queue_w = 0, red = 0, total = 0;
+};
+SANTA_KHD std::size_t align16(std::size_t x) { return (x + 15) & ~static_cast<std::size_t>(15); }
+SANTA_KHD PropSampledSmem prop_sampled_smem(int tile, int entries, int stage, int head_dim) {
+  PropSampledSmem s;
+  const std::size_t e = static_cast<std::size_t>(entries), st = static_cast<std::size_t>(stage);
+  const std::size_t queue = static_cast<std::size_t>(kWarps) * (tile + 8) * 4;
+  s.b1 = align16(8 * e);
+  s.t = s.b1 + align16(8 * e);
+  s.stage = align16(s.t + 4 * e);
+  s.mask = s.stage + 4 * st * tile;
+  s.queue_rows = align16(s.mask + 4 * st * (tile / 32));
+  s.queue_w = s.queue_rows + queue;
+  s.red = align16(s.queue_w + queue);
+  s.total = s.red + static_cast<std::size_t>(kWarps) * head_dim * 4;
   return s;
 }
 

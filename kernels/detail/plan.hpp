@@ -117,6 +117,23 @@ DenseKernel dense_kernel_for(const DecodeProblem& problem, const WorkspaceLimits
 // key stream slowed by half when 48 KB of gather staging were added). 0 otherwise.
 std::size_t smem_padding(const LaunchOptions& launch);
 
+// Variants 61 / 62: S2ANTA-prop (global-systematic) in two launches (score_prefix_kernel.cuh, then
+// prop_sampled_kernel.cuh) with 3 / 4 K tiles in pass 1's ring; 0 for any other variant.
+inline int two_pass_stages(const LaunchOptions& launch) {
+  return launch.variant == 61 ? 3 : launch.variant == 62 ? 4 : 0;
+}
+// Pass 1: chunks of whole super tiles (score_prefix_super) split as the CTA-wide-tile dense kernel's, for the CTAs per
+// SM its shared memory allows (requested_chunks > 0 forces the split). Pass 2: one CTA per (query head, sequence),
+// at most `entries` = min(tiles, S) sampled tiles, `stage` of them per round.
+struct TwoPassPlan {
+  Plan pass1;
+  int entries = 0;
+  int stage = 0;
+  std::size_t pass2_smem = 0;
+};
+TwoPassPlan two_pass_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int tile,
+                          int64_t samples, int stages, int requested_chunks);
+
 KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& workspace, const Plan& plan,
                          const LaunchOptions& launch, KernelFamily family);
 

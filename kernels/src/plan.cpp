@@ -241,6 +241,44 @@ DenseKernel dense_kernel_for(const DecodeProblem& problem, const WorkspaceLimits
   return tile.plan.rows_max >= kTileMinKeys ? tile : as_requested();
 }
 
+TwoPassPlan two_pass_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int tile,
+                          int64_t samples, int stages, int requested_chunks) {
+  TwoPassPlan tp;
+  Plan& plan = tp.pass1;
+  plan.n_max = max_sequence_length(problem);
+  const int G = problem.num_heads / problem.num_kv_heads;
+  plan.unit = score_prefix_super(tile);
+  const int64_t units = ceil_div(plan.n_max, plan.unit);
+  plan.smem_bytes = static_cast<std::size_t>(stages) * kTileKeys * problem.head_dim * 2 +
+                    2 * static_cast<std::size_t>(G) * score_prefix_stride(tile) * sizeof(float);
+  constexpr std::size_t kSmPerSm = 227 * 1024;  // sm_80 / sm_90 shared memory per SM available to CTAs
+  const int64_t per_sm = std::max<int64_t>(1, static_cast<int64_t>(kSmPerSm / (plan.smem_bytes + 1024)));
+  if (requested_chunks > limits.max_chunks) {
+    throw std::invalid_argument("LaunchOptions::num_chunks = " + std::to_string(requested_chunks) + "; allowed: 1.." +
+                                std::to_string(limits.max_chunks) + " (WorkspaceLimits::max_chunks)");
+  }
+  const int64_t chunks =
+      requested_chunks > 0
+          ? std::min<int64_t>(requested_chunks, units)
+          : cheapest_split(units, plan.unit, 1, std::min<int64_t>(limits.max_chunks, units),
+                           static_cast<int64_t>(problem.batch) * problem.num_kv_heads,
+                           per_sm * std::max(1, sm_count), kDenseCtaCostRows);
+  const int64_t per = ceil_div(units, chunks);
+  plan.num_chunks = static_cast<int>(ceil_div(units, per));
+  plan.rows_max = static_cast<int>(per * plan.unit);
+  tp.entries = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ceil_div(plan.n_max, tile), samples)));
+  tp.stage = std::max(1, std::min(tp.entries, 65536 / (4 * tile)));  // a round stages at most 64 KB of prefixes
+  tp.pass2_smem = prop_sampled_smem(tile, tp.entries, tp.stage, problem.head_dim).total;
+  constexpr std::size_t kSmemLimit = 200 * 1024;
+  if (tp.pass2_smem > kSmemLimit) {
+    throw std::invalid_argument("the two-pass prop (LaunchOptions::variant 61 / 62) lists up to min(tiles, S) = " +
+                                std::to_string(tp.entries) + " sampled tiles per head in shared memory: " +
+                                std::to_string(tp.pass2_smem) + " bytes, more than " + std::to_string(kSmemLimit) +
+                                "; use a larger tile or fewer samples");
+  }
+  return tp;
+}
+
 std::size_t smem_padding(const LaunchOptions& launch) {
   return launch.variant >= 21 && launch.variant <= 23 ? static_cast<std::size_t>(launch.variant - 20) * 16 * 1024 : 0;
 }
@@ -335,6 +373,10 @@ SplitInfo split_info(KernelFamily family, const DecodeProblem& problem, int tile
       return SplitInfo{r.pieces_max, r.ctas, static_cast<int>(16 * steps), detail::rows_smem_bytes(problem, r)};
     }
     plan = kernel.plan;
+  } else if (family == KernelFamily::prop && detail::two_pass_stages(requested) > 0) {
+    plan = detail::two_pass_plan(problem, workspace.limits(), workspace.sm_count(), tile, 1,
+                                 detail::two_pass_stages(requested), requested.num_chunks)
+               .pass1;  // pass 1's split (pass 2: one CTA per query head)
   } else {
     plan = detail::make_plan(family, problem, tile, workspace.limits(), workspace.sm_count(), requested.num_chunks,
                              detail::sampling_key_ring(requested));

@@ -461,4 +461,42 @@ TEST(KernelPlan, SamplingKeyRingSharedMemory) {
 }
 
 }  // namespace
+// The two-pass prop's plan (variants 61 / 62): pass 1 in whole super tiles with the dense tile kernel's split for the
+// CTAs per SM its shared memory allows, pass 2's lists sized by min(tiles, S), and a clear error past 200 KB.
+TEST(KernelPlan, TwoPassProp) {
+  LaunchOptions lo;
+  for (int v : {0, 52, 60, 63}) {
+    lo.variant = v;
+    EXPECT_EQ(detail::two_pass_stages(lo), 0) << v;
+  }
+  lo.variant = 61;
+  EXPECT_EQ(detail::two_pass_stages(lo), 3);
+  lo.variant = 62;
+  EXPECT_EQ(detail::two_pass_stages(lo), 4);
+  DecodeProblem p = valid_problem();  // B = 4, 8 KV heads, G = 4, 32768 keys
+  for (int tile : {32, 128, 256, 512}) {
+    const detail::TwoPassPlan tp = detail::two_pass_plan(p, valid_limits(), 132, tile, 128, 3, 0);
+    const int super = std::max(128, tile);
+    EXPECT_EQ(tp.pass1.unit, super);
+    EXPECT_EQ(tp.pass1.rows_max % super, 0);
+    EXPECT_GE(static_cast<int64_t>(tp.pass1.num_chunks) * tp.pass1.rows_max, 32768);
+    // 3 K tiles of 32 KB and two score buffers of 4 heads x (super + 8) floats.
+    EXPECT_EQ(tp.pass1.smem_bytes, 3u * 32768 + 2u * 4 * (super + 8) * 4);
+    EXPECT_EQ(tp.entries, std::min(32768 / tile, 128));
+    EXPECT_EQ(tp.stage, std::min(tp.entries, 65536 / (4 * tile)));
+    EXPECT_EQ(tp.pass2_smem, detail::prop_sampled_smem(tile, tp.entries, tp.stage, 128).total);
+  }
+  // B = 4 x 8 KV heads = 32 groups on 132 SMs with 2 CTAs per SM (~105 KB each): chunks fill the slots.
+  const detail::TwoPassPlan tp = detail::two_pass_plan(p, valid_limits(), 132, 256, 128, 3, 0);
+  EXPECT_GE(tp.pass1.num_chunks * 32, 132);
+  EXPECT_EQ(detail::two_pass_plan(p, valid_limits(), 132, 256, 128, 3, 5).pass1.num_chunks, 5);
+  expect_rejected([&] { detail::two_pass_plan(p, valid_limits(), 132, 256, 128, 3, 129); }, "num_chunks = 129");
+  // 131072 keys in tiles of 32 with S = 100000: 4096 sampled tiles listed (80 KB) + a 64 KB stage: fits; at 1 M keys
+  // the list does not.
+  p.kv.max_len = 131072;
+  EXPECT_NO_THROW(detail::two_pass_plan(p, valid_limits(), 132, 32, 100000, 3, 0));
+  p.kv.max_len = 1 << 20;
+  expect_rejected([&] { detail::two_pass_plan(p, valid_limits(), 132, 32, 100000, 3, 0); }, "larger tile or fewer samples");
+}
+
 }  // namespace santa::gpu

@@ -1,0 +1,35 @@
+// The two-pass S2ANTA-prop (benchmark variants 61 / 62; d = 128, bf16 and fp16): pass 1 (score_prefix_kernel.cuh)
+// with 3 or 4 K tiles in its ring, then pass 2 (prop_sampled_kernel.cuh), on one stream.
+#include "kernels/cuda/launchers.cuh"
+#include "kernels/detail/prop_sampled_kernel.cuh"
+#include "kernels/detail/score_prefix_kernel.cuh"
+
+namespace santa::gpu::detail {
+namespace {
+
+template <int D, class T, int kStages>
+void launch_score_prefix(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream) {
+  static std::atomic<std::size_t> allowed{0};
+  launch_decode(score_prefix_kernel<D, T, kStages>, "score_prefix_kernel", p, grid, smem, stream, allowed, kTileThreads);
+}
+
+}  // namespace
+
+template <int D, class T>
+void launch_prop_two_pass(const KernelParams& p, dim3 grid1, std::size_t smem1, int stages, dim3 grid2,
+                          std::size_t smem2, cudaStream_t stream) {
+  if (stages == 3) {
+    launch_score_prefix<D, T, 3>(p, grid1, smem1, stream);
+  } else {
+    launch_score_prefix<D, T, 4>(p, grid1, smem1, stream);
+  }
+  static std::atomic<std::size_t> allowed{0};
+  launch_decode(prop_sampled_kernel<D, T>, "prop_sampled_kernel", p, grid2, smem2, stream, allowed);
+}
+
+template void launch_prop_two_pass<128, __nv_bfloat16>(const KernelParams&, dim3, std::size_t, int, dim3, std::size_t,
+                                                       cudaStream_t);
+template void launch_prop_two_pass<128, __half>(const KernelParams&, dim3, std::size_t, int, dim3, std::size_t,
+                                                cudaStream_t);
+
+}  // namespace santa::gpu::detail

@@ -1,0 +1,218 @@
+// Pass 2 of the two-pass S2ANTA-prop (benchmark variants 61 / 62; global-systematic budgets, d = 128): one CTA per
+// (query head, sequence) places the head's S samples from what pass 1 (score_prefix_kernel.cuh) wrote and gathers
+// the sampled V rows. It touches only the tiles that hold a sample (at most S of them).
+//  1. The head's tile masses in 64-bit fixed point from the tile statistics (the one-pass kernel's phase C: the same
+//     max, the same integer prefix, the same boundaries B_t = S C_t and offset, so the same tiles are sampled).
+//  2. The sampled tiles (floor(u + B0) != floor(u + B1)) in ascending order, in rounds of up to `stage` tiles:
+//     their prefixes copied in (cp.async, one latency for the round), the one-pass kernel's tile_counts on each
+//     (warp per tile): the same counts, bit for bit.
+//  3. Each warp queues its tiles' sampled rows (ascending) and reads them 8 rows at a time (8 loads in flight per
+//     lane), adding count x v in queue order; the 8 warps' sums are added in warp order. The order is fixed by the
+//     inputs, so the output is bitwise reproducible; it is not the one-pass kernel's order (a different fp32 sum of
+//     the same terms), and each head reads its own rows (the one-pass kernel reads a row once per KV head).
+#pragma once
+
+#include <cub/block/block_scan.cuh>
+
+#include "kernels/detail/sampling_kernel.cuh"
+
+namespace santa::gpu::detail {
+
+template <int D, class T>
+__global__ void __launch_bounds__(kThreads) prop_sampled_kernel(const KernelParams p) {
+  static_assert(D == 128, "a lane holds 4 values of a row (8 bytes of 16-bit elements)");
+  using ScanU = cub::BlockScan<unsigned long long, kThreads>;
+  using ScanI = cub::BlockScan<int, kThreads>;
+  __shared__ union {
+    typename ScanU::TempStorage u;
+    typename ScanI::TempStorage i;
+  } scan;
+  __shared__ float s_max[kWarps];
+  __shared__ double s_u;
+  __shared__ float s_one;
+  __shared__ int s_tot;
+  extern __shared__ __align__(16) float4 smem4[];
+  unsigned char* base = reinterpret_cast<unsigned char*>(smem4);
+  const int TR = p.tile, words = TR / 32, per = TR / 32;
+  const PropSampledSmem L = prop_sampled_smem(TR, p.sampled_entries, p.sampled_stage, D);
+  double* e_b0 = reinterpret_cast<double*>(base + L.b0);
+  double* e_b1 = reinterpret_cast<double*>(base + L.b1);
+  int* e_t = reinterpret_cast<int*>(base + L.t);
+  float* stage = reinterpret_cast<float*>(base + L.stage);
+  uint32_t* mask = reinterpret_cast<uint32_t*>(base + L.mask);
+  int* q_row = reinterpret_cast<int*>(base + L.queue_rows);
+  float* q_w = reinterpret_cast<float*>(base + L.queue_w);
+  float* red = reinterpret_cast<float*>(base + L.red);
+
+  const int h = blockIdx.x, b = blockIdx.y, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int kvh = h / p.group;
+  const int n = min(max(p.seq_lens[b], 0), static_cast<int>(p.n_max));
+  const int ntiles = (n + TR - 1) / TR;
+  const int64_t hrow = static_cast<int64_t>(b) * p.num_heads + h;
+  const float2* hs = reinterpret_cast<const float2*>(p.tile_stats) + hrow * p.max_tiles;
+  const double Sd = static_cast<double>(p.samples);
+  int32_t* counts = p.counts_out == nullptr ? nullptr : p.counts_out + hrow * p.n_max;
+  if (counts != nullptr) {
+    for (int i = tid; i < n; i += kThreads) counts[i] = 0;  // tile_counts writes the sampled tiles' after a barrier
+  }
+  if (tid == 0) {
+    s_tot = 0;
+    s_one = 1.f;
+    const santa::RngSite site{p.seed, sampling_step(p), static_cast<uint32_t>(b), static_cast<uint32_t>(h),
+                              santa::kHeadSiteTile};
+    s_u = santa::systematic_offset(site);
+  }
+
+  // ---- 1. masses and boundaries. Thread tid takes the contiguous tiles [ta, tb).
+  const int ipt = (ntiles + kThreads - 1) / kThreads;
+  const int ta = min(ntiles, tid * ipt), tb = min(ntiles, ta + ipt);
+  float mx = -INFINITY;
+  for (int t = ta; t < tb; ++t) mx = fmaxf(mx, __ldcg(hs + t).x);
+  mx = warp_max(mx);
+  if (lane == 0) s_max[warp] = mx;
+  __syncthreads();
+  float mstar = s_max[0];
+#pragma unroll
+  for (int w = 1; w < kWarps; ++w) mstar = fmaxf(mstar, s_max[w]);  // a max: exact in any order
+  const auto mass = [&](int t) {
+    const float2 v = __ldcg(hs + t);
+    return v.y > 0.f ? fixed_mass(v.x, v.y, mstar) : 0ull;
+  };
+  unsigned long long lsum = 0;
+  for (int t = ta; t < tb; ++t) lsum += mass(t);
+  unsigned long long first = 0, Z = 0;
+  ScanU(scan.u).ExclusiveSum(lsum, first, Z);  // integers: the one-pass kernel's prefix, whatever the grouping
+  __syncthreads();
+  const double Zd = static_cast<double>(Z), u = s_u;
+  // Tile t's count axis [B0, B1] (the one-pass kernel's phase C) from its exclusive prefix a and its mass w.
+  const auto boundaries = [&](int t, unsigned long long a, unsigned long long w, double& B0, double& B1) {
+    B0 = fmin(Sd * (static_cast<double>(a) / Zd), Sd);
+    B1 = t == ntiles - 1 ? Sd : fmin(Sd * (static_cast<double>(a + w) / Zd), Sd);
+    return floor(u + B0) != floor(u + B1);  // the axis holds an integer step: the tile has samples
+  };
+  int mine = 0;
+  {
+    unsigned long long a = first;
+    for (int t = ta; t < tb; ++t) {
+      const unsigned long long w = mass(t);
+      double B0, B1;
+      mine += boundaries(t, a, w, B0, B1) ? 1 : 0;
+      a += w;
+    }
+  }
+  int pos = 0, sampled = 0;
+  ScanI(scan.i).ExclusiveSum(mine, pos, sampled);  // sampled <= min(tiles, S) = p.sampled_entries
+  {
+    unsigned long long a = first;
+    for (int t = ta; t < tb; ++t) {
+      const unsigned long long w = mass(t);
+      double B0, B1;
+      if (boundaries(t, a, w, B0, B1) && pos < p.sampled_entries) {
+        e_t[pos] = t;
+        e_b0[pos] = B0;
+        e_b1[pos] = B1;
+        ++pos;
+      }
+      a += w;
+    }
+  }
+  sampled = min(sampled, p.sampled_entries);
+  __syncthreads();
+
+  // ---- 2 and 3, in rounds of p.sampled_stage tiles.
+  const KvRows rows = kv_rows<D>(p, b, kvh);
+  const T* vp = static_cast<const T*>(p.v);
+  float acc[4] = {0.f, 0.f, 0.f, 0.f};  // dims 4 lane .. 4 lane + 3
+  int* my_rows = q_row + warp * (TR + 8);
+  float* my_w = q_w + warp * (TR + 8);
+  int q_head = 0, q_end = 0;  // this warp's queue [q_head, q_end) (warp-uniform)
+  // The next k <= 8 queued rows: all loads first, then the products in queue order.
+  const auto drain = [&](int k) {
+    uint2 v[8];
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      if (j < k) v[j] = __ldg(reinterpret_cast<const uint2*>(vp + rows(my_rows[q_head + j]) + 4 * lane));
+    }
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      if (j < k) {
+        const float w = my_w[q_head + j];
+        acc[0] += w * Half<T>::lo(v[j].x);
+        acc[1] += w * Half<T>::hi(v[j].x);
+        acc[2] += w * Half<T>::lo(v[j].y);
+        acc[3] += w * Half<T>::hi(v[j].y);
+      }
+    }
+    q_head += k;
+  };
+  for (int round0 = 0; round0 < sampled; round0 += p.sampled_stage) {
+    const int m = min(p.sampled_stage, sampled - round0);
+    const float* pre = p.prefix + hrow * p.prefix_stride;
+    for (int x = tid; x < m * (TR / 4); x += kThreads) {
+      const int e = x / (TR / 4), q4 = x % (TR / 4);
+      cp_async_16(stage + e * TR + 4 * q4, pre + static_cast<int64_t>(e_t[round0 + e]) * TR + 4 * q4, true);
+    }
+    cp_async_commit();
+    for (int x = tid; x < m * words; x += kThreads) mask[x] = 0u;
+    cp_async_wait<0>();
+    __syncthreads();
+    for (int e = warp; e < m; e += kWarps) {
+      const int t = e_t[round0 + e];
+      const int64_t at = hrow * p.max_tiles + t;
+      with_per<TileCountsOps<1>::template Fn>(per, stage + e * TR, TR, 1, lane, e_b0 + round0 + e, e_b1 + round0 + e,
+                                              &s_u, &s_one, p.tile_last + at, p.tile_stats + 2 * at + 1, 0,
+                                              counts == nullptr ? nullptr : counts + static_cast<int64_t>(t) * TR,
+                                              int64_t{0}, n - t * TR, mask + e * words, &s_tot);
+    }
+    __syncthreads();
+    for (int e = warp; e < m; e += kWarps) {  // queue the tile's sampled rows (ascending), drain by 8
+      const int t = e_t[round0 + e];
+      uint32_t bits = lane < words ? mask[e * words + lane] : 0u;
+      const int pc = __popc(bits);
+      int incl = pc;
+#pragma unroll
+      for (int o = 1; o < 32; o <<= 1) {
+        const int y = __shfl_up_sync(0xFFFFFFFFu, incl, o);
+        if (lane >= o) incl += y;
+      }
+      int at = q_end + incl - pc;
+      while (bits != 0u) {
+        const int key = 32 * lane + __ffs(bits) - 1;
+        bits &= bits - 1u;
+        my_rows[at] = t * TR + key;
+        my_w[at] = stage[e * TR + key];
+        ++at;
+      }
+      q_end += __shfl_sync(0xFFFFFFFFu, incl, 31);
+      __syncwarp();
+      while (q_end - q_head >= 8) drain(8);
+      const int rest = q_end - q_head;  // < 8: moved to the queue's front
+      int r = 0;
+      float w = 0.f;
+      if (lane < rest) r = my_rows[q_head + lane], w = my_w[q_head + lane];
+      __syncwarp();
+      if (lane < rest) my_rows[lane] = r, my_w[lane] = w;
+      __syncwarp();
+      q_head = 0;
+      q_end = rest;
+    }
+    __syncthreads();  // the next round overwrites the stage and the mask
+  }
+  if (q_end > q_head) drain(q_end - q_head);
+
+  // The warps' sums in warp order, scaled by 1 / S (the one-pass merge's plain sum).
+#pragma unroll
+  for (int e = 0; e < 4; ++e) red[warp * D + 4 * lane + e] = acc[e];
+  __syncthreads();
+  if (tid < D) {
+    float s = 0.f;
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) s += red[w * D + tid];
+    const float den = static_cast<float>(p.samples);
+    const float inv = den > 0.f ? 1.f / den : 0.f;
+    static_cast<T*>(p.out)[hrow * D + tid] = Half<T>::from_float(s * inv);
+  }
+  if (tid == 0 && p.samples_out != nullptr) p.samples_out[hrow] = s_tot;
+}
+
+}  // namespace santa::gpu::detail

@@ -1,0 +1,195 @@
+// The two-pass S2ANTA-prop (LaunchOptions::variant 61 / 62: score_prefix_kernel.cuh, then prop_sampled_kernel.cuh)
+// must draw exactly the default kernel's counts (pass 1 computes the same scores and tile prefixes, pass 2 the same
+// boundaries and the same per-key counts), record the same samples per head, and write
+// out = sum_i c_i v_i / S with only the rounding of its own fp32 sum and of the 16-bit output. It sums in another
+// order than the default kernel, so its output is compared with the fp64 sum over its own (checked) counts:
+// |out - ref| <= 2^-9 |ref| (round to nearest of bf16 / fp16: half an ulp is 2^-9 / 2^-12 relative; fp16's bound
+// is looser than needed) + (k + 2) 2^-23 sum_i |c_i v_i| / S (a recursive fp32 sum of k terms is off by at most
+// (k - 1) u sum |terms|, u = 2^-24, plus the roundings of 1 / S and of the product; doubled for the wrap into
+// 16 bits). Seeds fixed: a passing run stays passing.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "kernel_test_support.hpp"
+
+namespace santa::gpu::testing {
+namespace {
+
+struct TwoPassCase {
+  Shape s;
+  HostInputs in;
+  DeviceInputs d;
+  DecodeWorkspace ws;
+  static WorkspaceLimits limits(const Shape& s) {
+    WorkspaceLimits l = limits_for(s);
+    l.score_prefix = true;
+    return l;
+  }
+  TwoPassCase(const Shape& shape, uint64_t seed, std::vector<int32_t> lens, int page = 0)
+      : s(shape), in(random_inputs(s, seed, std::move(lens))), d(upload(in, page > 0, page > 0 ? page : 16)),
+        ws(limits(s)) {}
+};
+
+struct PassResult {
+  std::vector<uint16_t> out;
+  std::vector<int32_t> samples, counts;
+};
+
+PassResult run(TwoPassCase& c, int variant, int64_t S, int tile, int chunks, uint32_t step = 3) {
+  const Shape& s = c.s;
+  DeviceBuffer samples(sizeof(int32_t) * s.batch * s.heads);
+  DeviceBuffer counts(sizeof(int32_t) * s.batch * s.heads * s.max_len);
+  counts.fill_bytes(0xFF);  // every key's count must be written (zeros included)
+  c.d.out.fill_bytes(0xFF);
+  SamplingRecord rec;
+  rec.samples_drawn = samples.as<int32_t>();
+  rec.counts = counts.as<int32_t>();
+  LaunchOptions lo;
+  lo.variant = variant;
+  lo.num_chunks = chunks;
+  run_sampling_kernel(SamplingKind::prop_global, c.d.problem, c.ws, S, tile, SamplingRng{77, step, nullptr}, rec, lo);
+  PassResult r;
+  r.out = c.d.out.download_vector<uint16_t>(static_cast<size_t>(s.batch) * s.heads * s.dim);
+  r.samples = samples.download_vector<int32_t>(static_cast<size_t>(s.batch) * s.heads);
+  r.counts = counts.download_vector<int32_t>(static_cast<size_t>(s.batch) * s.heads * s.max_len);
+  return r;
+}
+
+// out against the fp64 sum over the run's own counts, with the tolerance of the header comment.
+void expect_output_of_counts(const TwoPassCase& c, const PassResult& r, int64_t S, const std::string& what) {
+  const Shape& s = c.s;
+  int bad = 0;
+  for (int b = 0; b < s.batch; ++b) {
+    for (int h = 0; h < s.heads; ++h) {
+      const int kvh = h / s.group();
+      const size_t crow = (static_cast<size_t>(b) * s.heads + h) * s.max_len;
+      for (int j = 0; j < s.dim; ++j) {
+        double ref = 0.0, mag = 0.0;
+        int terms = 0;
+        for (int64_t i = 0; i < c.in.lens[b]; ++i) {
+          const int32_t cnt = r.counts[crow + i];
+          if (cnt == 0) continue;
+          const double v = half_bits_to_float(c.in.v[c.in.kv_index(b, i, kvh, j)], s.dtype);
+          ref += cnt * v;
+          mag += std::abs(cnt * v);
+          ++terms;
+        }
+        ref /= static_cast<double>(S);
+        mag /= static_cast<double>(S);
+        const double got = half_bits_to_float(r.out[(static_cast<size_t>(b) * s.heads + h) * s.dim + j], s.dtype);
+        const double tol = std::ldexp(std::abs(ref), -9) + (terms + 2) * std::ldexp(mag, -23);
+        if (!(std::abs(got - ref) <= tol) && bad++ < 5) {
+          ADD_FAILURE() << what << ": b " << b << " h " << h << " j " << j << " got " << got << " ref " << ref
+                        << " tol " << tol;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(bad, 0) << what;
+}
+
+void expect_like_default(TwoPassCase& c, int variant, int64_t S, int tile, int chunks, const std::string& what) {
+  const PassResult base = run(c, 0, S, tile, 0);
+  const PassResult r = run(c, variant, S, tile, chunks);
+  EXPECT_EQ(r.counts, base.counts) << what;
+  EXPECT_EQ(r.samples, base.samples) << what;
+  for (int32_t x : r.samples) EXPECT_EQ(x, S) << what;  // global systematic: exactly S per head
+  expect_output_of_counts(c, r, S, what);
+}
+
+// The Llama group (G = 4, d = 128, bf16) on a contiguous cache and on pages of 16 (pass 1's page fast path) and 4
+// (its per-copy path); sequence ends inside tiles; tiles of 32-512 keys (super tiles of 128 and of the tile);
+// S below and above the tile count (several pass-2 rounds at 40000 keys and tile 256: 157 tiles, 64 per round).
+TEST(PropTwoPass, SameCountsAsDefault) {
+  SANTA_REQUIRE_GPU();
+  const bool subset = std::getenv("SANTA_SANITIZER_SUBSET") != nullptr;
+  Shape s;  // H = 8, H_kv = 2, d = 128, bf16
+  s.batch = 2;
+  s.max_len = 40000;
+  const std::vector<int> pages = subset ? std::vector<int>{0, 4} : std::vector<int>{0, 16, 4};
+  for (int page : pages) {
+    TwoPassCase c(s, 31, {40000, 17777}, page);
+    const std::vector<int> tiles = subset ? std::vector<int>{256} : std::vector<int>{32, 64, 256, 512};
+    for (int tile : tiles) {
+      for (int64_t S : {int64_t{128}, int64_t{2048}}) {
+        for (int chunks : {0, 3}) {
+          const std::string what = "page " + std::to_string(page) + " tile " + std::to_string(tile) + " S " +
+                                   std::to_string(S) + " chunks " + std::to_string(chunks);
+          expect_like_default(c, 61, S, tile, chunks, what + " variant 61");
+          if (!subset && tile == 256 && chunks == 0) expect_like_default(c, 62, S, tile, chunks, what + " variant 62");
+        }
+      }
+    }
+  }
+}
+
+// Group sizes 1 and 8 and fp16.
+TEST(PropTwoPass, OtherGroupsAndFp16) {
+  SANTA_REQUIRE_GPU();
+  for (int which = 0; which < 3; ++which) {
+    Shape s;
+    s.batch = 3;
+    s.max_len = 5000;
+    if (which == 0) s.heads = 4, s.kv_heads = 4;   // G = 1
+    if (which == 1) s.heads = 16, s.kv_heads = 2;  // G = 8
+    if (which == 2) s.dtype = DType::fp16;
+    TwoPassCase c(s, 40 + which, {5000, 4097, 129});
+    for (int tile : {64, 256}) {
+      expect_like_default(c, 61, 300, tile, 0, "shape " + std::to_string(which) + " tile " + std::to_string(tile));
+    }
+  }
+}
+
+// The same seed and step give the same bits; another step other counts.
+TEST(PropTwoPass, BitwiseReproducible) {
+  SANTA_REQUIRE_GPU();
+  Shape s;
+  s.batch = 2;
+  s.max_len = 9000;
+  TwoPassCase c(s, 5, {9000, 6000});
+  const PassResult a = run(c, 61, 512, 256, 0), b = run(c, 61, 512, 256, 0), other = run(c, 61, 512, 256, 0, 4);
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_EQ(a.counts, b.counts);
+  EXPECT_NE(a.counts, other.counts);
+}
+
+// What it does not serve is rejected before launch, naming the variant and what it needs.
+TEST(PropTwoPass, RejectsWhatItDoesNotServe) {
+  SANTA_REQUIRE_GPU();
+  const auto expect_error = [](auto&& call, const std::string& needle) {
+    try {
+      call();
+      ADD_FAILURE() << "accepted; expected an error naming " << needle;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("variant 61"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  LaunchOptions lo;
+  lo.variant = 61;
+  Shape s;
+  s.max_len = 2000;
+  TwoPassCase c(s, 9, {2000});
+  expect_error([&] { run_sampling_kernel(SamplingKind::prop_largest_remainder, c.d.problem, c.ws, 64, 256, {}, {}, lo); },
+               "global_systematic");
+  DeviceBuffer rows(sizeof(int32_t) * s.kv_heads);
+  SamplingRecord rec;
+  rec.distinct_rows = rows.as<int32_t>();
+  expect_error([&] { run_sampling_kernel(SamplingKind::prop_global, c.d.problem, c.ws, 64, 256, {}, rec, lo); },
+               "distinct_rows");
+  DecodeWorkspace plain(limits_for(s));
+  expect_error([&] { run_sampling_kernel(SamplingKind::prop_global, c.d.problem, plain, 64, 256, {}, {}, lo); },
+               "score_prefix");
+  Shape s64 = s;
+  s64.dim = 64;
+  TwoPassCase c64(s64, 9, {2000});
+  expect_error([&] { run_sampling_kernel(SamplingKind::prop_global, c64.d.problem, c64.ws, 64, 256, {}, {}, lo); },
+               "head_dim = 128");
+}
+
+}  // namespace
+}  // namespace santa::gpu::testing
