@@ -108,13 +108,15 @@ if [[ "${SANTA_SKIP_SANITIZE:-0}" != "1" ]] && left 200; then
   echo "racecheck rc=$? $(grep -E 'RACECHECK SUMMARY|ERROR SUMMARY|PASSED|FAILED' "$LOGS/racecheck.log" | tail -3 | tr '\n' ' ')" | tee -a "$OUT/tests.txt"
 fi
 
+# SANTA_NCU_KERNELS: the kernels ncu profiles (a regex; default: every decode kernel of the library).
+NCU_KERNELS=${SANTA_NCU_KERNELS:-decode_kernel|rows_kernel|async_kernel|tile_kernel|prefix_kernel|sampled_kernel}
 if [[ "${SANTA_SKIP_NCU:-0}" != "1" ]] && left 90; then
   step "Nsight Compute (clocks untouched)"
-  SANTA_BENCH_ITERS=1 timeout $(cap 120) ncu --clock-control none -k "regex:decode_kernel|rows_kernel|async_kernel|tile_kernel" \
+  SANTA_BENCH_ITERS=1 timeout $(cap 120) ncu --clock-control none -k "regex:$NCU_KERNELS" \
     --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,lts__t_bytes.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed,sm__warps_active.avg.pct_of_peak_sustained_active,launch__registers_per_thread,launch__occupancy_limit_registers,launch__occupancy_limit_shared_mem,launch__grid_size,smsp__inst_executed.sum${SANTA_NCU_EXTRA:+,$SANTA_NCU_EXTRA} \
     "$BUILD/bench/santa_bench_kernels" --benchmark_filter="${SANTA_NCU_FILTER:-^(dense|prop_gs/S:128|flash/S:2048)/B:(1|16)/n:32768/iter}" \
     > "$OUT/ncu.txt" 2>&1
-  echo "ncu rc=$?"; grep -cE "(decode|rows|async|tile)_kernel<" "$OUT/ncu.txt"
+  echo "ncu rc=$?"; grep -cE "(decode|rows|async|tile|prefix|sampled)_kernel<" "$OUT/ncu.txt"
   step "SASS counts"
   cuobjdump --dump-sass "$BUILD/kernels/libsanta_kernels.a" 2>/dev/null | awk '
     /Function :/ { if (fn != "") print fn, ldg128, ldg, hmma, ldl, stl, bar; fn=$3; ldg128=ldg=hmma=ldl=stl=bar=0; next }
@@ -131,7 +133,7 @@ for i in "${!SOURCE_POINTS[@]}"; do
   left 60 || break
   point="${SOURCE_POINTS[$i]}"; suffix=$([[ $i -eq 0 ]] && echo "" || echo "_$((i + 1))")
   step "Nsight Compute warp-stall sampling per source line: ${point}"
-  SANTA_BENCH_ITERS=1 timeout $(cap 90) ncu --clock-control none -k "regex:decode_kernel|rows_kernel|async_kernel|tile_kernel" --launch-count 1 \
+  SANTA_BENCH_ITERS=1 timeout $(cap 90) ncu --clock-control none -k "regex:$NCU_KERNELS" --launch-count 1 \
     --section SourceCounters --section WarpStateStats -o "$LOGS/src$suffix" -f \
     "$BUILD/bench/santa_bench_kernels" --benchmark_filter="${point}" > "$LOGS/ncu_src$suffix.log" 2>&1
   echo "ncu source rc=$?"
