@@ -59,7 +59,8 @@ class DecodeWorkspace {
     float* part_ml = nullptr;     // [batch * H_kv][max_chunks][G][2] (max, sum)
     int32_t* part_cnt = nullptr;  // [batch * H_kv][max_chunks][9] (samples per head, distinct rows)
     float* tile_stats = nullptr;  // [batch * H][max_tiles][2] (max, sum) of each tile (prop)
-    uint32_t* counters = nullptr; // [2 * batch * H_kv + 2]: merge, barrier, ticket, exit
+    uint32_t* counters = nullptr; // [2 * batch * H_kv + 2 + batch * H]: merge, barrier, ticket, exit, head merge
+    uint32_t* head_counters = nullptr;  // counters + 2 * batch * H_kv + 2: the two-pass prop's per-head merge
     int32_t* tile_last = nullptr; // [batch * H][max_tiles] last key with positive weight of each tile (two-pass prop)
     float* prefix = nullptr;      // [batch * H][prefix_stride] tile prefixes (two-pass prop; WorkspaceLimits::score_prefix)
     int64_t prefix_stride = 0;    // max_len rounded up to kMaxTile

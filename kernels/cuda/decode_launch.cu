@@ -147,8 +147,10 @@ void prop_two_pass(const DecodeProblem& problem, const PropParams& params, const
   p.tile_last = v.tile_last;
   p.sampled_entries = tp.entries;
   p.sampled_stage = tp.stage;
+  p.head_counters = v.head_counters;
   set_rng_and_record(p, rng, record);
-  const dim3 grid2(static_cast<unsigned>(problem.num_heads), static_cast<unsigned>(problem.batch));
+  const dim3 grid2(static_cast<unsigned>(problem.num_heads), static_cast<unsigned>(problem.batch),
+                   static_cast<unsigned>(tp.parts));
   const auto stream = static_cast<cudaStream_t>(launch.stream);
   with_dtype(problem.dtype, [&](auto tv) {
     detail::launch_prop_two_pass<128, decltype(tv)>(p, grid_of(problem, tp.pass1), tp.pass1.smem_bytes, stages, grid2,
@@ -250,7 +252,7 @@ DecodeWorkspace::DecodeWorkspace(const WorkspaceLimits& limits) : limits_(limits
   const std::size_t ml_b = align(B * H * C * 2 * sizeof(float));
   const std::size_t cnt_b = align(B * Hkv * C * detail::kCntStride * sizeof(int32_t));
   const std::size_t ts_b = align(B * H * tiles * 2 * sizeof(float));
-  const std::size_t ctr_b = align((2 * B * Hkv + 2) * sizeof(uint32_t));
+  const std::size_t ctr_b = align((2 * B * Hkv + 2 + B * H) * sizeof(uint32_t));
   const std::size_t last_b = align(B * H * tiles * sizeof(int32_t));
   const std::size_t prefix_stride = (limits.max_len + kMaxTile - 1) / kMaxTile * kMaxTile;
   const std::size_t prefix_b = limits.score_prefix ? align(B * H * prefix_stride * sizeof(float)) : 0;
@@ -262,6 +264,7 @@ DecodeWorkspace::DecodeWorkspace(const WorkspaceLimits& limits) : limits_(limits
   views_.part_cnt = reinterpret_cast<int32_t*>(base + acc_b + ml_b);
   views_.tile_stats = reinterpret_cast<float*>(base + acc_b + ml_b + cnt_b);
   views_.counters = reinterpret_cast<uint32_t*>(base + acc_b + ml_b + cnt_b + ts_b);
+  views_.head_counters = views_.counters + 2 * B * Hkv + 2;
   views_.tile_last = reinterpret_cast<int32_t*>(base + acc_b + ml_b + cnt_b + ts_b + ctr_b);
   views_.prefix = limits.score_prefix ? reinterpret_cast<float*>(base + acc_b + ml_b + cnt_b + ts_b + ctr_b + last_b) : nullptr;
   views_.prefix_stride = static_cast<int64_t>(prefix_stride);

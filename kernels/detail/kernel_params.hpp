@@ -81,6 +81,7 @@ struct KernelParams {
   int64_t prefix_stride = 0;
   int32_t* tile_last = nullptr;
   int sampled_entries = 0, sampled_stage = 0;
+  uint32_t* head_counters = nullptr;  // [B * H]: pass 2's CTAs of a head that have arrived (self-resetting)
   int32_t mode = 0;  // SamplingMode
   int tile = 0;
   int64_t samples = 0;

@@ -124,11 +124,14 @@ inline int two_pass_stages(const LaunchOptions& launch) {
 }
 // Pass 1: chunks of whole super tiles (score_prefix_super) split as the CTA-wide-tile dense kernel's, for the CTAs per
 // SM its shared memory allows (requested_chunks > 0 forces the split). Pass 2: one CTA per (query head, sequence),
-// at most `entries` = min(tiles, S) sampled tiles, `stage` of them per round.
+// at most `entries` = min(tiles, S) sampled tiles, `stage` of them per round, split over `parts` CTAs per head where
+// the batch's heads would leave SMs idle (their partial sums merged by the last to arrive).
+inline constexpr int kMaxSampledParts = 8;
 struct TwoPassPlan {
   Plan pass1;
   int entries = 0;
   int stage = 0;
+  int parts = 1;
   std::size_t pass2_smem = 0;
 };
 TwoPassPlan two_pass_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int tile,

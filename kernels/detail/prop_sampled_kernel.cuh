@@ -1,5 +1,6 @@
-// Pass 2 of the two-pass S2ANTA-prop (benchmark variants 61 / 62; global-systematic budgets, d = 128): one CTA per
-// (query head, sequence) places the head's S samples from what pass 1 (score_prefix_kernel.cuh) wrote and gathers
+// Pass 2 of the two-pass S2ANTA-prop (benchmark variants 61 / 62; global-systematic budgets, d = 128): CTAs per
+// (query head, sequence) (several where the heads alone would leave SMs idle: grid z, each a contiguous share of the
+// sampled tiles, step 1 done by each) place the head's S samples from what pass 1 (score_prefix_kernel.cuh) wrote and gathers
 // the sampled V rows. It touches only the tiles that hold a sample (at most S of them).
 //  1. The head's tile masses in 64-bit fixed point from the tile statistics (the one-pass kernel's phase C: the same
 //     max, the same integer prefix, the same boundaries B_t = S C_t and offset, so the same tiles are sampled).
@@ -30,7 +31,7 @@ __global__ void __launch_bounds__(kThreads) prop_sampled_kernel(const KernelPara
   __shared__ float s_max[kWarps];
   __shared__ double s_u;
   __shared__ float s_one;
-  __shared__ int s_tot;
+  __shared__ int s_tot, s_last;
   extern __shared__ __align__(16) float4 smem4[];
   unsigned char* base = reinterpret_cast<unsigned char*>(smem4);
   const int TR = p.tile, words = TR / 32, per = TR / 32;
@@ -119,7 +120,11 @@ __global__ void __launch_bounds__(kThreads) prop_sampled_kernel(const KernelPara
   sampled = min(sampled, p.sampled_entries);
   __syncthreads();
 
-  // ---- 2 and 3, in rounds of p.sampled_stage tiles.
+  // ---- 2 and 3: this CTA's part of the sampled tiles (contiguous, so rows stay ascending), in rounds of
+  // p.sampled_stage tiles.
+  const int parts = gridDim.z, part = blockIdx.z;
+  const int e_begin = static_cast<int>(static_cast<int64_t>(sampled) * part / parts);
+  const int e_end = static_cast<int>(static_cast<int64_t>(sampled) * (part + 1) / parts);
   const KvRows rows = kv_rows<D>(p, b, kvh);
   const T* vp = static_cast<const T*>(p.v);
   float acc[4] = {0.f, 0.f, 0.f, 0.f};  // dims 4 lane .. 4 lane + 3
@@ -145,8 +150,8 @@ __global__ void __launch_bounds__(kThreads) prop_sampled_kernel(const KernelPara
     }
     q_head += k;
   };
-  for (int round0 = 0; round0 < sampled; round0 += p.sampled_stage) {
-    const int m = min(p.sampled_stage, sampled - round0);
+  for (int round0 = e_begin; round0 < e_end; round0 += p.sampled_stage) {
+    const int m = min(p.sampled_stage, e_end - round0);
     const float* pre = p.prefix + hrow * p.prefix_stride;
     for (int x = tid; x < m * (TR / 4); x += kThreads) {
       const int e = x / (TR / 4), q4 = x % (TR / 4);
@@ -200,19 +205,40 @@ __global__ void __launch_bounds__(kThreads) prop_sampled_kernel(const KernelPara
   }
   if (q_end > q_head) drain(q_end - q_head);
 
-  // The warps' sums in warp order, scaled by 1 / S (the one-pass merge's plain sum).
+  // The warps' sums in warp order; with several parts, each writes its sum and the last to arrive adds them in part
+  // order (a fixed order: bitwise reproducible), scaled by 1 / S (the one-pass merge's plain sum).
 #pragma unroll
   for (int e = 0; e < 4; ++e) red[warp * D + 4 * lane + e] = acc[e];
   __syncthreads();
+  float total = 0.f;
   if (tid < D) {
-    float s = 0.f;
 #pragma unroll
-    for (int w = 0; w < kWarps; ++w) s += red[w * D + tid];
+    for (int w = 0; w < kWarps; ++w) total += red[w * D + tid];
+  }
+  int samples = s_tot;
+  if (parts > 1) {
+    if (tid < D) p.part_acc[(hrow * parts + part) * D + tid] = total;
+    if (tid == 0) p.part_cnt[hrow * parts + part] = samples;
+    __threadfence();
+    __syncthreads();
+    if (tid == 0) s_last = atomicAdd(p.head_counters + hrow, 1u) == static_cast<uint32_t>(parts - 1) ? 1 : 0;
+    __syncthreads();
+    if (s_last == 0) return;
+    __threadfence();
+    total = 0.f;
+    samples = 0;
+    for (int q = 0; q < parts; ++q) {
+      if (tid < D) total += __ldcg(p.part_acc + (hrow * parts + q) * D + tid);
+      samples += __ldcg(p.part_cnt + hrow * parts + q);
+    }
+    if (tid == 0) p.head_counters[hrow] = 0u;  // every part has arrived: ready for the next call
+  }
+  if (tid < D) {
     const float den = static_cast<float>(p.samples);
     const float inv = den > 0.f ? 1.f / den : 0.f;
-    static_cast<T*>(p.out)[hrow * D + tid] = Half<T>::from_float(s * inv);
+    static_cast<T*>(p.out)[hrow * D + tid] = Half<T>::from_float(total * inv);
   }
-  if (tid == 0 && p.samples_out != nullptr) p.samples_out[hrow] = s_tot;
+  if (tid == 0 && p.samples_out != nullptr) p.samples_out[hrow] = samples;
 }
 
 }  // namespace santa::gpu::detail

@@ -145,6 +145,17 @@ TEST(PropTwoPass, OtherGroupsAndFp16) {
   }
 }
 
+// Pass 2 runs one CTA per head once the batch's heads fill 2 CTAs per SM (320 heads here; the small cases above split
+// each head over several CTAs and merge their partials).
+TEST(PropTwoPass, OneCtaPerHeadAtLargeBatch) {
+  SANTA_REQUIRE_GPU();
+  Shape s;
+  s.batch = 40;
+  s.max_len = 700;
+  TwoPassCase c(s, 12, {});
+  expect_like_default(c, 61, 100, 64, 0, "batch 40");
+}
+
 // The same seed and step give the same bits; another step other counts.
 TEST(PropTwoPass, BitwiseReproducible) {
   SANTA_REQUIRE_GPU();

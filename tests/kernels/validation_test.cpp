@@ -483,13 +483,24 @@ TEST(KernelPlan, TwoPassProp) {
     // 3 K tiles of 32 KB and two score buffers of 4 heads x (super + 8) floats.
     EXPECT_EQ(tp.pass1.smem_bytes, 3u * 32768 + 2u * 4 * (super + 8) * 4);
     EXPECT_EQ(tp.entries, std::min(32768 / tile, 128));
-    EXPECT_EQ(tp.stage, std::min(tp.entries, 65536 / (4 * tile)));
+    // 4 x 32 heads on 132 SMs: ceil(4 x 132 / 128) = 5 CTAs per head in pass 2, each staging its share.
+    EXPECT_EQ(tp.parts, 5);
+    EXPECT_EQ(tp.stage, std::min((tp.entries + 4) / 5, 65536 / (4 * tile)));
     EXPECT_EQ(tp.pass2_smem, detail::prop_sampled_smem(tile, tp.entries, tp.stage, 128).total);
   }
   // B = 4 x 8 KV heads = 32 groups on 132 SMs with 2 CTAs per SM (~105 KB each): chunks fill the slots.
   const detail::TwoPassPlan tp = detail::two_pass_plan(p, valid_limits(), 132, 256, 128, 3, 0);
   EXPECT_GE(tp.pass1.num_chunks * 32, 132);
   EXPECT_EQ(detail::two_pass_plan(p, valid_limits(), 132, 256, 128, 3, 5).pass1.num_chunks, 5);
+  DecodeProblem big = p;  // 16 x 32 heads: at least 2 CTAs per SM already, one CTA per head
+  big.batch = 16;
+  EXPECT_EQ(detail::two_pass_plan(big, valid_limits(), 132, 256, 128, 3, 0).parts, 1);
+  DecodeProblem one = p;  // 32 heads: 8 CTAs per head (the cap)
+  one.batch = 1;
+  EXPECT_EQ(detail::two_pass_plan(one, valid_limits(), 132, 256, 128, 3, 0).parts, detail::kMaxSampledParts);
+  WorkspaceLimits few = valid_limits();  // the partials hold max_chunks per head
+  few.max_chunks = 2;
+  EXPECT_EQ(detail::two_pass_plan(one, few, 132, 256, 128, 3, 0).parts, 2);
   expect_rejected([&] { detail::two_pass_plan(p, valid_limits(), 132, 256, 128, 3, 129); }, "num_chunks = 129");
   // 131072 keys in tiles of 32 with S = 100000: 4096 sampled tiles listed (80 KB) + a 64 KB stage: fits; at 1 M keys
   // the list does not.
