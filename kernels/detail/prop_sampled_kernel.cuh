@@ -53,9 +53,6 @@ __global__ void __launch_bounds__(kThreads) prop_sampled_kernel(const KernelPara
   const float2* hs = reinterpret_cast<const float2*>(p.tile_stats) + hrow * p.max_tiles;
   const double Sd = static_cast<double>(p.samples);
   int32_t* counts = p.counts_out == nullptr ? nullptr : p.counts_out + hrow * p.n_max;
-  if (counts != nullptr) {
-    for (int i = tid; i < n; i += kThreads) counts[i] = 0;  // tile_counts writes the sampled tiles' after a barrier
-  }
   if (tid == 0) {
     s_tot = 0;
     s_one = 1.f;
@@ -108,11 +105,17 @@ __global__ void __launch_bounds__(kThreads) prop_sampled_kernel(const KernelPara
     for (int t = ta; t < tb; ++t) {
       const unsigned long long w = mass(t);
       double B0, B1;
-      if (boundaries(t, a, w, B0, B1) && pos < p.sampled_entries) {
-        e_t[pos] = t;
-        e_b0[pos] = B0;
-        e_b1[pos] = B1;
-        ++pos;
+      if (boundaries(t, a, w, B0, B1)) {
+        if (pos < p.sampled_entries) {
+          e_t[pos] = t;
+          e_b0[pos] = B0;
+          e_b1[pos] = B1;
+          ++pos;
+        }
+      } else if (counts != nullptr && t % gridDim.z == blockIdx.z) {
+        // The record's zeros of a tile without samples, written by one CTA of the head (tile_counts writes every count
+        // of the sampled tiles, in whichever CTA owns them).
+        for (int i = t * TR; i < min(n, (t + 1) * TR); ++i) counts[i] = 0;
       }
       a += w;
     }

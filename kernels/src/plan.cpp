@@ -267,12 +267,12 @@ TwoPassPlan two_pass_plan(const DecodeProblem& problem, const WorkspaceLimits& l
   plan.num_chunks = static_cast<int>(ceil_div(units, per));
   plan.rows_max = static_cast<int>(per * plan.unit);
   tp.entries = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ceil_div(plan.n_max, tile), samples)));
-  // Pass 2: about 4 CTAs per SM (call 3 of 2026-12-04: 32 CTAs of 128 sampled tiles took 35 us at batch 1), within
-  // the partials the workspace holds (part_acc: max_chunks per head).
+  // Pass 2: one wave of the 2 CTAs per SM its registers allow (128 x 256 threads), heads split over several CTAs
+  // where the batch has fewer (calls 3-4 of 2026-12-04, H200, B = 1, 32k: 32 CTAs of 128 sampled tiles 35.1 us, 256
+  // CTAs 15.9 us), within the partials the workspace holds (part_acc: max_chunks per head).
   const int64_t heads = static_cast<int64_t>(problem.batch) * problem.num_heads;
-  tp.parts = static_cast<int>(std::clamp<int64_t>(ceil_div(4 * std::max(1, sm_count), heads), 1,
+  tp.parts = static_cast<int>(std::clamp<int64_t>(ceil_div(2 * std::max(1, sm_count), heads), 1,
                                                   std::min<int64_t>({kMaxSampledParts, limits.max_chunks, tp.entries})));
-  if (heads >= 2 * std::max(1, sm_count)) tp.parts = 1;
   const int per_part = static_cast<int>(ceil_div(tp.entries, tp.parts));
   tp.stage = std::max(1, std::min(per_part, 65536 / (4 * tile)));  // a round stages at most 64 KB of prefixes
   tp.pass2_smem = prop_sampled_smem(tile, tp.entries, tp.stage, problem.head_dim).total;

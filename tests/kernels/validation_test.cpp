@@ -483,9 +483,9 @@ TEST(KernelPlan, TwoPassProp) {
     // 3 K tiles of 32 KB and two score buffers of 4 heads x (super + 8) floats.
     EXPECT_EQ(tp.pass1.smem_bytes, 3u * 32768 + 2u * 4 * (super + 8) * 4);
     EXPECT_EQ(tp.entries, std::min(32768 / tile, 128));
-    // 4 x 32 heads on 132 SMs: ceil(4 x 132 / 128) = 5 CTAs per head in pass 2, each staging its share.
-    EXPECT_EQ(tp.parts, 5);
-    EXPECT_EQ(tp.stage, std::min((tp.entries + 4) / 5, 65536 / (4 * tile)));
+    // 4 x 32 heads on 132 SMs: ceil(2 x 132 / 128) = 3 CTAs per head in pass 2, each staging its share.
+    EXPECT_EQ(tp.parts, 3);
+    EXPECT_EQ(tp.stage, std::min((tp.entries + 2) / 3, 65536 / (4 * tile)));
     EXPECT_EQ(tp.pass2_smem, detail::prop_sampled_smem(tile, tp.entries, tp.stage, 128).total);
   }
   // B = 4 x 8 KV heads = 32 groups on 132 SMs with 2 CTAs per SM (~105 KB each): chunks fill the slots.
