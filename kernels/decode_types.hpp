@@ -138,8 +138,9 @@ struct LaunchOptions {
                            // 8 half steps (8 keys) per warp in shared memory instead of register loads (d = 128, bf16,
                            // G <= 4, else rejected; same output; 64 / 96 / 128 KB more shared memory, so fewer CTAs
                            // per SM); 61 / 62 = prop in two launches: a key stream with the CTA-wide-tile dense
-                           // kernel's structure (3 / 4 K tiles in its ring) writing every tile's prefix, then one CTA
-                           // per query head placing the samples and gathering V from the sampled tiles only
+                           // kernel's structure (3 K tiles in its ring) writing every tile's prefix, then CTAs per
+                           // query head (2 / 3 per SM: 128 / 85 registers) placing the samples and gathering V from
+                           // the sampled tiles only
                            // (global_systematic, d = 128, sm_80+, a workspace with WorkspaceLimits::score_prefix;
                            // the same counts as the default, the output a differently ordered fp32 sum; no
                            // distinct_rows record; other families ignore it)

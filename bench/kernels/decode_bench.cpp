@@ -469,9 +469,9 @@ std::vector<Point> grid() {
       }
     }
   }
-  // prop in two launches (61 / 62: a key stream with the tile kernel's structure writing the tile prefixes, 3 / 4 K
-  // tiles in its ring, then one CTA per query head over the sampled tiles), at the table's points, at S = 1024 and on
-  // the paged cache.
+  // prop in two launches (61 / 62: a key stream with the tile kernel's structure writing the tile prefixes, then CTAs
+  // per query head over the sampled tiles, 2 / 3 of them per SM), at the table's points, at S = 1024 and on the paged
+  // cache.
   for (int variant : {61, 62}) {
     for (int64_t n : {8192, 32768, 65536, 131072}) v.push_back({KernelFamily::prop, 1, n, 128, false, 0, -1, variant});
     for (int64_t n : {8192, 32768, 131072}) v.push_back({KernelFamily::prop, 4, n, 128, false, 0, -1, variant});

@@ -117,16 +117,19 @@ DenseKernel dense_kernel_for(const DecodeProblem& problem, const WorkspaceLimits
 // key stream slowed by half when 48 KB of gather staging were added). 0 otherwise.
 std::size_t smem_padding(const LaunchOptions& launch);
 
-// Variants 61 / 62: S2ANTA-prop (global-systematic) in two launches (score_prefix_kernel.cuh, then
-// prop_sampled_kernel.cuh) with 3 / 4 K tiles in pass 1's ring; 0 for any other variant.
+// Variants 61 / 62: S2ANTA-prop (global-systematic) in two launches (score_prefix_kernel.cuh with 3 K tiles in its
+// ring, then prop_sampled_kernel.cuh with registers for 2 / 3 CTAs per SM); 0 for any other variant. (Until
+// 2026-12-04 v:62 was pass 1 with 4 tiles: slower at every point of call 2 that day.)
 inline int two_pass_stages(const LaunchOptions& launch) {
-  return launch.variant == 61 ? 3 : launch.variant == 62 ? 4 : 0;
+  return launch.variant == 61 || launch.variant == 62 ? 3 : 0;
 }
+inline int two_pass_pass2_ctas(const LaunchOptions& launch) { return launch.variant == 62 ? 3 : 2; }
 // Pass 1: chunks of whole super tiles (score_prefix_super) split as the CTA-wide-tile dense kernel's, for the CTAs per
 // SM its shared memory allows (requested_chunks > 0 forces the split). Pass 2: one CTA per (query head, sequence),
 // at most `entries` = min(tiles, S) sampled tiles, `stage` of them per round, split over `parts` CTAs per head where
 // the batch's heads would leave SMs idle (their partial sums merged by the last to arrive).
 inline constexpr int kMaxSampledParts = 8;
+inline constexpr std::size_t kPass2StaticSmem = 2560;  // pass 2's static shared memory (ptxas: 2432 bytes), rounded up
 struct TwoPassPlan {
   Plan pass1;
   int entries = 0;
@@ -135,7 +138,7 @@ struct TwoPassPlan {
   std::size_t pass2_smem = 0;
 };
 TwoPassPlan two_pass_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int tile,
-                          int64_t samples, int stages, int requested_chunks);
+                          int64_t samples, int stages, int requested_chunks, int pass2_ctas = 2);
 
 KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& workspace, const Plan& plan,
                          const LaunchOptions& launch, KernelFamily family);

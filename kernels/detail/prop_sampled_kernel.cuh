@@ -19,8 +19,9 @@
 
 namespace santa::gpu::detail {
 
-template <int D, class T>
-__global__ void __launch_bounds__(kThreads) prop_sampled_kernel(const KernelParams p) {
+// kMinBlocks: the CTAs per SM its registers must allow (2: 128 registers, variant 61; 3: 85, variant 62).
+template <int D, class T, int kMinBlocks>
+__global__ void __launch_bounds__(kThreads, kMinBlocks) prop_sampled_kernel(const KernelParams p) {
   static_assert(D == 128, "a lane holds 4 values of a row (8 bytes of 16-bit elements)");
   using ScanU = cub::BlockScan<unsigned long long, kThreads>;
   using ScanI = cub::BlockScan<int, kThreads>;

@@ -471,8 +471,10 @@ TEST(KernelPlan, TwoPassProp) {
   }
   lo.variant = 61;
   EXPECT_EQ(detail::two_pass_stages(lo), 3);
+  EXPECT_EQ(detail::two_pass_pass2_ctas(lo), 2);
   lo.variant = 62;
-  EXPECT_EQ(detail::two_pass_stages(lo), 4);
+  EXPECT_EQ(detail::two_pass_stages(lo), 3);
+  EXPECT_EQ(detail::two_pass_pass2_ctas(lo), 3);
   DecodeProblem p = valid_problem();  // B = 4, 8 KV heads, G = 4, 32768 keys
   for (int tile : {32, 128, 256, 512}) {
     const detail::TwoPassPlan tp = detail::two_pass_plan(p, valid_limits(), 132, tile, 128, 3, 0);
@@ -502,6 +504,15 @@ TEST(KernelPlan, TwoPassProp) {
   few.max_chunks = 2;
   EXPECT_EQ(detail::two_pass_plan(one, few, 132, 256, 128, 3, 0).parts, 2);
   expect_rejected([&] { detail::two_pass_plan(p, valid_limits(), 132, 256, 128, 3, 129); }, "num_chunks = 129");
+  // Pass 2 for 3 CTAs per SM (variant 62): one wave of 3 x 132 CTAs, and a stage small enough that three fit in the
+  // SM's 227 KB with their static shared memory.
+  for (int tile : {32, 128, 256, 512}) {
+    const detail::TwoPassPlan t3 = detail::two_pass_plan(p, valid_limits(), 132, tile, 128, 3, 0, 3);
+    EXPECT_EQ(t3.parts, 4) << tile;  // ceil(3 x 132 / 128)
+    EXPECT_LE(3 * (t3.pass2_smem + detail::kPass2StaticSmem + 1024), 227u * 1024) << tile;
+    EXPECT_GE(t3.stage, 1) << tile;
+    EXPECT_LE(t3.stage, (t3.entries + 3) / 4) << tile;
+  }
   // 131072 keys in tiles of 32 with S = 100000: 4096 sampled tiles listed (80 KB) + a 64 KB stage: fits; at 1 M keys
   // the list does not.
   p.kv.max_len = 131072;
