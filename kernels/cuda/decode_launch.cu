@@ -136,7 +136,7 @@ void prop_two_pass(const DecodeProblem& problem, const PropParams& params, const
   const int stages = detail::two_pass_stages(launch);
   const detail::TwoPassPlan tp = detail::two_pass_plan(problem, workspace.limits(), workspace.sm_count(), params.tile,
                                                        params.samples, stages, launch.num_chunks,
-                                                       detail::two_pass_pass2_ctas(launch));
+                                                       detail::two_pass_pass2(launch));
   detail::KernelParams p = detail::make_params(problem, workspace, tp.pass1, launch, KernelFamily::prop);
   p.mode = static_cast<int32_t>(detail::SamplingMode::prop_global_systematic);
   p.tile = params.tile;
@@ -155,7 +155,7 @@ void prop_two_pass(const DecodeProblem& problem, const PropParams& params, const
   const auto stream = static_cast<cudaStream_t>(launch.stream);
   with_dtype(problem.dtype, [&](auto tv) {
     detail::launch_prop_two_pass<128, decltype(tv)>(p, grid_of(problem, tp.pass1), tp.pass1.smem_bytes,
-                                                    detail::two_pass_pass2_ctas(launch), grid2,
+                                                    tp.pass2.threads, grid2,
                                                     tp.pass2_smem, stream);
   });
 }

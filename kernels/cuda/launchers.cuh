@@ -42,7 +42,7 @@ void launch_sampling(const KernelParams& p, dim3 grid, std::size_t smem, cudaStr
 // The two-pass prop (variants 61 / 62; d = 128): pass 1 on grid1 (chunks, KV heads, batch) with `stages` K tiles in
 // its ring (3 or 4), then pass 2 on grid2 (query heads, batch), both taking p.
 template <int D, class T>
-void launch_prop_two_pass(const KernelParams& p, dim3 grid1, std::size_t smem1, int pass2_ctas, dim3 grid2,
+void launch_prop_two_pass(const KernelParams& p, dim3 grid1, std::size_t smem1, int pass2_threads, dim3 grid2,
                           std::size_t smem2, cudaStream_t stream);
 
 // Raises a kernel's dynamic shared-memory limit once per size increase (the default is 48 KB).

@@ -1,5 +1,5 @@
 // The two-pass S2ANTA-prop (benchmark variants 61 / 62; d = 128, bf16 and fp16): pass 1 (score_prefix_kernel.cuh)
-// with 3 K tiles in its ring, then pass 2 (prop_sampled_kernel.cuh) built for 2 or 3 CTAs per SM, on one stream.
+// with 3 K tiles in its ring, then pass 2 (prop_sampled_kernel.cuh) in CTAs of 256 or 128 threads, on one stream.
 #include "kernels/cuda/launchers.cuh"
 #include "kernels/detail/prop_sampled_kernel.cuh"
 #include "kernels/detail/score_prefix_kernel.cuh"
@@ -7,23 +7,24 @@
 namespace santa::gpu::detail {
 namespace {
 
-template <int D, class T, int kMinBlocks>
+template <int D, class T, int kNT, int kMinBlocks>
 void launch_prop_sampled(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream) {
   static std::atomic<std::size_t> allowed{0};
-  launch_decode(prop_sampled_kernel<D, T, kMinBlocks>, "prop_sampled_kernel", p, grid, smem, stream, allowed);
+  launch_decode(prop_sampled_kernel<D, T, kNT, kMinBlocks>, "prop_sampled_kernel", p, grid, smem, stream, allowed,
+                kNT);
 }
 
 }  // namespace
 
 template <int D, class T>
-void launch_prop_two_pass(const KernelParams& p, dim3 grid1, std::size_t smem1, int pass2_ctas, dim3 grid2,
+void launch_prop_two_pass(const KernelParams& p, dim3 grid1, std::size_t smem1, int pass2_threads, dim3 grid2,
                           std::size_t smem2, cudaStream_t stream) {
   static std::atomic<std::size_t> allowed{0};
   launch_decode(score_prefix_kernel<D, T, 3>, "score_prefix_kernel", p, grid1, smem1, stream, allowed, kTileThreads);
-  if (pass2_ctas == 3) {
-    launch_prop_sampled<D, T, 3>(p, grid2, smem2, stream);
+  if (pass2_threads == 128) {
+    launch_prop_sampled<D, T, 128, 4>(p, grid2, smem2, stream);
   } else {
-    launch_prop_sampled<D, T, 2>(p, grid2, smem2, stream);
+    launch_prop_sampled<D, T, 256, 2>(p, grid2, smem2, stream);
   }
 }
 

@@ -231,10 +231,10 @@ struct PropSampledSmem {
   std::size_t b0 = 0, b1 = 0, t = 0, stage = 0, mask = 0, queue_rows = 0, queue_w = 0, red = 0, total = 0;
 };
 SANTA_KHD std::size_t align16(std::size_t x) { return (x + 15) & ~static_cast<std::size_t>(15); }
-SANTA_KHD PropSampledSmem prop_sampled_smem(int tile, int entries, int stage, int head_dim) {
+SANTA_KHD PropSampledSmem prop_sampled_smem(int tile, int entries, int stage, int head_dim, int warps) {
   PropSampledSmem s;
   const std::size_t e = static_cast<std::size_t>(entries), st = static_cast<std::size_t>(stage);
-  const std::size_t queue = static_cast<std::size_t>(kWarps) * (tile + 8) * 4;
+  const std::size_t queue = static_cast<std::size_t>(warps) * (tile + 8) * 4;
   s.b1 = align16(8 * e);
   s.t = s.b1 + align16(8 * e);
   s.stage = align16(s.t + 4 * e);
@@ -242,7 +242,7 @@ SANTA_KHD PropSampledSmem prop_sampled_smem(int tile, int entries, int stage, in
   s.queue_rows = align16(s.mask + 4 * st * (tile / 32));
   s.queue_w = s.queue_rows + queue;
   s.red = align16(s.queue_w + queue);
-  s.total = s.red + static_cast<std::size_t>(kWarps) * head_dim * 4;
+  s.total = s.red + static_cast<std::size_t>(warps) * head_dim * 4;
   return s;
 }
 

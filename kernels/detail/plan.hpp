@@ -118,12 +118,18 @@ DenseKernel dense_kernel_for(const DecodeProblem& problem, const WorkspaceLimits
 std::size_t smem_padding(const LaunchOptions& launch);
 
 // Variants 61 / 62: S2ANTA-prop (global-systematic) in two launches (score_prefix_kernel.cuh with 3 K tiles in its
-// ring, then prop_sampled_kernel.cuh with registers for 2 / 3 CTAs per SM); 0 for any other variant. (Until
-// 2026-12-04 v:62 was pass 1 with 4 tiles: slower at every point of call 2 that day.)
+// ring, then prop_sampled_kernel.cuh in CTAs of 256 threads, 2 per SM / 128 threads, 4 per SM); 0 for any other
+// variant. (v:62 was pass 1 with 4 tiles until call 67, then pass 2 at 256 x 3 in call 71: neither faster.)
 inline int two_pass_stages(const LaunchOptions& launch) {
   return launch.variant == 61 || launch.variant == 62 ? 3 : 0;
 }
-inline int two_pass_pass2_ctas(const LaunchOptions& launch) { return launch.variant == 62 ? 3 : 2; }
+struct Pass2Shape {
+  int threads = 256;
+  int ctas_per_sm = 2;
+};
+inline Pass2Shape two_pass_pass2(const LaunchOptions& launch) {
+  return launch.variant == 62 ? Pass2Shape{128, 4} : Pass2Shape{256, 2};
+}
 // Pass 1: chunks of whole super tiles (score_prefix_super) split as the CTA-wide-tile dense kernel's, for the CTAs per
 // SM its shared memory allows (requested_chunks > 0 forces the split). Pass 2: one CTA per (query head, sequence),
 // at most `entries` = min(tiles, S) sampled tiles, `stage` of them per round, split over `parts` CTAs per head where
@@ -135,10 +141,11 @@ struct TwoPassPlan {
   int entries = 0;
   int stage = 0;
   int parts = 1;
+  Pass2Shape pass2;
   std::size_t pass2_smem = 0;
 };
 TwoPassPlan two_pass_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int tile,
-                          int64_t samples, int stages, int requested_chunks, int pass2_ctas = 2);
+                          int64_t samples, int stages, int requested_chunks, Pass2Shape pass2 = {});
 
 KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& workspace, const Plan& plan,
                          const LaunchOptions& launch, KernelFamily family);

@@ -19,24 +19,27 @@
 
 namespace santa::gpu::detail {
 
-// kMinBlocks: the CTAs per SM its registers must allow (2: 128 registers, variant 61; 3: 85, variant 62).
-template <int D, class T, int kMinBlocks>
-__global__ void __launch_bounds__(kThreads, kMinBlocks) prop_sampled_kernel(const KernelParams p) {
+// kNT threads, kMinBlocks CTAs per SM by registers: 256 x 2 (variant 61) or 128 x 4 (variant 62: twice the CTAs in
+// flight, so that a batch's heads fit one wave; 128 registers either way).
+template <int D, class T, int kNT, int kMinBlocks>
+__global__ void __launch_bounds__(kNT, kMinBlocks) prop_sampled_kernel(const KernelParams p) {
+  constexpr int kNW = kNT / 32;
   static_assert(D == 128, "a lane holds 4 values of a row (8 bytes of 16-bit elements)");
-  using ScanU = cub::BlockScan<unsigned long long, kThreads>;
-  using ScanI = cub::BlockScan<int, kThreads>;
+  static_assert(kNT >= D && kNT % 32 == 0, "a thread per output dimension");
+  using ScanU = cub::BlockScan<unsigned long long, kNT>;
+  using ScanI = cub::BlockScan<int, kNT>;
   __shared__ union {
     typename ScanU::TempStorage u;
     typename ScanI::TempStorage i;
   } scan;
-  __shared__ float s_max[kWarps];
+  __shared__ float s_max[kNW];
   __shared__ double s_u;
   __shared__ float s_one;
   __shared__ int s_tot, s_last;
-  extern __shared__ __align__(16) float4 smem4[];
+  extern __shared__ __align__(kSmemAlign) float4 smem4[];
   unsigned char* base = reinterpret_cast<unsigned char*>(smem4);
   const int TR = p.tile, words = TR / 32, per = TR / 32;
-  const PropSampledSmem L = prop_sampled_smem(TR, p.sampled_entries, p.sampled_stage, D);
+  const PropSampledSmem L = prop_sampled_smem(TR, p.sampled_entries, p.sampled_stage, D, kNW);
   double* e_b0 = reinterpret_cast<double*>(base + L.b0);
   double* e_b1 = reinterpret_cast<double*>(base + L.b1);
   int* e_t = reinterpret_cast<int*>(base + L.t);
@@ -63,7 +66,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) prop_sampled_kernel(cons
   }
 
   // ---- 1. masses and boundaries. Thread tid takes the contiguous tiles [ta, tb).
-  const int ipt = (ntiles + kThreads - 1) / kThreads;
+  const int ipt = (ntiles + kNT - 1) / kNT;
   const int ta = min(ntiles, tid * ipt), tb = min(ntiles, ta + ipt);
   float mx = -INFINITY;
   for (int t = ta; t < tb; ++t) mx = fmaxf(mx, __ldcg(hs + t).x);
@@ -72,7 +75,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) prop_sampled_kernel(cons
   __syncthreads();
   float mstar = s_max[0];
 #pragma unroll
-  for (int w = 1; w < kWarps; ++w) mstar = fmaxf(mstar, s_max[w]);  // a max: exact in any order
+  for (int w = 1; w < kNW; ++w) mstar = fmaxf(mstar, s_max[w]);  // a max: exact in any order
   const auto mass = [&](int t) {
     const float2 v = __ldcg(hs + t);
     return v.y > 0.f ? fixed_mass(v.x, v.y, mstar) : 0ull;
@@ -157,15 +160,15 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) prop_sampled_kernel(cons
   for (int round0 = e_begin; round0 < e_end; round0 += p.sampled_stage) {
     const int m = min(p.sampled_stage, e_end - round0);
     const float* pre = p.prefix + hrow * p.prefix_stride;
-    for (int x = tid; x < m * (TR / 4); x += kThreads) {
+    for (int x = tid; x < m * (TR / 4); x += kNT) {
       const int e = x / (TR / 4), q4 = x % (TR / 4);
       cp_async_16(stage + e * TR + 4 * q4, pre + static_cast<int64_t>(e_t[round0 + e]) * TR + 4 * q4, true);
     }
     cp_async_commit();
-    for (int x = tid; x < m * words; x += kThreads) mask[x] = 0u;
+    for (int x = tid; x < m * words; x += kNT) mask[x] = 0u;
     cp_async_wait<0>();
     __syncthreads();
-    for (int e = warp; e < m; e += kWarps) {
+    for (int e = warp; e < m; e += kNW) {
       const int t = e_t[round0 + e];
       const int64_t at = hrow * p.max_tiles + t;
       with_per<TileCountsOps<1>::template Fn>(per, stage + e * TR, TR, 1, lane, e_b0 + round0 + e, e_b1 + round0 + e,
@@ -174,7 +177,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) prop_sampled_kernel(cons
                                               int64_t{0}, n - t * TR, mask + e * words, &s_tot);
     }
     __syncthreads();
-    for (int e = warp; e < m; e += kWarps) {  // queue the tile's sampled rows (ascending), drain by 8
+    for (int e = warp; e < m; e += kNW) {  // queue the tile's sampled rows (ascending), drain by 8
       const int t = e_t[round0 + e];
       uint32_t bits = lane < words ? mask[e * words + lane] : 0u;
       const int pc = __popc(bits);
@@ -217,7 +220,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) prop_sampled_kernel(cons
   float total = 0.f;
   if (tid < D) {
 #pragma unroll
-    for (int w = 0; w < kWarps; ++w) total += red[w * D + tid];
+    for (int w = 0; w < kNW; ++w) total += red[w * D + tid];
   }
   int samples = s_tot;
   if (parts > 1) {

@@ -242,7 +242,7 @@ DenseKernel dense_kernel_for(const DecodeProblem& problem, const WorkspaceLimits
 }
 
 TwoPassPlan two_pass_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int tile,
-                          int64_t samples, int stages, int requested_chunks, int pass2_ctas) {
+                          int64_t samples, int stages, int requested_chunks, Pass2Shape pass2) {
   TwoPassPlan tp;
   Plan& plan = tp.pass1;
   plan.n_max = max_sequence_length(problem);
@@ -267,21 +267,24 @@ TwoPassPlan two_pass_plan(const DecodeProblem& problem, const WorkspaceLimits& l
   plan.num_chunks = static_cast<int>(ceil_div(units, per));
   plan.rows_max = static_cast<int>(per * plan.unit);
   tp.entries = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ceil_div(plan.n_max, tile), samples)));
-  // Pass 2: one wave of the pass2_ctas CTAs per SM its registers allow (2: 128 x 256 threads; 3: 85, variant 62),
+  // Pass 2: one wave of the CTAs per SM its registers allow (pass2: 256 threads x 2 or 128 x 4, 128 registers),
   // heads split over several CTAs where the batch has fewer (calls 3-4 of 2026-12-04, H200, B = 1, 32k: 32 CTAs of
   // 128 sampled tiles 35.1 us, 256 CTAs 15.9 us), within the partials the workspace holds (part_acc: max_chunks per
   // head).
   const int64_t heads = static_cast<int64_t>(problem.batch) * problem.num_heads;
-  tp.parts = static_cast<int>(std::clamp<int64_t>(ceil_div(pass2_ctas * std::max(1, sm_count), heads), 1,
+  tp.pass2 = pass2;
+  const int warps = pass2.threads / 32;
+  // floor: no more CTAs than one wave holds (until call 71 ceil, which made 1.5 waves at B = 4).
+  tp.parts = static_cast<int>(std::clamp<int64_t>(pass2.ctas_per_sm * std::max(1, sm_count) / heads, 1,
                                                   std::min<int64_t>({kMaxSampledParts, limits.max_chunks, tp.entries})));
   const int per_part = static_cast<int>(ceil_div(tp.entries, tp.parts));
-  // A round stages at most 64 KB of prefixes, and no more than leaves shared memory for pass2_ctas CTAs per SM.
-  const std::size_t fixed = prop_sampled_smem(tile, tp.entries, 0, problem.head_dim).total + kPass2StaticSmem;
-  const std::size_t per_sm_share = 227 * 1024 / static_cast<std::size_t>(std::max(1, pass2_ctas)) - 1024;
+  // A round stages at most 64 KB of prefixes, and no more than leaves shared memory for pass2.ctas_per_sm CTAs.
+  const std::size_t fixed = prop_sampled_smem(tile, tp.entries, 0, problem.head_dim, warps).total + kPass2StaticSmem;
+  const std::size_t per_sm_share = 227 * 1024 / static_cast<std::size_t>(std::max(1, pass2.ctas_per_sm)) - 1024;
   const std::size_t per_tile = 4 * static_cast<std::size_t>(tile) + static_cast<std::size_t>(tile) / 8;
   const int fits = per_sm_share > fixed ? static_cast<int>((per_sm_share - fixed) / per_tile) : 1;
   tp.stage = std::max(1, std::min({per_part, 65536 / (4 * tile), fits}));
-  tp.pass2_smem = prop_sampled_smem(tile, tp.entries, tp.stage, problem.head_dim).total;
+  tp.pass2_smem = prop_sampled_smem(tile, tp.entries, tp.stage, problem.head_dim, warps).total;
   constexpr std::size_t kSmemLimit = 200 * 1024;
   if (tp.pass2_smem > kSmemLimit) {
     throw std::invalid_argument("the two-pass prop (LaunchOptions::variant 61 / 62) lists up to min(tiles, S) = " +

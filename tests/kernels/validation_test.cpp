@@ -471,10 +471,12 @@ TEST(KernelPlan, TwoPassProp) {
   }
   lo.variant = 61;
   EXPECT_EQ(detail::two_pass_stages(lo), 3);
-  EXPECT_EQ(detail::two_pass_pass2_ctas(lo), 2);
+  EXPECT_EQ(detail::two_pass_pass2(lo).threads, 256);
+  EXPECT_EQ(detail::two_pass_pass2(lo).ctas_per_sm, 2);
   lo.variant = 62;
   EXPECT_EQ(detail::two_pass_stages(lo), 3);
-  EXPECT_EQ(detail::two_pass_pass2_ctas(lo), 3);
+  EXPECT_EQ(detail::two_pass_pass2(lo).threads, 128);
+  EXPECT_EQ(detail::two_pass_pass2(lo).ctas_per_sm, 4);
   DecodeProblem p = valid_problem();  // B = 4, 8 KV heads, G = 4, 32768 keys
   for (int tile : {32, 128, 256, 512}) {
     const detail::TwoPassPlan tp = detail::two_pass_plan(p, valid_limits(), 132, tile, 128, 3, 0);
@@ -485,10 +487,10 @@ TEST(KernelPlan, TwoPassProp) {
     // 3 K tiles of 32 KB and two score buffers of 4 heads x (super + 8) floats.
     EXPECT_EQ(tp.pass1.smem_bytes, 3u * 32768 + 2u * 4 * (super + 8) * 4);
     EXPECT_EQ(tp.entries, std::min(32768 / tile, 128));
-    // 4 x 32 heads on 132 SMs: ceil(2 x 132 / 128) = 3 CTAs per head in pass 2, each staging its share.
-    EXPECT_EQ(tp.parts, 3);
-    EXPECT_EQ(tp.stage, std::min((tp.entries + 2) / 3, 65536 / (4 * tile)));
-    EXPECT_EQ(tp.pass2_smem, detail::prop_sampled_smem(tile, tp.entries, tp.stage, 128).total);
+    // 4 x 32 heads on 132 SMs: floor(2 x 132 / 128) = 2 CTAs per head in pass 2 (one wave), each staging its share.
+    EXPECT_EQ(tp.parts, 2);
+    EXPECT_EQ(tp.stage, std::min((tp.entries + 1) / 2, 65536 / (4 * tile)));
+    EXPECT_EQ(tp.pass2_smem, detail::prop_sampled_smem(tile, tp.entries, tp.stage, 128, 8).total);
   }
   // B = 4 x 8 KV heads = 32 groups on 132 SMs with 2 CTAs per SM (~105 KB each): chunks fill the slots.
   const detail::TwoPassPlan tp = detail::two_pass_plan(p, valid_limits(), 132, 256, 128, 3, 0);
@@ -497,6 +499,7 @@ TEST(KernelPlan, TwoPassProp) {
   DecodeProblem big = p;  // 16 x 32 heads: at least 2 CTAs per SM already, one CTA per head
   big.batch = 16;
   EXPECT_EQ(detail::two_pass_plan(big, valid_limits(), 132, 256, 128, 3, 0).parts, 1);
+  EXPECT_EQ(detail::two_pass_plan(big, valid_limits(), 132, 256, 128, 3, 0, {128, 4}).parts, 1);  // 512 of 528 slots
   DecodeProblem one = p;  // 32 heads: 8 CTAs per head (the cap)
   one.batch = 1;
   EXPECT_EQ(detail::two_pass_plan(one, valid_limits(), 132, 256, 128, 3, 0).parts, detail::kMaxSampledParts);
@@ -504,14 +507,16 @@ TEST(KernelPlan, TwoPassProp) {
   few.max_chunks = 2;
   EXPECT_EQ(detail::two_pass_plan(one, few, 132, 256, 128, 3, 0).parts, 2);
   expect_rejected([&] { detail::two_pass_plan(p, valid_limits(), 132, 256, 128, 3, 129); }, "num_chunks = 129");
-  // Pass 2 for 3 CTAs per SM (variant 62): one wave of 3 x 132 CTAs, and a stage small enough that three fit in the
-  // SM's 227 KB with their static shared memory.
+  // Pass 2 in 128-thread CTAs, 4 per SM (variant 62): one wave of 4 x 132 CTAs, 4 warps' queues, and a stage small
+  // enough that four fit in the SM's 227 KB with their static shared memory.
   for (int tile : {32, 128, 256, 512}) {
-    const detail::TwoPassPlan t3 = detail::two_pass_plan(p, valid_limits(), 132, tile, 128, 3, 0, 3);
-    EXPECT_EQ(t3.parts, 4) << tile;  // ceil(3 x 132 / 128)
-    EXPECT_LE(3 * (t3.pass2_smem + detail::kPass2StaticSmem + 1024), 227u * 1024) << tile;
-    EXPECT_GE(t3.stage, 1) << tile;
-    EXPECT_LE(t3.stage, (t3.entries + 3) / 4) << tile;
+    const detail::TwoPassPlan t4 = detail::two_pass_plan(p, valid_limits(), 132, tile, 128, 3, 0, {128, 4});
+    EXPECT_EQ(t4.parts, 4) << tile;  // floor(4 x 132 / 128)
+    EXPECT_EQ(t4.pass2.threads, 128);
+    EXPECT_EQ(t4.pass2_smem, detail::prop_sampled_smem(tile, t4.entries, t4.stage, 128, 4).total) << tile;
+    EXPECT_LE(4 * (t4.pass2_smem + detail::kPass2StaticSmem + 1024), 227u * 1024) << tile;
+    EXPECT_GE(t4.stage, 1) << tile;
+    EXPECT_LE(t4.stage, (t4.entries + 3) / 4) << tile;
   }
   // 131072 keys in tiles of 32 with S = 100000: 4096 sampled tiles listed (80 KB) + a 64 KB stage: fits; at 1 M keys
   // the list does not.
