@@ -94,8 +94,14 @@ void expect_output_of_counts(const TwoPassCase& c, const PassResult& r, int64_t 
 }
 
 void expect_like_default(TwoPassCase& c, int variant, int64_t S, int tile, int chunks, const std::string& what) {
-  const PassResult base = run(c, 0, S, tile, 0);
-  const PassResult r = run(c, variant, S, tile, chunks);
+  PassResult base, r;
+  try {  // a launch error names the case
+    base = run(c, 0, S, tile, 0);
+    r = run(c, variant, S, tile, chunks);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << what << ": " << e.what();
+    return;
+  }
   EXPECT_EQ(r.counts, base.counts) << what;
   EXPECT_EQ(r.samples, base.samples) << what;
   for (int32_t x : r.samples) EXPECT_EQ(x, S) << what;  // global systematic: exactly S per head
