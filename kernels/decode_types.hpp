@@ -139,8 +139,10 @@ struct LaunchOptions {
                            // G <= 4, else rejected; same output; 64 / 96 / 128 KB more shared memory, so fewer CTAs
                            // per SM); 61 / 62 = prop in two launches: a key stream with the CTA-wide-tile dense
                            // kernel's structure (3 K tiles in its ring) writing every tile's prefix, then CTAs per
-                           // query head (2 / 3 per SM: 128 / 85 registers) placing the samples and gathering V from
-                           // the sampled tiles only
+                           // query head (256 threads, 2 per SM / 128 threads, 4 per SM) placing the samples and
+                           // gathering V from the sampled tiles only; 63 = 61 with each sample placed by a binary
+                           // search in its tile's prefix (a thread per sample, 3 CTAs per SM; each sample's row added
+                           // once, so a row drawn twice is added twice)
                            // (global_systematic, d = 128, sm_80+, a workspace with WorkspaceLimits::score_prefix;
                            // the same counts as the default, the output a differently ordered fp32 sum; no
                            // distinct_rows record; other families ignore it)

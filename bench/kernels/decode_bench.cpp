@@ -123,7 +123,7 @@ Inputs& inputs_for(int batch, int64_t n, int layout = 0) {
   l.head_dim = kDim;
   l.max_len = n;
   l.min_tile = 64;
-  l.score_prefix = true;  // the two-pass prop variants (61 / 62)
+  l.score_prefix = true;  // the two-pass prop variants (61-63)
   in.ws = std::make_unique<DecodeWorkspace>(l);
   return in;
 }
@@ -260,7 +260,7 @@ void run_point(benchmark::State& state, Point pt) {
   if (pt.family != KernelFamily::dense && diagnostic) v_rows = 0;  // diagnostics gather nothing
   // The two-pass prop (61 / 62) records no distinct rows; it draws the default kernel's counts (tested), so the
   // default's record gives the same rows.
-  const bool two_pass = pt.family == KernelFamily::prop && (pt.kernel_variant == 61 || pt.kernel_variant == 62);
+  const bool two_pass = pt.family == KernelFamily::prop && pt.kernel_variant >= 61 && pt.kernel_variant <= 63;
   if (pt.family != KernelFamily::dense && !diagnostic) {
     rec.distinct_rows = in.rec_rows.as<int32_t>();
     rec.samples_drawn = in.rec_samples.as<int32_t>();
@@ -469,10 +469,10 @@ std::vector<Point> grid() {
       }
     }
   }
-  // prop in two launches (61 / 62: a key stream with the tile kernel's structure writing the tile prefixes, then CTAs
-  // per query head over the sampled tiles, 2 / 3 of them per SM), at the table's points, at S = 1024 and on the paged
-  // cache.
-  for (int variant : {61, 62}) {
+  // prop in two launches (61 / 62 / 63: a key stream with the tile kernel's structure writing the tile prefixes, then
+  // CTAs per query head over the sampled tiles: 256 threads x 2 per SM / 128 x 4 / a binary search per sample), at
+  // the table's points, at S = 1024 and on the paged cache.
+  for (int variant : {61, 62, 63}) {
     for (int64_t n : {8192, 32768, 65536, 131072}) v.push_back({KernelFamily::prop, 1, n, 128, false, 0, -1, variant});
     for (int64_t n : {8192, 32768, 131072}) v.push_back({KernelFamily::prop, 4, n, 128, false, 0, -1, variant});
     for (int64_t n : {8192, 32768, 65536}) v.push_back({KernelFamily::prop, 16, n, 128, false, 0, -1, variant});

@@ -154,8 +154,8 @@ void prop_two_pass(const DecodeProblem& problem, const PropParams& params, const
                    static_cast<unsigned>(tp.parts));
   const auto stream = static_cast<cudaStream_t>(launch.stream);
   with_dtype(problem.dtype, [&](auto tv) {
-    detail::launch_prop_two_pass<128, decltype(tv)>(p, grid_of(problem, tp.pass1), tp.pass1.smem_bytes,
-                                                    tp.pass2.threads, grid2,
+    detail::launch_prop_two_pass<128, decltype(tv)>(p, grid_of(problem, tp.pass1), tp.pass1.smem_bytes, tp.pass2,
+                                                    grid2,
                                                     tp.pass2_smem, stream);
   });
 }

@@ -40,9 +40,9 @@ template <int D, class T, int kMaxG, int kMinBlocks, int kOneHead = 0, bool kKey
 void launch_sampling(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream);
 
 // The two-pass prop (variants 61 / 62; d = 128): pass 1 on grid1 (chunks, KV heads, batch), then pass 2 on grid2
-// (query heads, batch, parts) in CTAs of pass2_threads (256 or 128), both taking p.
+// (query heads, batch, parts) in the CTA shape and counting path of `pass2`, both taking p.
 template <int D, class T>
-void launch_prop_two_pass(const KernelParams& p, dim3 grid1, std::size_t smem1, int pass2_threads, dim3 grid2,
+void launch_prop_two_pass(const KernelParams& p, dim3 grid1, std::size_t smem1, Pass2Shape pass2, dim3 grid2,
                           std::size_t smem2, cudaStream_t stream);
 
 // Raises a kernel's dynamic shared-memory limit once per size increase. Also below 48 KB: the default limit is 48 KB

@@ -7,30 +7,32 @@
 namespace santa::gpu::detail {
 namespace {
 
-template <int D, class T, int kNT, int kMinBlocks>
+template <int D, class T, int kNT, int kMinBlocks, bool kSearch>
 void launch_prop_sampled(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream) {
   static std::atomic<std::size_t> allowed{0};
-  launch_decode(prop_sampled_kernel<D, T, kNT, kMinBlocks>, "prop_sampled_kernel", p, grid, smem, stream, allowed,
-                kNT);
+  launch_decode(prop_sampled_kernel<D, T, kNT, kMinBlocks, kSearch>, "prop_sampled_kernel", p, grid, smem, stream,
+                allowed, kNT);
 }
 
 }  // namespace
 
 template <int D, class T>
-void launch_prop_two_pass(const KernelParams& p, dim3 grid1, std::size_t smem1, int pass2_threads, dim3 grid2,
+void launch_prop_two_pass(const KernelParams& p, dim3 grid1, std::size_t smem1, Pass2Shape pass2, dim3 grid2,
                           std::size_t smem2, cudaStream_t stream) {
   static std::atomic<std::size_t> allowed{0};
   launch_decode(score_prefix_kernel<D, T, 3>, "score_prefix_kernel", p, grid1, smem1, stream, allowed, kTileThreads);
-  if (pass2_threads == 128) {
-    launch_prop_sampled<D, T, 128, 4>(p, grid2, smem2, stream);
+  if (pass2.search) {
+    launch_prop_sampled<D, T, 256, 3, true>(p, grid2, smem2, stream);
+  } else if (pass2.threads == 128) {
+    launch_prop_sampled<D, T, 128, 4, false>(p, grid2, smem2, stream);
   } else {
-    launch_prop_sampled<D, T, 256, 2>(p, grid2, smem2, stream);
+    launch_prop_sampled<D, T, 256, 2, false>(p, grid2, smem2, stream);
   }
 }
 
-template void launch_prop_two_pass<128, __nv_bfloat16>(const KernelParams&, dim3, std::size_t, int, dim3, std::size_t,
-                                                       cudaStream_t);
-template void launch_prop_two_pass<128, __half>(const KernelParams&, dim3, std::size_t, int, dim3, std::size_t,
+template void launch_prop_two_pass<128, __nv_bfloat16>(const KernelParams&, dim3, std::size_t, Pass2Shape, dim3,
+                                                       std::size_t, cudaStream_t);
+template void launch_prop_two_pass<128, __half>(const KernelParams&, dim3, std::size_t, Pass2Shape, dim3, std::size_t,
                                                 cudaStream_t);
 
 }  // namespace santa::gpu::detail

@@ -224,11 +224,20 @@ SANTA_KHD SamplingSmem sampling_smem(int group, int rows_max, int tile, int head
   return s;
 }
 
+// The two-pass prop's pass 2 (prop_sampled_kernel.cuh): threads per CTA, CTAs per SM its registers allow, and
+// whether it places samples by binary search (variant 63) or counts every key of the sampled tiles (61 / 62).
+struct Pass2Shape {
+  int threads = 256;
+  int ctas_per_sm = 2;
+  bool search = false;
+};
+
 // Shared memory of the two-pass prop's pass 2 (prop_sampled_kernel.cuh), in bytes: the sampled tiles' boundaries
 // and indices (`entries`), the staged prefixes of one round (`stage` tiles) and their sample masks, each warp's row
 // queue (a tile's rows + 7 left over), the warps' partial sums.
 struct PropSampledSmem {
-  std::size_t b0 = 0, b1 = 0, t = 0, stage = 0, mask = 0, queue_rows = 0, queue_w = 0, red = 0, total = 0;
+  std::size_t b0 = 0, b1 = 0, inv_l = 0, last = 0, t = 0, stage = 0, mask = 0, queue_rows = 0, queue_w = 0, red = 0,
+              total = 0;
 };
 SANTA_KHD std::size_t align16(std::size_t x) { return (x + 15) & ~static_cast<std::size_t>(15); }
 SANTA_KHD PropSampledSmem prop_sampled_smem(int tile, int entries, int stage, int head_dim, int warps) {
@@ -236,7 +245,9 @@ SANTA_KHD PropSampledSmem prop_sampled_smem(int tile, int entries, int stage, in
   const std::size_t e = static_cast<std::size_t>(entries), st = static_cast<std::size_t>(stage);
   const std::size_t queue = static_cast<std::size_t>(warps) * (tile + 8) * 4;
   s.b1 = align16(8 * e);
-  s.t = s.b1 + align16(8 * e);
+  s.inv_l = s.b1 + align16(8 * e);  // the search path's per-entry 1 / l_t and last key (variant 63)
+  s.last = s.inv_l + align16(8 * e);
+  s.t = s.last + align16(4 * e);
   s.stage = align16(s.t + 4 * e);
   s.mask = s.stage + 4 * st * tile;
   s.queue_rows = align16(s.mask + 4 * st * (tile / 32));

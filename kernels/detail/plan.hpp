@@ -120,15 +120,14 @@ std::size_t smem_padding(const LaunchOptions& launch);
 // Variants 61 / 62: S2ANTA-prop (global-systematic) in two launches (score_prefix_kernel.cuh with 3 K tiles in its
 // ring, then prop_sampled_kernel.cuh in CTAs of 256 threads, 2 per SM / 128 threads, 4 per SM); 0 for any other
 // variant. (v:62 was pass 1 with 4 tiles until call 67, then pass 2 at 256 x 3 in call 71: neither faster.)
+// Variant 63: v:61 with pass 2 placing each sample by a binary search in its tile's prefix (a thread per sample)
+// instead of counting every key of every sampled tile (a warp per tile).
 inline int two_pass_stages(const LaunchOptions& launch) {
-  return launch.variant == 61 || launch.variant == 62 ? 3 : 0;
+  return launch.variant >= 61 && launch.variant <= 63 ? 3 : 0;
 }
-struct Pass2Shape {
-  int threads = 256;
-  int ctas_per_sm = 2;
-};
 inline Pass2Shape two_pass_pass2(const LaunchOptions& launch) {
-  return launch.variant == 62 ? Pass2Shape{128, 4} : Pass2Shape{256, 2};
+  if (launch.variant == 63) return Pass2Shape{256, 3, true};  // 79 registers: 3 CTAs per SM
+  return launch.variant == 62 ? Pass2Shape{128, 4, false} : Pass2Shape{256, 2, false};
 }
 // Pass 1: chunks of whole super tiles (score_prefix_super) split as the CTA-wide-tile dense kernel's, for the CTAs per
 // SM its shared memory allows (requested_chunks > 0 forces the split). Pass 2: one CTA per (query head, sequence),

@@ -1,4 +1,4 @@
-// Pass 2 of the two-pass S2ANTA-prop (benchmark variants 61 / 62; global-systematic budgets, d = 128): CTAs per
+// Pass 2 of the two-pass S2ANTA-prop (benchmark variants 61 / 62 / 63; global-systematic budgets, d = 128): CTAs per
 // (query head, sequence) (several where the heads alone would leave SMs idle: grid z, each a contiguous share of the
 // sampled tiles, step 1 done by each) place the head's S samples from what pass 1 (score_prefix_kernel.cuh) wrote and gathers
 // the sampled V rows. It touches only the tiles that hold a sample (at most S of them).
@@ -7,6 +7,15 @@
 //  2. The sampled tiles (floor(u + B0) != floor(u + B1)) in ascending order, in rounds of up to `stage` tiles:
 //     their prefixes copied in (cp.async, one latency for the round), the one-pass kernel's tile_counts on each
 //     (warp per tile): the same counts, bit for bit.
+//     kSearch (variant 63) instead: a thread per sample of the round. Sample k (0-based) is the integer step k + 1
+//     of the head's count axis; it lies in the sampled tile e with floor(u + B0_e) <= k < floor(u + B1_e) (a binary
+//     search over the round's tiles), at the tile's smallest key i with floor(u + F_i) >= k + 1, F_i the one-pass
+//     kernel's own expression (a binary search over the staged prefix). Where F is non-decreasing along the tile
+//     this is the key whose count tile_counts raises for that step, so the counts are the same; the fp32 prefix
+//     can dip by an ulp at a lane boundary of the one-pass scan, where tile_counts would give a key -1 and its
+//     neighbour +1 and the search keeps the sample where the axis first reached it. 7 steps per sample instead of
+//     a warp's pass over all 128 keys of every sampled tile (pass 2's instructions: call 72). Each sample's row is
+//     added with weight 1 (a key drawn twice is added twice).
 //  3. Each warp queues its tiles' sampled rows (ascending) and reads them 8 rows at a time (8 loads in flight per
 //     lane), adding count x v in queue order; the 8 warps' sums are added in warp order. The order is fixed by the
 //     inputs, so the output is bitwise reproducible; it is not the one-pass kernel's order (a different fp32 sum of
@@ -21,7 +30,7 @@ namespace santa::gpu::detail {
 
 // kNT threads, kMinBlocks CTAs per SM by registers: 256 x 2 (variant 61) or 128 x 4 (variant 62: twice the CTAs in
 // flight, so that a batch's heads fit one wave; 128 registers either way).
-template <int D, class T, int kNT, int kMinBlocks>
+template <int D, class T, int kNT, int kMinBlocks, bool kSearch>
 __global__ void __launch_bounds__(kNT, kMinBlocks) prop_sampled_kernel(const KernelParams p) {
   constexpr int kNW = kNT / 32;
   static_assert(D == 128, "a lane holds 4 values of a row (8 bytes of 16-bit elements)");
@@ -42,6 +51,8 @@ __global__ void __launch_bounds__(kNT, kMinBlocks) prop_sampled_kernel(const Ker
   const PropSampledSmem L = prop_sampled_smem(TR, p.sampled_entries, p.sampled_stage, D, kNW);
   double* e_b0 = reinterpret_cast<double*>(base + L.b0);
   double* e_b1 = reinterpret_cast<double*>(base + L.b1);
+  double* e_il = reinterpret_cast<double*>(base + L.inv_l);
+  int* e_last = reinterpret_cast<int*>(base + L.last);
   int* e_t = reinterpret_cast<int*>(base + L.t);
   float* stage = reinterpret_cast<float*>(base + L.stage);
   uint32_t* mask = reinterpret_cast<uint32_t*>(base + L.mask);
@@ -114,6 +125,10 @@ __global__ void __launch_bounds__(kNT, kMinBlocks) prop_sampled_kernel(const Ker
           e_t[pos] = t;
           e_b0[pos] = B0;
           e_b1[pos] = B1;
+          if constexpr (kSearch) {
+            e_il[pos] = 1.0 / static_cast<double>(__ldcg(hs + t).y);  // tile_counts' inv_l
+            e_last[pos] = __ldcg(p.tile_last + hrow * p.max_tiles + t);
+          }
           ++pos;
         }
       } else if (counts != nullptr && t % gridDim.z == blockIdx.z) {
@@ -139,16 +154,17 @@ __global__ void __launch_bounds__(kNT, kMinBlocks) prop_sampled_kernel(const Ker
   float* my_w = q_w + warp * (TR + 8);
   int q_head = 0, q_end = 0;  // this warp's queue [q_head, q_end) (warp-uniform)
   // The next k <= 8 queued rows: all loads first, then the products in queue order.
-  const auto drain = [&](int k) {
+  // (weights nullptr: 1 per row, the search path's one row per sample.)
+  const auto drain_rows = [&](const int* q_rows, const float* q_w8, int k) {
     uint2 v[8];
 #pragma unroll
     for (int j = 0; j < 8; ++j) {
-      if (j < k) v[j] = __ldg(reinterpret_cast<const uint2*>(vp + rows(my_rows[q_head + j]) + 4 * lane));
+      if (j < k) v[j] = __ldg(reinterpret_cast<const uint2*>(vp + rows(q_rows[q_head + j]) + 4 * lane));
     }
 #pragma unroll
     for (int j = 0; j < 8; ++j) {
       if (j < k) {
-        const float w = my_w[q_head + j];
+        const float w = q_w8 == nullptr ? 1.f : q_w8[q_head + j];
         acc[0] += w * Half<T>::lo(v[j].x);
         acc[1] += w * Half<T>::hi(v[j].x);
         acc[2] += w * Half<T>::lo(v[j].y);
@@ -157,14 +173,74 @@ __global__ void __launch_bounds__(kNT, kMinBlocks) prop_sampled_kernel(const Ker
     }
     q_head += k;
   };
-  for (int round0 = e_begin; round0 < e_end; round0 += p.sampled_stage) {
-    const int m = min(p.sampled_stage, e_end - round0);
+  const auto drain = [&](int k) { drain_rows(my_rows, my_w, k); };
+  // The round's prefixes copied in (cp.async, one latency for the round).
+  const auto stage_round = [&](int round0, int m) {
     const float* pre = p.prefix + hrow * p.prefix_stride;
     for (int x = tid; x < m * (TR / 4); x += kNT) {
       const int e = x / (TR / 4), q4 = x % (TR / 4);
       cp_async_16(stage + e * TR + 4 * q4, pre + static_cast<int64_t>(e_t[round0 + e]) * TR + 4 * q4, true);
     }
     cp_async_commit();
+  };
+  int samples_here = 0;  // the search path's count of this CTA's samples (the counting path adds them in s_tot)
+  if constexpr (kSearch) {
+    const auto fl0 = [&](int e) { return static_cast<int>(floor(u + e_b0[e])); };
+    const auto fl1 = [&](int e) { return static_cast<int>(floor(u + e_b1[e])); };
+    samples_here = e_end > e_begin ? fl1(e_end - 1) - fl0(e_begin) : 0;
+    for (int round0 = e_begin; round0 < e_end; round0 += p.sampled_stage) {
+      const int m = min(p.sampled_stage, e_end - round0);
+      stage_round(round0, m);
+      if (counts != nullptr) {  // the record: the round's tiles zeroed, then one increment per sample (integers)
+        for (int x = tid; x < m * TR; x += kNT) {
+          const int i = e_t[round0 + x / TR] * TR + x % TR;
+          if (i < n) counts[i] = 0;
+        }
+      }
+      cp_async_wait<0>();
+      __syncthreads();
+      const int k0 = fl0(round0), k1 = fl1(round0 + m - 1);  // the round's samples [k0, k1), ascending keys
+      for (int kb = k0; kb < k1; kb += kNT) {
+        const int k = kb + tid;
+        if (k < k1) {
+          int lo = round0, hi = round0 + m - 1;  // the last tile of the round whose axis starts at or before k
+          while (lo < hi) {
+            const int mid = (lo + hi + 1) >> 1;
+            if (fl0(mid) <= k) {
+              lo = mid;
+            } else {
+              hi = mid - 1;
+            }
+          }
+          const double B0 = e_b0[lo], B1 = e_b1[lo], il = e_il[lo], j = static_cast<double>(k + 1);
+          const int last = e_last[lo];
+          const float* col = stage + (lo - round0) * TR;
+          int a = 0, c = TR - 1;  // the smallest key with floor(u + F) >= k + 1 (F at the tile's last key: B1)
+          while (a < c) {
+            const int mid = (a + c) >> 1;
+            const double F = mid >= last ? B1 : fmin(B0 + (B1 - B0) * (static_cast<double>(col[mid]) * il), B1);
+            if (floor(u + F) >= j) {
+              c = mid;
+            } else {
+              a = mid + 1;
+            }
+          }
+          const int row = e_t[lo] * TR + a;
+          q_row[tid] = row;
+          if (counts != nullptr) atomicAdd(counts + row, 1);
+        }
+        __syncthreads();
+        // Warp w adds the rows of samples kb + [32 w, 32 w + 32), 8 at a time, each with weight 1.
+        q_head = warp * 32;
+        const int w_end = min(k1 - kb, q_head + 32);
+        while (q_head < w_end) drain_rows(q_row, nullptr, min(8, w_end - q_head));
+        __syncthreads();  // q_row is rewritten by the next batch
+      }
+    }
+  }
+  for (int round0 = e_begin; !kSearch && round0 < e_end; round0 += p.sampled_stage) {
+    const int m = min(p.sampled_stage, e_end - round0);
+    stage_round(round0, m);
     for (int x = tid; x < m * words; x += kNT) mask[x] = 0u;
     cp_async_wait<0>();
     __syncthreads();
@@ -210,7 +286,7 @@ __global__ void __launch_bounds__(kNT, kMinBlocks) prop_sampled_kernel(const Ker
     }
     __syncthreads();  // the next round overwrites the stage and the mask
   }
-  if (q_end > q_head) drain(q_end - q_head);
+  if (!kSearch && q_end > q_head) drain(q_end - q_head);
 
   // The warps' sums in warp order; with several parts, each writes its sum and the last to arrive adds them in part
   // order (a fixed order: bitwise reproducible), scaled by 1 / S (the one-pass merge's plain sum).
@@ -222,7 +298,7 @@ __global__ void __launch_bounds__(kNT, kMinBlocks) prop_sampled_kernel(const Ker
 #pragma unroll
     for (int w = 0; w < kNW; ++w) total += red[w * D + tid];
   }
-  int samples = s_tot;
+  int samples = kSearch ? samples_here : s_tot;
   if (parts > 1) {
     if (tid < D) p.part_acc[(hrow * parts + part) * D + tid] = total;
     if (tid == 0) p.part_cnt[hrow * parts + part] = samples;
