@@ -141,7 +141,7 @@ struct LaunchOptions {
                            // kernel's structure (3 K tiles in its ring) writing every tile's prefix, then CTAs per
                            // query head (256 threads, 2 per SM / 128 threads, 4 per SM) placing the samples and
                            // gathering V from the sampled tiles only; 63 = 61 with each sample placed by a binary
-                           // search in its tile's prefix (a thread per sample, 3 CTAs per SM; each sample's row added
+                           // search in its tile's prefix (a thread per sample, 4 CTAs per SM; each sample's row added
                            // once, so a row drawn twice is added twice)
                            // (global_systematic, d = 128, sm_80+, a workspace with WorkspaceLimits::score_prefix;
                            // the same counts as the default, the output a differently ordered fp32 sum; no

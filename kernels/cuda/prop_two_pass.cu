@@ -22,7 +22,7 @@ void launch_prop_two_pass(const KernelParams& p, dim3 grid1, std::size_t smem1, 
   static std::atomic<std::size_t> allowed{0};
   launch_decode(score_prefix_kernel<D, T, 3>, "score_prefix_kernel", p, grid1, smem1, stream, allowed, kTileThreads);
   if (pass2.search) {
-    launch_prop_sampled<D, T, 256, 3, true>(p, grid2, smem2, stream);
+    launch_prop_sampled<D, T, 256, 4, true>(p, grid2, smem2, stream);
   } else if (pass2.threads == 128) {
     launch_prop_sampled<D, T, 128, 4, false>(p, grid2, smem2, stream);
   } else {

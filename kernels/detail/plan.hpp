@@ -126,7 +126,7 @@ inline int two_pass_stages(const LaunchOptions& launch) {
   return launch.variant >= 61 && launch.variant <= 63 ? 3 : 0;
 }
 inline Pass2Shape two_pass_pass2(const LaunchOptions& launch) {
-  if (launch.variant == 63) return Pass2Shape{256, 3, true};  // 79 registers: 3 CTAs per SM
+  if (launch.variant == 63) return Pass2Shape{256, 4, true};  // 63 registers (no spills): 4 CTAs per SM
   return launch.variant == 62 ? Pass2Shape{128, 4, false} : Pass2Shape{256, 2, false};
 }
 // Pass 1: chunks of whole super tiles (score_prefix_super) split as the CTA-wide-tile dense kernel's, for the CTAs per

@@ -76,11 +76,12 @@ __global__ void __launch_bounds__(kNT, kMinBlocks) prop_sampled_kernel(const Ker
     s_u = santa::systematic_offset(site);
   }
 
-  // ---- 1. masses and boundaries. Thread tid takes the contiguous tiles [ta, tb).
+  // ---- 1. masses and boundaries. Thread tid takes the contiguous tiles [ta, tb). The statistics come from the previous
+  // launch and are read three times here: through L1 (__ldg).
   const int ipt = (ntiles + kNT - 1) / kNT;
   const int ta = min(ntiles, tid * ipt), tb = min(ntiles, ta + ipt);
   float mx = -INFINITY;
-  for (int t = ta; t < tb; ++t) mx = fmaxf(mx, __ldcg(hs + t).x);
+  for (int t = ta; t < tb; ++t) mx = fmaxf(mx, __ldg(hs + t).x);
   mx = warp_max(mx);
   if (lane == 0) s_max[warp] = mx;
   __syncthreads();
@@ -88,7 +89,7 @@ __global__ void __launch_bounds__(kNT, kMinBlocks) prop_sampled_kernel(const Ker
 #pragma unroll
   for (int w = 1; w < kNW; ++w) mstar = fmaxf(mstar, s_max[w]);  // a max: exact in any order
   const auto mass = [&](int t) {
-    const float2 v = __ldcg(hs + t);
+    const float2 v = __ldg(hs + t);
     return v.y > 0.f ? fixed_mass(v.x, v.y, mstar) : 0ull;
   };
   unsigned long long lsum = 0;
@@ -126,7 +127,7 @@ __global__ void __launch_bounds__(kNT, kMinBlocks) prop_sampled_kernel(const Ker
           e_b0[pos] = B0;
           e_b1[pos] = B1;
           if constexpr (kSearch) {
-            e_il[pos] = 1.0 / static_cast<double>(__ldcg(hs + t).y);  // tile_counts' inv_l
+            e_il[pos] = 1.0 / static_cast<double>(__ldg(hs + t).y);  // tile_counts' inv_l
             e_last[pos] = __ldcg(p.tile_last + hrow * p.max_tiles + t);
           }
           ++pos;
@@ -230,9 +231,11 @@ __global__ void __launch_bounds__(kNT, kMinBlocks) prop_sampled_kernel(const Ker
           if (counts != nullptr) atomicAdd(counts + row, 1);
         }
         __syncthreads();
-        // Warp w adds the rows of samples kb + [32 w, 32 w + 32), 8 at a time, each with weight 1.
-        q_head = warp * 32;
-        const int w_end = min(k1 - kb, q_head + 32);
+        // Warp w adds the rows of its contiguous share of the batch's samples, 8 at a time, each with weight 1 (every
+        // warp takes a share: fewer dependent rounds of row loads per warp than whole 32-sample slices).
+        const int cnt = min(kNT, k1 - kb), share = (cnt + kNW - 1) / kNW;
+        q_head = min(cnt, warp * share);
+        const int w_end = min(cnt, q_head + share);
         while (q_head < w_end) drain_rows(q_row, nullptr, min(8, w_end - q_head));
         __syncthreads();  // q_row is rewritten by the next batch
       }

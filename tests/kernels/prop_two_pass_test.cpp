@@ -163,7 +163,7 @@ TEST(PropTwoPass, OneCtaPerHeadAtLargeBatch) {
   TwoPassCase c(s, 12, {});
   expect_like_default(c, 61, 100, 64, 0, "batch 40");
   expect_like_default(c, 62, 100, 64, 0, "batch 40 variant 62");  // 4 CTAs per SM: 2 per head here
-  expect_like_default(c, 63, 100, 64, 0, "batch 40 variant 63");  // 3 CTAs per SM: 1 per head here
+  expect_like_default(c, 63, 100, 64, 0, "batch 40 variant 63");  // 4 CTAs per SM: 1 per head here
 }
 
 // The same seed and step give the same bits; another step other counts.

@@ -481,7 +481,7 @@ TEST(KernelPlan, TwoPassProp) {
   lo.variant = 63;
   EXPECT_EQ(detail::two_pass_stages(lo), 3);
   EXPECT_EQ(detail::two_pass_pass2(lo).threads, 256);
-  EXPECT_EQ(detail::two_pass_pass2(lo).ctas_per_sm, 3);
+  EXPECT_EQ(detail::two_pass_pass2(lo).ctas_per_sm, 4);
   EXPECT_TRUE(detail::two_pass_pass2(lo).search);
   DecodeProblem p = valid_problem();  // B = 4, 8 KV heads, G = 4, 32768 keys
   for (int tile : {32, 128, 256, 512}) {
