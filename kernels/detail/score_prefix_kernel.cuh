@@ -14,9 +14,6 @@
 // ring of kStages 128-key K tiles (32 KB each at d = 128, bf16), kStages - 1 in flight. Warp w computes the scores of
 // the tile's 16-key steps 2w and 2w + 1 into a score buffer of one super tile (two, alternating); when a super tile
 // is complete, warp w takes (head, sampling tile) tasks w, w + 4, ...: the tile's prefix in place, then written out.
-// A completed super tile is finished in the next iteration, after the ring's barrier and beside the next tile's
-// scores (the other buffer), so each 128-key tile costs one block barrier, not two (call 72: 12.8 % of warp cycles
-// stalled on barriers at B = 16).
 #pragma once
 
 #include "kernels/detail/sampling_kernel.cuh"
@@ -64,7 +61,6 @@ __global__ void __launch_bounds__(kTileThreads, 1) score_prefix_kernel(const Ker
   };
 
   for (int i = 0; i < kStages - 1; ++i) copy.issue(i, cta.k, ring + i * kTileBytes);
-  int pending = -1;  // a complete super tile not yet finished
   for (int i = 0; i < tiles; ++i) {
     cp_async_wait<kStages - 2>();  // tile i's group is complete; the newer ones may stream
     __syncthreads();               // every thread's copies of tile i are visible, and every warp is done with tile i - 1
@@ -89,23 +85,18 @@ __global__ void __launch_bounds__(kTileThreads, 1) score_prefix_kernel(const Ker
         }
       }
     }
-    if (pending >= 0) {  // the super tile completed last iteration: its scores are visible since the barrier above
-      finish_super(sbuf + (pending & 1) * G * sst, r0 + pending * U);
-      pending = -1;
-    }
     const int next = row_in + kTileKeys;
     if (i == tiles - 1 && next % U != 0) {  // the chunk ends inside the super tile: the rest of its last tile is -inf
       for (int e = threadIdx.x; e < G * (U - next % U); e += kTileThreads) {
         buf[(e / (U - next % U)) * sst + next % U + e % (U - next % U)] = -INFINITY;
       }
     }
-    if (next % U == 0 || i == tiles - 1) pending = super;  // complete: finished after the next barrier
+    if (next % U == 0 || i == tiles - 1) {  // the super tile is complete
+      __syncthreads();
+      finish_super(buf, r0 + super * U);
+    }
   }
   cp_async_wait<0>();
-  if (pending >= 0) {
-    __syncthreads();
-    finish_super(sbuf + (pending & 1) * G * sst, r0 + pending * U);
-  }
 }
 
 }  // namespace santa::gpu::detail
