@@ -142,13 +142,8 @@ void prop_two_pass(const DecodeProblem& problem, const PropParams& params, const
   p.tile = params.tile;
   p.samples = params.samples;
   p.async_mode = 64;  // the tile copies in cuDNN's order (TileCopy's fast paths)
-  const auto& v = workspace.views();
-  p.prefix = v.prefix;
-  p.prefix_stride = v.prefix_stride;
-  p.tile_last = v.tile_last;
   p.sampled_entries = tp.entries;
   p.sampled_stage = tp.stage;
-  p.head_counters = v.head_counters;
   set_rng_and_record(p, rng, record);
   const dim3 grid2(static_cast<unsigned>(problem.num_heads), static_cast<unsigned>(problem.batch),
                    static_cast<unsigned>(tp.parts));

@@ -355,6 +355,10 @@ KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& wo
   p.max_tiles = v.max_tiles;
   p.counters = v.counters;
   p.counter_groups = workspace.limits().max_batch * workspace.limits().num_kv_heads;
+  p.prefix = v.prefix;  // the two-pass prop's buffers (nullptr / unused elsewhere)
+  p.prefix_stride = v.prefix_stride;
+  p.tile_last = v.tile_last;
+  p.head_counters = v.head_counters;
   return p;
 }
 
