@@ -258,7 +258,7 @@ void run_point(benchmark::State& state, Point pt) {
   const SplitInfo split = split_info(pt.family, in.problem, tile, *in.ws, lo);
   const bool diagnostic = pt.kernel_variant >= 11 && pt.kernel_variant <= 13;
   if (pt.family != KernelFamily::dense && diagnostic) v_rows = 0;  // diagnostics gather nothing
-  // The two-pass prop (61 / 62) records no distinct rows; it draws the default kernel's counts (tested), so the
+  // The two-pass prop (61-63) records no distinct rows; it draws the default kernel's counts (tested), so the
   // default's record gives the same rows.
   const bool two_pass = pt.family == KernelFamily::prop && pt.kernel_variant >= 61 && pt.kernel_variant <= 63;
   if (pt.family != KernelFamily::dense && !diagnostic) {

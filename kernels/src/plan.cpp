@@ -287,7 +287,7 @@ TwoPassPlan two_pass_plan(const DecodeProblem& problem, const WorkspaceLimits& l
   tp.pass2_smem = prop_sampled_smem(tile, tp.entries, tp.stage, problem.head_dim, warps).total;
   constexpr std::size_t kSmemLimit = 200 * 1024;
   if (tp.pass2_smem > kSmemLimit) {
-    throw std::invalid_argument("the two-pass prop (LaunchOptions::variant 61 / 62) lists up to min(tiles, S) = " +
+    throw std::invalid_argument("the two-pass prop (LaunchOptions::variant 61-63) lists up to min(tiles, S) = " +
                                 std::to_string(tp.entries) + " sampled tiles per head in shared memory: " +
                                 std::to_string(tp.pass2_smem) + " bytes, more than " + std::to_string(kSmemLimit) +
                                 "; use a larger tile or fewer samples");

@@ -1,4 +1,4 @@
-// The two-pass S2ANTA-prop (LaunchOptions::variant 61 / 62: score_prefix_kernel.cuh, then prop_sampled_kernel.cuh)
+// The two-pass S2ANTA-prop (LaunchOptions::variants 61-63: score_prefix_kernel.cuh, then prop_sampled_kernel.cuh)
 // must draw exactly the default kernel's counts (pass 1 computes the same scores and tile prefixes, pass 2 the same
 // boundaries and the same per-key counts), record the same samples per head, and write
 // out = sum_i c_i v_i / S with only the rounding of its own fp32 sum and of the 16-bit output. It sums in another

@@ -461,7 +461,7 @@ TEST(KernelPlan, SamplingKeyRingSharedMemory) {
 }
 
 }  // namespace
-// The two-pass prop's plan (variants 61 / 62): pass 1 in whole super tiles with the dense tile kernel's split for the
+// The two-pass prop's plan (variants 61-63): pass 1 in whole super tiles with the dense tile kernel's split for the
 // CTAs per SM its shared memory allows, pass 2's lists sized by min(tiles, S), and a clear error past 200 KB.
 TEST(KernelPlan, TwoPassProp) {
   LaunchOptions lo;
