@@ -147,9 +147,11 @@ void prop_two_pass(const DecodeProblem& problem, const PropParams& params, const
   set_rng_and_record(p, rng, record);
   const dim3 grid2(static_cast<unsigned>(problem.num_heads), static_cast<unsigned>(problem.batch),
                    static_cast<unsigned>(tp.parts));
+  detail::Pass2Shape pass2 = tp.pass2;
+  pass2.dependent = workspace.cc_major() >= 9;  // programmatic dependent launch exists from sm_90
   const auto stream = static_cast<cudaStream_t>(launch.stream);
   with_dtype(problem.dtype, [&](auto tv) {
-    detail::launch_prop_two_pass<128, decltype(tv)>(p, grid_of(problem, tp.pass1), tp.pass1.smem_bytes, tp.pass2,
+    detail::launch_prop_two_pass<128, decltype(tv)>(p, grid_of(problem, tp.pass1), tp.pass1.smem_bytes, pass2,
                                                     grid2,
                                                     tp.pass2_smem, stream);
   });

@@ -66,4 +66,24 @@ void launch_decode(Kernel kernel, const char* name, const KernelParams& p, dim3 
   launch_check(name);
 }
 
+// The same, launched dependent on the previous kernel of the stream (programmatic dependent launch, sm_90+): the
+// kernel must call pdl_wait() before it reads what that kernel writes.
+template <class Kernel>
+void launch_decode_dependent(Kernel kernel, const char* name, const KernelParams& p, dim3 grid, std::size_t smem,
+                             cudaStream_t stream, std::atomic<std::size_t>& allowed, int threads) {
+  allow_smem(kernel, smem, allowed);
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = grid;
+  cfg.blockDim = dim3(static_cast<unsigned>(threads));
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = stream;
+  cfg.attrs = attr;
+  cfg.numAttrs = 1;
+  cuda_check(cudaLaunchKernelEx(&cfg, kernel, p), name);
+  launch_check(name);
+}
+
 }  // namespace santa::gpu::detail

@@ -8,10 +8,14 @@ namespace santa::gpu::detail {
 namespace {
 
 template <int D, class T, int kNT, int kMinBlocks, bool kSearch>
-void launch_prop_sampled(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream) {
+void launch_prop_sampled(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream, bool dependent) {
   static std::atomic<std::size_t> allowed{0};
-  launch_decode(prop_sampled_kernel<D, T, kNT, kMinBlocks, kSearch>, "prop_sampled_kernel", p, grid, smem, stream,
-                allowed, kNT);
+  const auto kernel = prop_sampled_kernel<D, T, kNT, kMinBlocks, kSearch>;
+  if (dependent) {
+    launch_decode_dependent(kernel, "prop_sampled_kernel", p, grid, smem, stream, allowed, kNT);
+  } else {
+    launch_decode(kernel, "prop_sampled_kernel", p, grid, smem, stream, allowed, kNT);
+  }
 }
 
 }  // namespace
@@ -22,11 +26,11 @@ void launch_prop_two_pass(const KernelParams& p, dim3 grid1, std::size_t smem1, 
   static std::atomic<std::size_t> allowed{0};
   launch_decode(score_prefix_kernel<D, T, 3>, "score_prefix_kernel", p, grid1, smem1, stream, allowed, kTileThreads);
   if (pass2.search) {
-    launch_prop_sampled<D, T, 256, 4, true>(p, grid2, smem2, stream);
+    launch_prop_sampled<D, T, 256, 4, true>(p, grid2, smem2, stream, pass2.dependent);
   } else if (pass2.threads == 128) {
-    launch_prop_sampled<D, T, 128, 4, false>(p, grid2, smem2, stream);
+    launch_prop_sampled<D, T, 128, 4, false>(p, grid2, smem2, stream, pass2.dependent);
   } else {
-    launch_prop_sampled<D, T, 256, 2, false>(p, grid2, smem2, stream);
+    launch_prop_sampled<D, T, 256, 2, false>(p, grid2, smem2, stream, pass2.dependent);
   }
 }
 

@@ -230,6 +230,7 @@ struct Pass2Shape {
   int threads = 256;
   int ctas_per_sm = 2;
   bool search = false;
+  bool dependent = false;  // launched with programmatic dependent launch (sm_90+): its preamble overlaps pass 1's end
 };
 
 // Shared memory of the two-pass prop's pass 2 (prop_sampled_kernel.cuh), in bytes: the sampled tiles' boundaries

@@ -24,6 +24,7 @@
 
 #include <cub/block/block_scan.cuh>
 
+#include "kernels/detail/grid_dependency.cuh"
 #include "kernels/detail/sampling_kernel.cuh"
 
 namespace santa::gpu::detail {
@@ -75,6 +76,7 @@ __global__ void __launch_bounds__(kNT, kMinBlocks) prop_sampled_kernel(const Ker
                               santa::kHeadSiteTile};
     s_u = santa::systematic_offset(site);
   }
+  pdl_wait();  // pass 1's statistics and prefixes: everything below reads them (launched dependent on sm_90)
 
   // ---- 1. masses and boundaries. Thread tid takes the contiguous tiles [ta, tb). The statistics come from the previous
   // launch and are read three times here: through L1 (__ldg).

@@ -16,6 +16,7 @@
 // is complete, warp w takes (head, sampling tile) tasks w, w + 4, ...: the tile's prefix in place, then written out.
 #pragma once
 
+#include "kernels/detail/grid_dependency.cuh"
 #include "kernels/detail/sampling_kernel.cuh"
 #include "kernels/detail/tile_copy.cuh"
 
@@ -29,6 +30,7 @@ __global__ void __launch_bounds__(kTileThreads, 1) score_prefix_kernel(const Ker
   extern __shared__ __align__(kSmemAlign) float4 smem4[];
   unsigned char* ring = reinterpret_cast<unsigned char*>(smem4);
   __shared__ __align__(16) T s_q[kMaxGroup * kQRowStride<D>];
+  pdl_launch_dependents();  // pass 2 may be scheduled once every CTA of this grid has started (it waits for the end)
   const AsyncCta<D, T> cta = async_cta<D, T>(p);  // chunks of p.unit = U keys
   const int r0 = cta.r0, r1 = cta.r1, b = cta.b, kvh = cta.kvh;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
