@@ -20,6 +20,8 @@
 //     lane), adding count x v in queue order; the 8 warps' sums are added in warp order. The order is fixed by the
 //     inputs, so the output is bitwise reproducible; it is not the one-pass kernel's order (a different fp32 sum of
 //     the same terms), and each head reads its own rows (the one-pass kernel reads a row once per KV head).
+//     kSearch: each batch of up to kNT samples (ascending keys) is split into one contiguous share per warp.
+// On sm_90 it is launched dependent on pass 1 (grid_dependency.cuh): everything before pdl_wait() overlaps pass 1's end.
 #pragma once
 
 #include <cub/block/block_scan.cuh>
@@ -30,7 +32,7 @@
 namespace santa::gpu::detail {
 
 // kNT threads, kMinBlocks CTAs per SM by registers: 256 x 2 (variant 61) or 128 x 4 (variant 62: twice the CTAs in
-// flight, so that a batch's heads fit one wave; 128 registers either way).
+// flight, so that a batch's heads fit one wave; 128 registers either way); kSearch 256 x 4 (variant 63: 63 registers).
 template <int D, class T, int kNT, int kMinBlocks, bool kSearch>
 __global__ void __launch_bounds__(kNT, kMinBlocks) prop_sampled_kernel(const KernelParams p) {
   constexpr int kNW = kNT / 32;
