@@ -77,7 +77,7 @@ def label(cfg: tuple[str, int]) -> str:
     backend, s = cfg
     names = {"dense": "dense (ours)", "flashinfer": "FlashInfer", "torch_cudnn": "torch SDPA cuDNN",
              "torch_flash": "torch SDPA flash", "prop": "prop", "prop_reference": "prop (reference rule)",
-             "flash": "flash"}
+             "prop_two_pass": "prop (two launches)", "flash": "flash"}
     return names.get(backend, backend) + (f" S={s}" if s else "")
 
 
@@ -100,7 +100,7 @@ class Table:
         self.ns = sorted({int(r["n_k"]) for r in rows})
         cfgs = {config(r) for r in rows}
         order = {b: i for i, b in enumerate(("dense", "flashinfer", "torch_cudnn", "torch_flash", "prop",
-                                             "prop_reference", "flash"))}
+                                             "prop_two_pass", "prop_reference", "flash"))}
         self.cfgs = sorted(cfgs, key=lambda c: (order.get(c[0], 99), c[1]))
         self.sampling = [c for c in self.cfgs if c[0] not in EXACT]
         self.exact = [c for c in self.cfgs if c[0] in EXACT]
@@ -198,7 +198,7 @@ def shared_legend(fig, ax) -> None:
 def style(cfg):
     backend, s = cfg
     colors = {"dense": "black", "flashinfer": "tab:red", "torch_cudnn": "tab:brown", "torch_flash": "tab:pink",
-              "prop": "tab:blue", "prop_reference": "tab:cyan", "flash": "tab:green"}
+              "prop": "tab:blue", "prop_two_pass": "tab:purple", "prop_reference": "tab:cyan", "flash": "tab:green"}
     markers = {0: "s", 128: "o", 256: "^", 1024: "D", 2048: "v"}
     return dict(color=colors.get(backend, "gray"), marker=markers.get(s, "x"),
                 linestyle="--" if backend in EXACT else "-", markersize=4, linewidth=1.2)

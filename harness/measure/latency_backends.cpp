@@ -64,8 +64,13 @@ std::optional<PointError> ours_why_not(const Point& point, const LatencyInputsSp
     gpu::check_problem(placeholder_problem(in));
     gpu::check_fits(placeholder_problem(in), limits);
     if (backend == "flash") gpu::check_flash_params(gpu::FlashParams{point.integer("S"), int(tile)}, limits);
-    if (backend == "prop" || backend == "prop_reference")
+    if (backend == "prop" || backend == "prop_reference" || backend == "prop_two_pass")
       gpu::check_prop_params(gpu::PropParams{point.integer("S"), int(tile)}, limits);
+    if (backend == "prop_two_pass" && in.shape.d != 128) {
+      return PointError("d", fmt::format("backend prop_two_pass cannot run this point: d = {}; the two-pass kernel "
+                                         "serves d = 128 only (use backend prop)",
+                                         in.shape.d));
+    }
   } catch (const std::invalid_argument& e) {
     return kernel_error(backend, e);
   }
@@ -101,6 +106,23 @@ std::vector<TimedPath> prop_with(const BackendSetup& s, gpu::PropBudget budget) 
   return {path};
 }
 std::vector<TimedPath> prop_prepare(const BackendSetup& s) { return prop_with(s, gpu::PropBudget::global_systematic); }
+// Variant 63 writes no distinct-rows record: the recording call first runs the one-pass prop with the full record
+// (the same counts, so the same distinct rows: tested in tests/kernels/prop_two_pass_test.cpp), then the two-pass
+// kernel, whose output and samples_drawn are the ones the runner checks.
+std::vector<TimedPath> prop_two_pass_prepare(const BackendSetup& s) {
+  const gpu::PropParams params{s.S, int(s.tile), gpu::PropBudget::global_systematic};
+  gpu::LaunchOptions two_pass;
+  two_pass.variant = 63;
+  TimedPath path;
+  path.call = [s, params, two_pass](bool record) {
+    if (record) gpu::prop_decode(s.problem, params, rng_of(s), *s.workspace, s.record);
+    const gpu::SamplingRecord drawn{record ? s.record.samples_drawn : nullptr, nullptr, nullptr};
+    gpu::prop_decode(s.problem, params, rng_of(s), *s.workspace, drawn, two_pass);
+  };
+  path.num_chunks =
+      gpu::split_info(gpu::KernelFamily::prop, s.problem, int(s.tile), *s.workspace, two_pass).num_chunks;
+  return {path};
+}
 std::vector<TimedPath> prop_reference_prepare(const BackendSetup& s) {
   return prop_with(s, gpu::PropBudget::largest_remainder);
 }
@@ -186,6 +208,8 @@ std::vector<LatencyBackend> build_table() {
        true, ours_why_not, prop_prepare},
       {"prop_reference", "S2ANTA-prop, the reference kernel's largest-remainder budgets", F::sampled,
        santa::Scheme::prop_reference, true, ours_why_not, prop_reference_prepare},
+      {"prop_two_pass", "S2ANTA-prop, global-systematic, in two launches (kernel variant 63; d = 128)", F::sampled,
+       santa::Scheme::global_systematic, true, ours_why_not, prop_two_pass_prepare},
       {"flashinfer", "FlashInfer decode, fastest of its paths", F::exact, std::nullopt, true, flashinfer_why_not,
        flashinfer_prepare},
       {"torch_cudnn", "torch SDPA, cuDNN backend (scripts/torch_sdpa_baseline.py)", F::exact, std::nullopt, false,
@@ -242,6 +266,7 @@ gpu::WorkspaceLimits workspace_limits(const LatencyInputsSpec& inputs, int64_t m
   l.head_dim = static_cast<int>(inputs.shape.d);
   l.max_len = inputs.max_len();
   l.min_tile = static_cast<int>(min_tile);
+  l.score_prefix = inputs.shape.d == 128;  // backend prop_two_pass: 4 bytes per (sequence, query head, position)
   return l;
 }
 

@@ -6,6 +6,8 @@
 //   flash           S2ANTA-flash, exact-total per-tile budget (SANTA.md section 3)
 //   prop            S2ANTA-prop with global-systematic budgets (exactly S, unbiased)
 //   prop_reference  S2ANTA-prop with the published kernel's largest-remainder budgets (biased, for comparison)
+//   prop_two_pass   S2ANTA-prop, global-systematic, in two launches (kernel variant 63: a key stream writing tile
+//                   prefixes, then a thread per sample; d = 128, sm_80+): the same counts as prop, faster on Hopper
 //   flashinfer      FlashInfer's decode kernels: every path this build has and the shape allows is timed, the
 //                   fastest (by median) is the row's time, every path keeps its own columns and samples
 //   torch_cudnn, torch_flash

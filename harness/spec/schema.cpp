@@ -239,10 +239,11 @@ std::vector<KindSchema> build() {
               // The names of harness/measure/latency_backends.cpp's table (a test keeps them equal); torch_* rows
               // are appended by scripts/torch_sdpa_baseline.py, santa refuses to run them.
               choice("backend", "dense",
-                     {"dense", "flash", "prop", "prop_reference", "flashinfer", "torch_cudnn", "torch_flash"},
+                     {"dense", "flash", "prop", "prop_reference", "prop_two_pass", "flashinfer", "torch_cudnn",
+                      "torch_flash"},
                      "decode implementation timed"),
               integer("S", 128, 1, "sample budget per head (sampling backends)", "samples", int64_t{1} << 30),
-              integer("tile", 256, 1, "keys per sampling tile (flash, prop, prop_reference)", "keys"),
+              integer("tile", 256, 1, "keys per sampling tile (flash, prop, prop_reference, prop_two_pass)", "keys"),
               integer("n_k", 32768, 1, "context length (keys)", "keys"),
               integer("batch", 1, 1, "sequences per call", "", 65535),
               integer("H", 32, 1, "query heads", "", 65535),

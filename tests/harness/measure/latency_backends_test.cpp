@@ -36,13 +36,14 @@ TEST(LatencyBackends, EntriesAreComplete) {
   }
   EXPECT_EQ(find_latency_backend("prop")->scheme, Scheme::global_systematic);
   EXPECT_EQ(find_latency_backend("prop_reference")->scheme, Scheme::prop_reference);
+  EXPECT_EQ(find_latency_backend("prop_two_pass")->scheme, Scheme::global_systematic);
   EXPECT_EQ(find_latency_backend("flash")->scheme, Scheme::flash);
   EXPECT_EQ(find_latency_backend("nope"), nullptr);
   EXPECT_EQ(flashinfer_path_names(), (std::vector<std::string>{"cuda_core", "cuda_core_single", "tensor_core"}));
 }
 
 TEST(LatencyBackends, PaperShapeRunsEverywhere) {
-  for (const char* b : {"dense", "flash", "prop", "prop_reference"}) {
+  for (const char* b : {"dense", "flash", "prop", "prop_reference", "prop_two_pass"}) {
     EXPECT_FALSE(why_not(std::string("  backend: ") + b + "\n  n_k: 131072\n  batch: 16\n")) << b;
   }
   const auto fi = why_not("  backend: flashinfer\n");
@@ -66,6 +67,10 @@ TEST(LatencyBackends, UnsupportedShapesNameTheParameter) {
   ASSERT_TRUE(e);
   EXPECT_EQ(e->param, "tile");
   EXPECT_FALSE(why_not("  backend: dense\n  tile: 48\n"));  // dense has no tiles
+  e = why_not("  backend: prop_two_pass\n  d: 64\n");  // the two-pass kernel serves d = 128 only
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->param, "d");
+  EXPECT_NE(std::string(e->what()).find("use backend prop"), std::string::npos) << e->what();
   e = why_not("  backend: prop\n  S: 33554432\n");
   ASSERT_TRUE(e);
   EXPECT_EQ(e->param, "S");

@@ -42,8 +42,8 @@ sweep:
   grid:
     distribution: [gaussian, needles]
   zip:
-    backend: [dense, flashinfer, prop, prop_reference, flash]
-    S: [128, 128, 256, 256, 1024]
+    backend: [dense, flashinfer, prop, prop_reference, flash, prop_two_pass]
+    S: [128, 128, 256, 256, 1024, 256]
 )",
                                   "g.yaml");
   auto runner = make_runner("latency");
@@ -80,7 +80,7 @@ sweep:
       EXPECT_LE(real(row, "max_rel_error"), 4.0 / 256);
       EXPECT_DOUBLE_EQ(real(row, "bytes_v"), real(row, "bytes_k"));
     }
-    if (p.text("backend") == "prop") {
+    if (p.text("backend") == "prop" || p.text("backend") == "prop_two_pass") {
       EXPECT_DOUBLE_EQ(real(row, "samples_per_head"), 256.0);  // exactly S
     }
     if (p.text("backend") == "flashinfer") {
