@@ -39,7 +39,7 @@ void launch_dense_tile(const KernelParams& p, dim3 grid, std::size_t smem, cudaS
 template <int D, class T, int kMaxG, int kMinBlocks, int kOneHead = 0, bool kKeyRing = false>
 void launch_sampling(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream);
 
-// The two-pass prop (variants 61 / 62; d = 128): pass 1 on grid1 (chunks, KV heads, batch), then pass 2 on grid2
+// The two-pass prop (variants 61-63; d = 128): pass 1 on grid1 (chunks, KV heads, batch), then pass 2 on grid2
 // (query heads, batch, parts) in the CTA shape and counting path of `pass2`, both taking p.
 template <int D, class T>
 void launch_prop_two_pass(const KernelParams& p, dim3 grid1, std::size_t smem1, Pass2Shape pass2, dim3 grid2,
@@ -58,31 +58,28 @@ void allow_smem(Kernel kernel, std::size_t bytes, std::atomic<std::size_t>& allo
 
 // Launches one decode kernel with `threads` threads per CTA (kThreads but for the CTA-wide-tile kernel) and checks
 // the launch; `allowed` is that kernel's own shared-memory limit record (a function-local static at the caller).
+// dependent: launched dependent on the previous kernel of the stream (programmatic dependent launch, sm_90+); the
+// kernel must then call pdl_wait() before it reads what that kernel writes.
 template <class Kernel>
 void launch_decode(Kernel kernel, const char* name, const KernelParams& p, dim3 grid, std::size_t smem,
-                   cudaStream_t stream, std::atomic<std::size_t>& allowed, int threads = kThreads) {
+                   cudaStream_t stream, std::atomic<std::size_t>& allowed, int threads = kThreads,
+                   bool dependent = false) {
   allow_smem(kernel, smem, allowed);
-  kernel<<<grid, threads, smem, stream>>>(p);
-  launch_check(name);
-}
-
-// The same, launched dependent on the previous kernel of the stream (programmatic dependent launch, sm_90+): the
-// kernel must call pdl_wait() before it reads what that kernel writes.
-template <class Kernel>
-void launch_decode_dependent(Kernel kernel, const char* name, const KernelParams& p, dim3 grid, std::size_t smem,
-                             cudaStream_t stream, std::atomic<std::size_t>& allowed, int threads) {
-  allow_smem(kernel, smem, allowed);
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
-  cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = grid;
-  cfg.blockDim = dim3(static_cast<unsigned>(threads));
-  cfg.dynamicSmemBytes = smem;
-  cfg.stream = stream;
-  cfg.attrs = attr;
-  cfg.numAttrs = 1;
-  cuda_check(cudaLaunchKernelEx(&cfg, kernel, p), name);
+  if (dependent) {
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = dim3(static_cast<unsigned>(threads));
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cfg.attrs = attr;
+    cfg.numAttrs = 1;
+    cuda_check(cudaLaunchKernelEx(&cfg, kernel, p), name);
+  } else {
+    kernel<<<grid, threads, smem, stream>>>(p);
+  }
   launch_check(name);
 }
 

@@ -10,12 +10,8 @@ namespace {
 template <int D, class T, int kNT, int kMinBlocks, bool kSearch>
 void launch_prop_sampled(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream, bool dependent) {
   static std::atomic<std::size_t> allowed{0};
-  const auto kernel = prop_sampled_kernel<D, T, kNT, kMinBlocks, kSearch>;
-  if (dependent) {
-    launch_decode_dependent(kernel, "prop_sampled_kernel", p, grid, smem, stream, allowed, kNT);
-  } else {
-    launch_decode(kernel, "prop_sampled_kernel", p, grid, smem, stream, allowed, kNT);
-  }
+  launch_decode(prop_sampled_kernel<D, T, kNT, kMinBlocks, kSearch>, "prop_sampled_kernel", p, grid, smem, stream,
+                allowed, kNT, dependent);
 }
 
 }  // namespace
