@@ -258,14 +258,15 @@ void run_point(benchmark::State& state, Point pt) {
   const SplitInfo split = split_info(pt.family, in.problem, tile, *in.ws, lo);
   const bool diagnostic = pt.kernel_variant >= 11 && pt.kernel_variant <= 13;
   if (pt.family != KernelFamily::dense && diagnostic) v_rows = 0;  // diagnostics gather nothing
-  // The two-pass prop (61-63) records no distinct rows; it draws the default kernel's counts (tested), so the
-  // default's record gives the same rows.
+  // The two-pass prop (61-63) and the one-stream flash (64) record no distinct rows; they draw the default kernel's
+  // counts (tested), so the default's record gives the same rows.
   const bool two_pass = pt.family == KernelFamily::prop && pt.kernel_variant >= 61 && pt.kernel_variant <= 63;
+  const bool one_stream = pt.family == KernelFamily::flash && pt.kernel_variant == 64;
   if (pt.family != KernelFamily::dense && !diagnostic) {
     rec.distinct_rows = in.rec_rows.as<int32_t>();
     rec.samples_drawn = in.rec_samples.as<int32_t>();
     const int asked = lo.variant;
-    if (two_pass) lo.variant = 0;
+    if (two_pass || one_stream) lo.variant = 0;
     launch();
     lo.variant = asked;
     v_rows = 0;
@@ -479,6 +480,13 @@ std::vector<Point> grid() {
     for (int b : {1, 4, 16}) v.push_back({KernelFamily::prop, b, 32768, 1024, false, 0, -1, variant});
     for (int b : {4, 16}) v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, variant, kPagedLayout});
   }
+  // flash in one key stream (64: the tile kernel's key stream with each super tile's budgets, counts and value gather
+  // inside it) at the table's points, at S = 128 and on the paged cache.
+  for (int64_t n : {8192, 32768, 65536, 131072}) v.push_back({KernelFamily::flash, 1, n, 2048, false, 0, -1, 64});
+  for (int64_t n : {8192, 32768, 131072}) v.push_back({KernelFamily::flash, 4, n, 2048, false, 0, -1, 64});
+  for (int64_t n : {8192, 32768, 65536}) v.push_back({KernelFamily::flash, 16, n, 2048, false, 0, -1, 64});
+  for (int b : {1, 4, 16}) v.push_back({KernelFamily::flash, b, 32768, 128, false, 0, -1, 64});
+  for (int b : {4, 16}) v.push_back({KernelFamily::flash, b, 32768, 2048, false, 0, -1, 64, kPagedLayout});
   // A paged cache (pages of 16 rows, shuffled): the default dense kernel (the tile kernel's per-warp page lookup), the
   // register kernel (8) and the sampling kernels.
   for (int b : {4, 16}) {

@@ -157,6 +157,40 @@ void prop_two_pass(const DecodeProblem& problem, const PropParams& params, const
   });
 }
 
+detail::SamplingMode flash_mode(const FlashParams& params) {
+  return params.budget == FlashBudget::exact_total ? detail::SamplingMode::flash_exact
+                                                   : detail::SamplingMode::flash_reference;
+}
+
+// Variant 64: flash in one key stream (flash_stream.cu). Checked here, before the launch: the shapes it serves and
+// the records it cannot write.
+void flash_one_stream(const DecodeProblem& problem, const FlashParams& params, const SamplingRng& rng,
+                      DecodeWorkspace& workspace, const SamplingRecord& record, const LaunchOptions& launch) {
+  const std::string what = "the one-stream flash (LaunchOptions::variant " + std::to_string(launch.variant) + ")";
+  if (problem.head_dim != 128 || workspace.cc_major() < 8) {
+    throw std::invalid_argument(what + " needs head_dim = 128 and an sm_80 GPU or newer; got head_dim " +
+                                std::to_string(problem.head_dim));
+  }
+  if (record.distinct_rows != nullptr || record.phase_clock != nullptr) {
+    throw std::invalid_argument(what + " records samples_drawn and counts only (each warp gathers its own heads' "
+                                       "rows: SamplingRecord::distinct_rows and phase_clock must be nullptr)");
+  }
+  const int G = problem.num_heads / problem.num_kv_heads;
+  const detail::Plan plan =
+      detail::tile_stream_plan(problem, workspace.limits(), workspace.sm_count(), params.tile,
+                               detail::flash_stream_smem_bytes(G, params.tile, problem.head_dim), launch.num_chunks);
+  detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::flash);
+  p.mode = static_cast<int32_t>(flash_mode(params));
+  p.tile = params.tile;
+  p.samples = params.samples;
+  p.async_mode = 64;  // the tile copies in cuDNN's order (TileCopy's fast paths)
+  set_rng_and_record(p, rng, record);
+  const auto stream = static_cast<cudaStream_t>(launch.stream);
+  with_dtype(problem.dtype, [&](auto tv) {
+    detail::launch_flash_stream<128, decltype(tv)>(p, grid_of(problem, plan), plan.smem_bytes, stream);
+  });
+}
+
 }  // namespace
 
 void dense_decode(const DecodeProblem& problem, DecodeWorkspace& workspace, const LaunchOptions& requested) {
@@ -207,11 +241,11 @@ void flash_decode(const DecodeProblem& problem, const FlashParams& params, const
   check_launch(launch);
   check_fits(problem, workspace.limits());
   check_flash_params(params, workspace.limits());
+  if (detail::flash_stream(launch)) return flash_one_stream(problem, params, rng, workspace, record, launch);
   const detail::Plan plan = detail::make_plan(KernelFamily::flash, problem, params.tile, workspace.limits(),
                                               workspace.sm_count(), launch.num_chunks, detail::sampling_key_ring(launch));
   detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::flash);
-  p.mode = static_cast<int32_t>(params.budget == FlashBudget::exact_total ? detail::SamplingMode::flash_exact
-                                                                          : detail::SamplingMode::flash_reference);
+  p.mode = static_cast<int32_t>(flash_mode(params));
   p.tile = params.tile;
   p.samples = params.samples;
   set_rng_and_record(p, rng, record);

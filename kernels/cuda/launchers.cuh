@@ -45,6 +45,10 @@ template <int D, class T>
 void launch_prop_two_pass(const KernelParams& p, dim3 grid1, std::size_t smem1, Pass2Shape pass2, dim3 grid2,
                           std::size_t smem2, cudaStream_t stream);
 
+// flash in one key stream (variant 64; d = 128): grid (chunks, KV heads, batch) of kTileThreads threads.
+template <int D, class T>
+void launch_flash_stream(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream);
+
 // Raises a kernel's dynamic shared-memory limit once per size increase. Also below 48 KB: the default limit is 48 KB
 // of static and dynamic together, so 47.9 KB dynamic on top of static shared memory fails to launch
 // (cudaErrorInvalidValue: call 72, pass 2 of v:62 with 49072 + 1408 bytes).

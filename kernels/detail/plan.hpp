@@ -129,8 +129,14 @@ inline Pass2Shape two_pass_pass2(const LaunchOptions& launch) {
   if (launch.variant == 63) return Pass2Shape{256, 4, true};  // 63 registers (no spills): 4 CTAs per SM
   return launch.variant == 62 ? Pass2Shape{128, 4, false} : Pass2Shape{256, 2, false};
 }
-// Pass 1: chunks of whole super tiles (score_prefix_super) split as the CTA-wide-tile dense kernel's, for the CTAs per
-// SM its shared memory allows (requested_chunks > 0 forces the split). Pass 2: one CTA per (query head, sequence),
+// The CTA-wide-tile key streams (score_prefix_kernel.cuh, flash_stream_kernel.cuh): chunks of whole super tiles
+// (score_prefix_super) split as the CTA-wide-tile dense kernel's, for the CTAs per SM that smem_bytes allows
+// (requested_chunks > 0 forces the split).
+Plan tile_stream_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int tile,
+                      std::size_t smem_bytes, int requested_chunks);
+// Variant 64: S2ANTA-flash in one key stream (flash_stream_kernel.cuh; d = 128, sm_80+).
+inline bool flash_stream(const LaunchOptions& launch) { return launch.variant == 64; }
+// Pass 1: tile_stream_plan with its ring and score buffers. Pass 2: one CTA per (query head, sequence),
 // at most `entries` = min(tiles, S) sampled tiles, `stage` of them per round, split over `parts` CTAs per head where
 // the batch's heads would leave SMs idle (their partial sums merged by the last to arrive).
 inline constexpr int kMaxSampledParts = 8;

@@ -41,6 +41,21 @@ __device__ __forceinline__ uint32_t sampling_step(const KernelParams& p) {
   return p.step_ptr != nullptr ? *p.step_ptr : p.step;
 }
 
+// flash: tile t's budget n_t (exact_total: S / tiles, one more for the first S mod tiles; reference: S / tiles, at
+// least 1), its count axis [0, b1 = n_t], its Philox offset u, and the weight factor f = l_t / n_t (the one-pass
+// kernel and the one-stream kernel, flash_stream_kernel.cuh, take theirs from here: the same counts).
+struct FlashBudget {
+  float f;
+  double b1, u;
+};
+__device__ __forceinline__ FlashBudget flash_budget(const KernelParams& p, int64_t base, int64_t extra, uint32_t step,
+                                                    int b, int head, int t, float l_t) {
+  int64_t nt = p.mode == static_cast<int>(SamplingMode::flash_exact) ? base + (t < extra ? 1 : 0) : base;
+  if (nt < 1) nt = 1;
+  const santa::RngSite site{p.seed, step, static_cast<uint32_t>(b), static_cast<uint32_t>(head), static_cast<uint32_t>(t)};
+  return {l_t / static_cast<float>(nt), static_cast<double>(nt), santa::systematic_offset(site)};
+}
+
 // Tile masses in 64-bit fixed point: W_t = exp2(m_t - m*) l_t <= tile <= 512 = 2^9, scaled by 2^40, so a
 // sum over up to 2^12 tiles stays below 2^61. Integer sums are associative: every CTA gets the same prefix.
 __device__ __forceinline__ unsigned long long fixed_mass(float m, float l, float mstar) {
@@ -386,16 +401,11 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) sampling_decode_kernel(c
   // S / ntiles once per CTA, not per tile (a 64-bit division is a long call; the tile work is instruction-bound).
   const int64_t flash_base = ntiles > 0 ? S / ntiles : 0, flash_extra = ntiles > 0 ? S % ntiles : 0;
   auto flash_tile_budget = [&](int h, int lt) {
-    const int t = t0 + lt;
-    int64_t nt = p.mode == static_cast<int>(SamplingMode::flash_exact) ? flash_base + (t < flash_extra ? 1 : 0)
-                                                                        : flash_base;
-    if (nt < 1) nt = 1;
-    t_f[h * tpc + lt] = t_l[h * tpc + lt] / static_cast<float>(nt);
+    const FlashBudget fb = flash_budget(p, flash_base, flash_extra, step, b, kvh * G + h, t0 + lt, t_l[h * tpc + lt]);
+    t_f[h * tpc + lt] = fb.f;
     t_b0[h * tpc + lt] = 0.0;
-    t_b1[h * tpc + lt] = static_cast<double>(nt);
-    const santa::RngSite site{p.seed, step, static_cast<uint32_t>(b), static_cast<uint32_t>(kvh * G + h),
-                              static_cast<uint32_t>(t)};
-    t_u[h * tpc + lt] = santa::systematic_offset(site);
+    t_b1[h * tpc + lt] = fb.b1;
+    t_u[h * tpc + lt] = fb.u;
   };
   auto tile_counts_task = [&](int h0, int lt) {  // heads [h0, h0 + HC) of tile lt
     const int64_t grow0 = static_cast<int64_t>(t0 + lt) * TR;  // sequence row of the tile's first key

@@ -241,16 +241,13 @@ DenseKernel dense_kernel_for(const DecodeProblem& problem, const WorkspaceLimits
   return tile.plan.rows_max >= kTileMinKeys ? tile : as_requested();
 }
 
-TwoPassPlan two_pass_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int tile,
-                          int64_t samples, int stages, int requested_chunks, Pass2Shape pass2) {
-  TwoPassPlan tp;
-  Plan& plan = tp.pass1;
+Plan tile_stream_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int tile,
+                      std::size_t smem_bytes, int requested_chunks) {
+  Plan plan;
   plan.n_max = max_sequence_length(problem);
-  const int G = problem.num_heads / problem.num_kv_heads;
   plan.unit = score_prefix_super(tile);
   const int64_t units = ceil_div(plan.n_max, plan.unit);
-  plan.smem_bytes = static_cast<std::size_t>(stages) * kTileKeys * problem.head_dim * 2 +
-                    2 * static_cast<std::size_t>(G) * score_prefix_stride(tile) * sizeof(float);
+  plan.smem_bytes = smem_bytes;
   constexpr std::size_t kSmPerSm = 227 * 1024;  // sm_80 / sm_90 shared memory per SM available to CTAs
   const int64_t per_sm = std::max<int64_t>(1, static_cast<int64_t>(kSmPerSm / (plan.smem_bytes + 1024)));
   if (requested_chunks > limits.max_chunks) {
@@ -266,6 +263,18 @@ TwoPassPlan two_pass_plan(const DecodeProblem& problem, const WorkspaceLimits& l
   const int64_t per = ceil_div(units, chunks);
   plan.num_chunks = static_cast<int>(ceil_div(units, per));
   plan.rows_max = static_cast<int>(per * plan.unit);
+  return plan;
+}
+
+TwoPassPlan two_pass_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int tile,
+                          int64_t samples, int stages, int requested_chunks, Pass2Shape pass2) {
+  TwoPassPlan tp;
+  const int G = problem.num_heads / problem.num_kv_heads;
+  tp.pass1 = tile_stream_plan(problem, limits, sm_count, tile,
+                              static_cast<std::size_t>(stages) * kTileKeys * problem.head_dim * 2 +
+                                  2 * static_cast<std::size_t>(G) * score_prefix_stride(tile) * sizeof(float),
+                              requested_chunks);
+  const Plan& plan = tp.pass1;
   tp.entries = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ceil_div(plan.n_max, tile), samples)));
   // Pass 2: one wave of the CTAs per SM its registers allow (pass2: 256 threads x 2 or 128 x 4, 128 registers),
   // heads split over several CTAs where the batch has fewer (calls 3-4 of 2026-12-04, H200, B = 1, 32k: 32 CTAs of
@@ -397,6 +406,11 @@ SplitInfo split_info(KernelFamily family, const DecodeProblem& problem, int tile
     plan = detail::two_pass_plan(problem, workspace.limits(), workspace.sm_count(), tile, 1,
                                  detail::two_pass_stages(requested), requested.num_chunks)
                .pass1;  // pass 1's split (pass 2: one CTA per query head)
+  } else if (family == KernelFamily::flash && detail::flash_stream(requested)) {
+    plan = detail::tile_stream_plan(problem, workspace.limits(), workspace.sm_count(), tile,
+                                    detail::flash_stream_smem_bytes(problem.num_heads / problem.num_kv_heads, tile,
+                                                                    problem.head_dim),
+                                    requested.num_chunks);
   } else {
     plan = detail::make_plan(family, problem, tile, workspace.limits(), workspace.sm_count(), requested.num_chunks,
                              detail::sampling_key_ring(requested));

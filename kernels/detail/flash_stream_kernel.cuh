@@ -1,0 +1,281 @@
+// S2ANTA-flash in one key stream (benchmark variant 64; d = 128, sm_80+): the key stream of pass 1 of the two-pass
+// prop (score_prefix_kernel.cuh: 128-thread CTAs, a cp.async ring of three 128-key K tiles, the CTA-wide-tile dense
+// kernel's copies) with flash's per-tile work and the value gather inside it, so no CTA phase stops streaming K.
+//
+// Why (kernels/NOTES.md, calls 16-24 and 60-65): the one-pass sampling kernel holds a whole chunk's scores in shared
+// memory, and its phases after the key stream (compaction, gather, merge) stream nothing: flash S = 2048 ran at
+// 71 % of the bulk probe at B = 16, 32k. flash needs nothing from other tiles to sample a tile (fixed budgets), so
+// here each super tile of U = max(128, tile) keys is finished as soon as its scores are complete:
+//  - warp w owns query heads w and w + 4: for each of the super tile's sampling tiles it runs the one-pass kernel's
+//    tile_prefix, flash budget (flash_budget) and tile_counts on the same scores (same mma products, same order),
+//    so the counts are bitwise the default kernel's; the weights count * l_t / n_t replace the prefix;
+//  - it folds the tiles' (m_t, l_t) into its heads' running max and sum (flash attention's rescaling) and issues
+//    cp.async copies of the V rows its heads sampled into its own 2 KB stage (8 rows);
+//  - one K tile later (the copies have had a whole tile's stream to land) it adds those rows, weighted by
+//    count * l_t / n_t * exp2(m_t - M), to its heads' accumulators. More than 8 rows in a super tile: the rest in
+//    synchronous rounds of 8.
+// A warp's rows, weights and statistics are its own, so the finish and the gather need no block barrier: two per K
+// tile, as pass 1. The chunk's (M, L, acc) per head is the default kernel's partial (merge.cuh's softmax merge).
+// Each lane holds 4 of the head's 128 output columns.
+#pragma once
+
+#include "kernels/decode.hpp"
+#include "kernels/detail/sampling_kernel.cuh"
+#include "kernels/detail/tile_copy.cuh"
+
+namespace santa::gpu::detail {
+
+inline constexpr int kFlashHeadsPerWarp = kMaxGroup / (kTileThreads / 32);  // 2
+// One warp's heads: the super tile's tile statistics (sampling tiles of >= 32 keys: at most 4 per 128 keys), the
+// scratch of one (head, tile) task, and the rows each head sampled (a super tile has at most kMaxTile rows).
+struct FlashWarpState {
+  float m[kFlashHeadsPerWarp][kTileKeys / 32], l[kFlashHeadsPerWarp][kTileKeys / 32];
+  double b0, b1, u;
+  float f;
+  int last;
+  uint32_t mask[kFlashHeadsPerWarp][kMaxTile / 32];
+};
+
+template <int D, class T>
+__global__ void __launch_bounds__(kTileThreads, 1) flash_stream_kernel(const KernelParams p) {
+  using Copy = TileCopy<D, T>;
+  constexpr int kStages = 3;  // the wait counts below are written for this ring
+  constexpr int kTileBytes = Copy::kTileBytes;
+  constexpr int kRowBytes = D * static_cast<int>(sizeof(T));
+  constexpr int kUnitsPerRow = kRowBytes / 16;
+  constexpr int kWarpsHere = kTileThreads / 32, kHeadsPerWarp = kFlashHeadsPerWarp;
+  static_assert(D == 4 * 32, "a lane holds 4 output columns");
+  extern __shared__ __align__(kSmemAlign) float4 smem4[];
+  unsigned char* ring = reinterpret_cast<unsigned char*>(smem4);
+  __shared__ __align__(16) T s_q[kMaxGroup * kQRowStride<D>];
+  __shared__ FlashWarpState s_w[kWarpsHere];
+  __shared__ int s_cnt[kMaxGroup];
+  __shared__ int s_flag;
+
+  const AsyncCta<D, T> cta = async_cta<D, T>(p);
+  const int r0 = cta.r0, r1 = cta.r1, b = cta.b, kvh = cta.kvh;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, c = lane & 3;
+  const int G = p.group, TR = p.tile, U = score_prefix_super(TR), sst = score_prefix_stride(TR);
+  const int n = min(max(p.seq_lens[b], 0), static_cast<int>(p.n_max));
+  const int ntiles = (n + TR - 1) / TR;
+  const int per = TR / 32;
+  const int words = U / 32;
+  float* sbuf = reinterpret_cast<float*>(ring + kStages * kTileBytes);  // [2][G][sst] after the K ring
+  unsigned char* stage = reinterpret_cast<unsigned char*>(sbuf + 2 * G * sst) + warp * kFlashWarpRows * kRowBytes;
+  FlashWarpState& ws = s_w[warp];
+  const uint32_t step = sampling_step(p);
+  const int64_t flash_base = ntiles > 0 ? p.samples / ntiles : 0, flash_extra = ntiles > 0 ? p.samples % ntiles : 0;
+  const T* vbase = cta.v;
+
+  stage_q<D, T, kTileThreads>(s_q, p, b, kvh);
+  if (tid < kMaxGroup) s_cnt[tid] = 0;
+  __syncthreads();
+  QFrag<D> qf;
+  load_q_smem<D, T>(qf, s_q, g, c);
+
+  // This warp's heads: warp + 4 j, j < nh.
+  const int nh = warp < G ? (G - warp + kWarpsHere - 1) / kWarpsHere : 0;
+  float M[kHeadsPerWarp], L[kHeadsPerWarp], acc[kHeadsPerWarp][4];
+#pragma unroll
+  for (int j = 0; j < kHeadsPerWarp; ++j) {
+    M[j] = -INFINITY, L[j] = 0.f;
+    acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.f;
+  }
+
+  // Entry e of this warp's rows of a super tile (its heads in order, rows ascending): (j, row in the super tile).
+  int rows_of[kHeadsPerWarp] = {0, 0};
+  const auto entry = [&](int e, int& j, int& row) {
+    j = e < rows_of[0] ? 0 : 1;
+    e -= j == 0 ? 0 : rows_of[0];
+    for (int w = 0; w < words; ++w) {
+      uint32_t m = ws.mask[j][w];
+      const int cnt = __popc(m);
+      if (e < cnt) {
+        for (int k = 0; k < e; ++k) m &= m - 1u;
+        row = 32 * w + __ffs(m) - 1;
+        return;
+      }
+      e -= cnt;
+    }
+    row = 0;  // unreachable for e < rows_of[0] + rows_of[1]
+  };
+  // Copies of entries [first, first + kFlashWarpRows) into the stage, one commit group (empty when none).
+  const auto issue_rows = [&](int s0, int first) {
+    const int total = rows_of[0] + rows_of[1];
+#pragma unroll
+    for (int k = 0; k < kFlashWarpRows * kUnitsPerRow / 32; ++k) {
+      const int idx = 32 * k + lane, e = first + idx / kUnitsPerRow, u = idx % kUnitsPerRow;
+      if (e < total) {
+        int j, row;
+        entry(e, j, row);
+        cp_async_16(stage + (idx / kUnitsPerRow) * kRowBytes + 16 * u, vbase + cta.rows(s0 + row) + 8 * u, true);
+      }
+    }
+    cp_async_commit();
+  };
+  // Adds this warp's sampled rows of the super tile at s0 (weights in buf) to its accumulators: the first round is
+  // in the stage (issued one K tile earlier), the others are copied here.
+  const auto accumulate = [&](const float* buf, int s0) {
+    const int total = rows_of[0] + rows_of[1];
+    for (int first = 0; first < total; first += kFlashWarpRows) {
+      if (first > 0) {
+        __syncwarp();  // every lane is done with the previous round
+        issue_rows(s0, first);
+        cp_async_wait<0>();
+      }
+      __syncwarp();  // every lane's copies are visible to the warp
+      const int cnt = min(kFlashWarpRows, total - first);
+      int my_j = 0, my_row = 0;
+      if (lane < cnt) entry(first + lane, my_j, my_row);
+      for (int e = 0; e < cnt; ++e) {
+        const int j = __shfl_sync(0xFFFFFFFFu, my_j, e), row = __shfl_sync(0xFFFFFFFFu, my_row, e);
+        const int h = warp + kWarpsHere * j;
+        const float w = buf[h * sst + row];  // count * l_t / n_t (> 0: the row is in head h's mask)
+        const float fac = w * exp2f(ws.m[j][row / TR] - M[j]);
+        const uint2 raw = *reinterpret_cast<const uint2*>(stage + e * kRowBytes + 8 * lane);
+        const float v0 = Half<T>::lo(raw.x), v1 = Half<T>::hi(raw.x), v2 = Half<T>::lo(raw.y), v3 = Half<T>::hi(raw.y);
+#pragma unroll
+        for (int jj = 0; jj < kHeadsPerWarp; ++jj) {
+          if (jj == j) {
+            acc[jj][0] += fac * v0;
+            acc[jj][1] += fac * v1;
+            acc[jj][2] += fac * v2;
+            acc[jj][3] += fac * v3;
+          }
+        }
+      }
+    }
+  };
+  // This warp's heads of the completed super tile at s0: statistics, budgets and counts per sampling tile, the
+  // running max and sum, then the copies of the sampled rows.
+  const auto finish_super = [&](float* buf, int s0) {
+    const int nst = (min(U, r1 - s0) + TR - 1) / TR;
+    for (int j = 0; j < nh; ++j) {
+      const int h = warp + kWarpsHere * j, hg = kvh * G + h;
+      if (lane < words) ws.mask[j][lane] = 0u;
+      __syncwarp();
+      float mmax = -INFINITY;
+      for (int lt = 0; lt < nst; ++lt) {
+        const int t = (s0 + lt * TR) / TR;
+        float* col = buf + h * sst + lt * TR;
+        with_per<TilePrefixOps<1>::template Fn>(per, col, sst, 1, lane, &ws.m[j][lt], &ws.l[j][lt], &ws.last, 0);
+        __syncwarp();
+        if (lane == 0) {
+          const FlashBudget fb = flash_budget(p, flash_base, flash_extra, step, b, hg, t, ws.l[j][lt]);
+          ws.b0 = 0.0, ws.b1 = fb.b1, ws.u = fb.u, ws.f = fb.f;
+        }
+        __syncwarp();
+        const int64_t grow0 = static_cast<int64_t>(t) * TR;
+        int32_t* counts_row =
+            p.counts_out == nullptr ? nullptr
+                                    : p.counts_out + (static_cast<int64_t>(b) * p.num_heads + hg) * p.n_max + grow0;
+        with_per<TileCountsOps<1>::template Fn>(per, col, sst, 1, lane, &ws.b0, &ws.b1, &ws.u, &ws.f, &ws.last,
+                                                &ws.l[j][lt], 0, counts_row, p.n_max, static_cast<int>(n - grow0),
+                                                ws.mask[j] + lt * (TR / 32), s_cnt + h);
+        __syncwarp();
+        mmax = fmaxf(mmax, ws.m[j][lt]);
+      }
+      const float newM = fmaxf(M[j], mmax);
+      if (newM != -INFINITY) {
+        const float scale = exp2f(M[j] - newM);  // 0 while M is -inf (acc and L are 0 then)
+        float add = 0.f;
+        for (int lt = 0; lt < nst; ++lt) add += exp2f(ws.m[j][lt] - newM) * ws.l[j][lt];
+#pragma unroll
+        for (int jj = 0; jj < kHeadsPerWarp; ++jj) {
+          if (jj == j) {
+            L[jj] = L[jj] * scale + add;
+            M[jj] = newM;
+            acc[jj][0] *= scale, acc[jj][1] *= scale, acc[jj][2] *= scale, acc[jj][3] *= scale;
+          }
+        }
+      }
+      int cnt = lane < words ? __popc(ws.mask[j][lane]) : 0;
+      rows_of[j] = warp_sum(cnt);
+    }
+    issue_rows(s0, 0);
+  };
+
+  const Copy copy(cta.rows, r0, r1, p.async_mode);
+  const int tiles = copy.tiles;
+  // Commit groups per thread: K_0, (empty), K_1, (empty), then per tile i: K_{i+2}, V_i (the rows of the super tile
+  // finished in tile i, or empty). Tile i's K then always has exactly three newer groups at the top of iteration i.
+  copy.issue(0, cta.k, ring);
+  cp_async_commit();
+  copy.issue(1, cta.k, ring + kTileBytes);
+  cp_async_commit();
+  bool pending = false;  // a finished super tile whose rows are in flight
+  int pend_s0 = 0;
+  float* pend_buf = sbuf;
+  for (int i = 0; i < tiles; ++i) {
+    cp_async_wait<3>();  // K_i
+    __syncthreads();     // every thread's copies of K_i are visible, every warp is done with K_{i-1}'s slot
+    copy.issue(i + kStages - 1, cta.k, ring + ((i + kStages - 1) % kStages) * kTileBytes);
+    const unsigned char* kb = ring + (i % kStages) * kTileBytes;
+    const int row_in = kTileKeys * i;
+    const int super = row_in / U;
+    float* buf = sbuf + (super & 1) * G * sst;
+#pragma unroll
+    for (int jj = 0; jj < 2; ++jj) {
+      const int step0 = r0 + row_in + 16 * (2 * warp + jj);
+      float s[2][2] = {{0.f, 0.f}, {0.f, 0.f}};
+      if (step0 < r1) Copy::scores(qf, kb, warp, jj, g, c, s);
+      if (g < G) {
+#pragma unroll
+        for (int nt = 0; nt < 2; ++nt) {
+          const int key = step0 + 8 * nt + 2 * c;
+          float2 v;
+          v.x = key < r1 ? s[nt][0] * p.scale_log2 : -INFINITY;
+          v.y = key + 1 < r1 ? s[nt][1] * p.scale_log2 : -INFINITY;
+          *reinterpret_cast<float2*>(buf + g * sst + row_in % U + 16 * (2 * warp + jj) + 8 * nt + 2 * c) = v;
+        }
+      }
+    }
+    const int next = row_in + kTileKeys;
+    if (i == tiles - 1 && next % U != 0) {  // the chunk ends inside the super tile: the rest of it is -inf
+      for (int e = tid; e < G * (U - next % U); e += kTileThreads) {
+        buf[(e / (U - next % U)) * sst + next % U + e % (U - next % U)] = -INFINITY;
+      }
+    }
+    __syncthreads();  // the super tile's scores so far are complete
+    if (pending) {    // the previous super tile's rows: all but K_{i+2} has landed
+      cp_async_wait<1>();
+      accumulate(pend_buf, pend_s0);
+      pending = false;
+    }
+    if (next % U == 0 || i == tiles - 1) {
+      finish_super(buf, r0 + super * U);
+      pending = true;
+      pend_s0 = r0 + super * U;
+      pend_buf = buf;
+    } else {
+      cp_async_commit();  // V_i: empty
+    }
+  }
+  cp_async_wait<0>();
+  if (pending) accumulate(pend_buf, pend_s0);
+  __syncthreads();  // the ring is the merge's scratch from here
+
+  // The chunk's partial: per head (M, L) and acc = sum of count * l_t / n_t * exp2(m_t - M) v (the default kernel's).
+  const int group = b * p.num_kv_heads + kvh;
+  const int64_t part = static_cast<int64_t>(group) * p.num_chunks + cta.chunk;
+  for (int j = 0; j < nh; ++j) {
+    const int h = warp + kWarpsHere * j;
+    float4 a = make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+    for (int jj = 0; jj < kHeadsPerWarp; ++jj) {
+      if (jj == j) a = make_float4(acc[jj][0], acc[jj][1], acc[jj][2], acc[jj][3]);
+    }
+    reinterpret_cast<float4*>(p.part_acc + (part * G + h) * D)[lane] = a;
+    if (lane == 0) {
+      p.part_ml[2 * (part * G + h)] = j == 0 ? M[0] : M[1];
+      p.part_ml[2 * (part * G + h) + 1] = j == 0 ? L[0] : L[1];
+      p.part_cnt[part * kCntStride + h] = s_cnt[h];
+    }
+  }
+  if (tid == 0) p.part_cnt[part * kCntStride + kMaxGroup] = 0;  // distinct rows are not recorded by this kernel
+  if (arrive_last(p, group, &s_flag)) {
+    merge_chunks<D, T, MergeKind::softmax, kTileThreads>(p, b, kvh, reinterpret_cast<float*>(smem4));
+  }
+}
+
+}  // namespace santa::gpu::detail
