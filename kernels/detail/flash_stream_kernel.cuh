@@ -9,14 +9,16 @@
 //  - warp w owns query heads w and w + 4: for each of the super tile's sampling tiles it runs the one-pass kernel's
 //    tile_prefix, flash budget (flash_budget) and tile_counts on the same scores (same mma products, same order),
 //    so the counts are bitwise the default kernel's; the weights count * l_t / n_t replace the prefix;
-//  - it folds the tiles' (m_t, l_t) into its heads' running max and sum (flash attention's rescaling) and issues
-//    cp.async copies of the V rows its heads sampled into its own 2 KB stage (8 rows);
-//  - one K tile later (the copies have had a whole tile's stream to land) it adds those rows, weighted by
-//    count * l_t / n_t * exp2(m_t - M), to its heads' accumulators. More than 8 rows in a super tile: the rest in
-//    synchronous rounds of 8.
-// A warp's rows, weights and statistics are its own, so the finish and the gather need no block barrier: two per K
+//  - it folds the tiles' (m_t, l_t) into its heads' running max M and sum (flash attention's rescaling) and lists
+//    the rows its heads sampled with their factors count * l_t / n_t * exp2(m_t - M) (up to 32 at a time);
+//  - at every K tile it copies the next 8 listed rows into its own 2 KB stage (cp.async) and adds them one K tile
+//    later, when the copies have had a tile's stream to land. 8 rows per 128 keys is what S = 2048 at 32k keys
+//    draws per head; rows still listed when the next super tile is finished (shorter sequences, larger S) are
+//    added then, in synchronous rounds of 8.
+// A warp's rows, factors and statistics are its own, so the finish and the gather need no block barrier: two per K
 // tile, as pass 1. The chunk's (M, L, acc) per head is the default kernel's partial (merge.cuh's softmax merge).
-// Each lane holds 4 of the head's 128 output columns.
+// Each lane holds 4 of the head's 128 output columns. One score buffer (the factors leave it at the finish) and q
+// staged in the value stage keep tiles of 256 keys at two CTAs per SM (G <= 4).
 #pragma once
 
 #include "kernels/decode.hpp"
@@ -26,14 +28,19 @@
 namespace santa::gpu::detail {
 
 inline constexpr int kFlashHeadsPerWarp = kMaxGroup / (kTileThreads / 32);  // 2
+inline constexpr int kFlashListRows = 32;
 // One warp's heads: the super tile's tile statistics (sampling tiles of >= 32 keys: at most 4 per 128 keys), the
-// scratch of one (head, tile) task, and the rows each head sampled (a super tile has at most kMaxTile rows).
+// scratch of one (head, tile) task, the rows each head sampled (a super tile has at most kMaxTile rows), and the list
+// of sampled rows waiting for the gather (sequence row, factor, which of the warp's heads).
 struct FlashWarpState {
   float m[kFlashHeadsPerWarp][kTileKeys / 32], l[kFlashHeadsPerWarp][kTileKeys / 32];
   double b0, b1, u;
   float f;
   int last;
   uint32_t mask[kFlashHeadsPerWarp][kMaxTile / 32];
+  int row[kFlashListRows];
+  float fac[kFlashListRows];
+  uint8_t head[kFlashListRows];
 };
 
 template <int D, class T>
@@ -45,9 +52,10 @@ __global__ void __launch_bounds__(kTileThreads, 1) flash_stream_kernel(const Ker
   constexpr int kUnitsPerRow = kRowBytes / 16;
   constexpr int kWarpsHere = kTileThreads / 32, kHeadsPerWarp = kFlashHeadsPerWarp;
   static_assert(D == 4 * 32, "a lane holds 4 output columns");
+  static_assert(kMaxGroup * kQRowStride<D> * sizeof(T) <= kWarpsHere * kFlashWarpRows * kRowBytes,
+                "q is staged in the value stage");
   extern __shared__ __align__(kSmemAlign) float4 smem4[];
   unsigned char* ring = reinterpret_cast<unsigned char*>(smem4);
-  __shared__ __align__(16) T s_q[kMaxGroup * kQRowStride<D>];
   __shared__ FlashWarpState s_w[kWarpsHere];
   __shared__ int s_cnt[kMaxGroup];
   __shared__ int s_flag;
@@ -60,18 +68,21 @@ __global__ void __launch_bounds__(kTileThreads, 1) flash_stream_kernel(const Ker
   const int ntiles = (n + TR - 1) / TR;
   const int per = TR / 32;
   const int words = U / 32;
-  float* sbuf = reinterpret_cast<float*>(ring + kStages * kTileBytes);  // [2][G][sst] after the K ring
-  unsigned char* stage = reinterpret_cast<unsigned char*>(sbuf + 2 * G * sst) + warp * kFlashWarpRows * kRowBytes;
+  float* sbuf = reinterpret_cast<float*>(ring + kStages * kTileBytes);  // [G][sst] after the K ring
+  unsigned char* stages = reinterpret_cast<unsigned char*>(sbuf + G * sst);
+  unsigned char* stage = stages + warp * kFlashWarpRows * kRowBytes;
   FlashWarpState& ws = s_w[warp];
   const uint32_t step = sampling_step(p);
   const int64_t flash_base = ntiles > 0 ? p.samples / ntiles : 0, flash_extra = ntiles > 0 ? p.samples % ntiles : 0;
-  const T* vbase = cta.v;
 
-  stage_q<D, T, kTileThreads>(s_q, p, b, kvh);
-  if (tid < kMaxGroup) s_cnt[tid] = 0;
-  __syncthreads();
+  {
+    T* s_q = reinterpret_cast<T*>(stages);  // dead once every warp holds its fragments (before the first copy)
+    stage_q<D, T, kTileThreads>(s_q, p, b, kvh);
+    if (tid < kMaxGroup) s_cnt[tid] = 0;
+    __syncthreads();
+  }
   QFrag<D> qf;
-  load_q_smem<D, T>(qf, s_q, g, c);
+  load_q_smem<D, T>(qf, reinterpret_cast<const T*>(stages), g, c);
 
   // This warp's heads: warp + 4 j, j < nh.
   const int nh = warp < G ? (G - warp + kWarpsHere - 1) / kWarpsHere : 0;
@@ -81,75 +92,55 @@ __global__ void __launch_bounds__(kTileThreads, 1) flash_stream_kernel(const Ker
     M[j] = -INFINITY, L[j] = 0.f;
     acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.f;
   }
+  int q_head = 0, q_len = 0, in_flight = 0;  // the list's next entry, its length, entries in the stage
 
-  // Entry e of this warp's rows of a super tile (its heads in order, rows ascending): (j, row in the super tile).
-  int rows_of[kHeadsPerWarp] = {0, 0};
-  const auto entry = [&](int e, int& j, int& row) {
-    j = e < rows_of[0] ? 0 : 1;
-    e -= j == 0 ? 0 : rows_of[0];
-    for (int w = 0; w < words; ++w) {
-      uint32_t m = ws.mask[j][w];
-      const int cnt = __popc(m);
-      if (e < cnt) {
-        for (int k = 0; k < e; ++k) m &= m - 1u;
-        row = 32 * w + __ffs(m) - 1;
-        return;
-      }
-      e -= cnt;
-    }
-    row = 0;  // unreachable for e < rows_of[0] + rows_of[1]
-  };
-  // Copies of entries [first, first + kFlashWarpRows) into the stage, one commit group (empty when none).
-  const auto issue_rows = [&](int s0, int first) {
-    const int total = rows_of[0] + rows_of[1];
+  // Copies of the next kFlashWarpRows listed rows into the stage, one commit group (empty when none).
+  const auto issue_batch = [&]() {
+    in_flight = min(kFlashWarpRows, q_len - q_head);
 #pragma unroll
     for (int k = 0; k < kFlashWarpRows * kUnitsPerRow / 32; ++k) {
-      const int idx = 32 * k + lane, e = first + idx / kUnitsPerRow, u = idx % kUnitsPerRow;
-      if (e < total) {
-        int j, row;
-        entry(e, j, row);
-        cp_async_16(stage + (idx / kUnitsPerRow) * kRowBytes + 16 * u, vbase + cta.rows(s0 + row) + 8 * u, true);
+      const int idx = 32 * k + lane, e = idx / kUnitsPerRow, u = idx % kUnitsPerRow;
+      if (e < in_flight) {
+        cp_async_16(stage + e * kRowBytes + 16 * u, cta.v + cta.rows(ws.row[q_head + e]) + 8 * u, true);
       }
     }
     cp_async_commit();
   };
-  // Adds this warp's sampled rows of the super tile at s0 (weights in buf) to its accumulators: the first round is
-  // in the stage (issued one K tile earlier), the others are copied here.
-  const auto accumulate = [&](const float* buf, int s0) {
-    const int total = rows_of[0] + rows_of[1];
-    for (int first = 0; first < total; first += kFlashWarpRows) {
-      if (first > 0) {
-        __syncwarp();  // every lane is done with the previous round
-        issue_rows(s0, first);
-        cp_async_wait<0>();
-      }
-      __syncwarp();  // every lane's copies are visible to the warp
-      const int cnt = min(kFlashWarpRows, total - first);
-      int my_j = 0, my_row = 0;
-      if (lane < cnt) entry(first + lane, my_j, my_row);
-      for (int e = 0; e < cnt; ++e) {
-        const int j = __shfl_sync(0xFFFFFFFFu, my_j, e), row = __shfl_sync(0xFFFFFFFFu, my_row, e);
-        const int h = warp + kWarpsHere * j;
-        const float w = buf[h * sst + row];  // count * l_t / n_t (> 0: the row is in head h's mask)
-        const float fac = w * exp2f(ws.m[j][row / TR] - M[j]);
-        const uint2 raw = *reinterpret_cast<const uint2*>(stage + e * kRowBytes + 8 * lane);
-        const float v0 = Half<T>::lo(raw.x), v1 = Half<T>::hi(raw.x), v2 = Half<T>::lo(raw.y), v3 = Half<T>::hi(raw.y);
+  // Adds the staged rows (landed, and visible to the warp) to the accumulators of their heads.
+  const auto add_batch = [&]() {
+    for (int e = 0; e < in_flight; ++e) {
+      const int j = ws.head[q_head + e];
+      const float fac = ws.fac[q_head + e];
+      const uint2 raw = *reinterpret_cast<const uint2*>(stage + e * kRowBytes + 8 * lane);
+      const float v0 = Half<T>::lo(raw.x), v1 = Half<T>::hi(raw.x), v2 = Half<T>::lo(raw.y), v3 = Half<T>::hi(raw.y);
 #pragma unroll
-        for (int jj = 0; jj < kHeadsPerWarp; ++jj) {
-          if (jj == j) {
-            acc[jj][0] += fac * v0;
-            acc[jj][1] += fac * v1;
-            acc[jj][2] += fac * v2;
-            acc[jj][3] += fac * v3;
-          }
+      for (int jj = 0; jj < kHeadsPerWarp; ++jj) {
+        if (jj == j) {
+          acc[jj][0] += fac * v0;
+          acc[jj][1] += fac * v1;
+          acc[jj][2] += fac * v2;
+          acc[jj][3] += fac * v3;
         }
       }
     }
+    q_head += in_flight;
+    in_flight = 0;
+    __syncwarp();  // the stage and the list entries may be reused
   };
-  // This warp's heads of the completed super tile at s0: statistics, budgets and counts per sampling tile, the
-  // running max and sum, then the copies of the sampled rows.
-  const auto finish_super = [&](float* buf, int s0) {
+  // Everything still listed, in synchronous rounds.
+  const auto drain = [&]() {
+    while (q_head < q_len) {
+      issue_batch();
+      cp_async_wait<0>();
+      __syncwarp();
+      add_batch();
+    }
+  };
+  // This warp's heads of the completed super tile at s0 (scores in sbuf): statistics, budgets and counts per sampling
+  // tile, the running max and sum, then the list of sampled rows (more than kFlashListRows: the rest added here).
+  const auto finish_super = [&](int s0) {
     const int nst = (min(U, r1 - s0) + TR - 1) / TR;
+    int rows0 = 0, rows1 = 0;
     for (int j = 0; j < nh; ++j) {
       const int h = warp + kWarpsHere * j, hg = kvh * G + h;
       if (lane < words) ws.mask[j][lane] = 0u;
@@ -157,7 +148,7 @@ __global__ void __launch_bounds__(kTileThreads, 1) flash_stream_kernel(const Ker
       float mmax = -INFINITY;
       for (int lt = 0; lt < nst; ++lt) {
         const int t = (s0 + lt * TR) / TR;
-        float* col = buf + h * sst + lt * TR;
+        float* col = sbuf + h * sst + lt * TR;
         with_per<TilePrefixOps<1>::template Fn>(per, col, sst, 1, lane, &ws.m[j][lt], &ws.l[j][lt], &ws.last, 0);
         __syncwarp();
         if (lane == 0) {
@@ -189,31 +180,54 @@ __global__ void __launch_bounds__(kTileThreads, 1) flash_stream_kernel(const Ker
           }
         }
       }
-      int cnt = lane < words ? __popc(ws.mask[j][lane]) : 0;
-      rows_of[j] = warp_sum(cnt);
+      const int rows = warp_sum(lane < words ? __popc(ws.mask[j][lane]) : 0);
+      (j == 0 ? rows0 : rows1) = rows;
     }
-    issue_rows(s0, 0);
+    // List entry e (heads in order, rows ascending): lane e of a round of 32 finds its row in the head's mask.
+    const int total = rows0 + rows1;
+    for (int base = 0; base < total; base += kFlashListRows) {
+      q_head = 0;
+      q_len = min(kFlashListRows, total - base);
+      if (lane < q_len) {
+        int e = base + lane;
+        const int j = e < rows0 ? 0 : 1;
+        e -= j == 0 ? 0 : rows0;
+        int row = 0;
+        for (int w = 0; w < words; ++w) {
+          uint32_t m = ws.mask[j][w];
+          const int cnt = __popc(m);
+          if (e < cnt) {
+            for (int k = 0; k < e; ++k) m &= m - 1u;
+            row = 32 * w + __ffs(m) - 1;
+            break;
+          }
+          e -= cnt;
+        }
+        const int h = warp + kWarpsHere * j;
+        ws.row[lane] = s0 + row;
+        ws.fac[lane] = sbuf[h * sst + row] * exp2f(ws.m[j][row / TR] - (j == 0 ? M[0] : M[1]));
+        ws.head[lane] = static_cast<uint8_t>(j);
+      }
+      __syncwarp();
+      if (base + kFlashListRows < total) drain();  // the weights are overwritten by the next super tile's scores
+    }
   };
 
   const Copy copy(cta.rows, r0, r1, p.async_mode);
   const int tiles = copy.tiles;
-  // Commit groups per thread: K_0, (empty), K_1, (empty), then per tile i: K_{i+2}, V_i (the rows of the super tile
-  // finished in tile i, or empty). Tile i's K then always has exactly three newer groups at the top of iteration i.
+  // Commit groups per thread: K_0, (empty), K_1, (empty), then per tile i: K_{i+2}, V_i (the next listed rows, or
+  // empty), plus the synchronous rounds' groups (which only make later waits stricter). Tile i's K then has at least
+  // three newer groups at the top of iteration i.
   copy.issue(0, cta.k, ring);
   cp_async_commit();
   copy.issue(1, cta.k, ring + kTileBytes);
   cp_async_commit();
-  bool pending = false;  // a finished super tile whose rows are in flight
-  int pend_s0 = 0;
-  float* pend_buf = sbuf;
   for (int i = 0; i < tiles; ++i) {
     cp_async_wait<3>();  // K_i
     __syncthreads();     // every thread's copies of K_i are visible, every warp is done with K_{i-1}'s slot
     copy.issue(i + kStages - 1, cta.k, ring + ((i + kStages - 1) % kStages) * kTileBytes);
     const unsigned char* kb = ring + (i % kStages) * kTileBytes;
     const int row_in = kTileKeys * i;
-    const int super = row_in / U;
-    float* buf = sbuf + (super & 1) * G * sst;
 #pragma unroll
     for (int jj = 0; jj < 2; ++jj) {
       const int step0 = r0 + row_in + 16 * (2 * warp + jj);
@@ -226,33 +240,32 @@ __global__ void __launch_bounds__(kTileThreads, 1) flash_stream_kernel(const Ker
           float2 v;
           v.x = key < r1 ? s[nt][0] * p.scale_log2 : -INFINITY;
           v.y = key + 1 < r1 ? s[nt][1] * p.scale_log2 : -INFINITY;
-          *reinterpret_cast<float2*>(buf + g * sst + row_in % U + 16 * (2 * warp + jj) + 8 * nt + 2 * c) = v;
+          *reinterpret_cast<float2*>(sbuf + g * sst + row_in % U + 16 * (2 * warp + jj) + 8 * nt + 2 * c) = v;
         }
       }
     }
     const int next = row_in + kTileKeys;
     if (i == tiles - 1 && next % U != 0) {  // the chunk ends inside the super tile: the rest of it is -inf
       for (int e = tid; e < G * (U - next % U); e += kTileThreads) {
-        buf[(e / (U - next % U)) * sst + next % U + e % (U - next % U)] = -INFINITY;
+        sbuf[(e / (U - next % U)) * sst + next % U + e % (U - next % U)] = -INFINITY;
       }
     }
     __syncthreads();  // the super tile's scores so far are complete
-    if (pending) {    // the previous super tile's rows: all but K_{i+2} has landed
+    if (in_flight > 0) {  // the rows copied at the end of the previous tile: all but K_{i+2} has landed
       cp_async_wait<1>();
-      accumulate(pend_buf, pend_s0);
-      pending = false;
+      __syncwarp();
+      add_batch();
     }
     if (next % U == 0 || i == tiles - 1) {
-      finish_super(buf, r0 + super * U);
-      pending = true;
-      pend_s0 = r0 + super * U;
-      pend_buf = buf;
-    } else {
-      cp_async_commit();  // V_i: empty
+      drain();  // what the previous super tile's list still holds (its factors use the running max before this one)
+      finish_super(r0 + (row_in / U) * U);
     }
+    issue_batch();  // V_i
   }
   cp_async_wait<0>();
-  if (pending) accumulate(pend_buf, pend_s0);
+  __syncwarp();
+  if (in_flight > 0) add_batch();
+  drain();
   __syncthreads();  // the ring is the merge's scratch from here
 
   // The chunk's partial: per head (M, L) and acc = sum of count * l_t / n_t * exp2(m_t - M) v (the default kernel's).

@@ -153,13 +153,13 @@ inline constexpr int kTileKeys = 16 * kWarps;
 // tiles, so no sampling tile straddles two CTAs); its score buffers' rows are padded by 8 floats.
 SANTA_KHD int score_prefix_super(int tile) { return tile > kTileKeys ? tile : kTileKeys; }
 SANTA_KHD int score_prefix_stride(int tile) { return score_prefix_super(tile) + 8; }
-// S2ANTA-flash in one key stream (benchmark variant 64, flash_stream_kernel.cuh): pass 1's ring of 3 K tiles and its
-// two score buffers, then each warp's stage of kFlashWarpRows value rows (2 KB at d = 128). At G = 4 and tiles of
-// <= 128 keys that is 109.3 KB: two CTAs per SM.
+// S2ANTA-flash in one key stream (benchmark variant 64, flash_stream_kernel.cuh): pass 1's ring of 3 K tiles, one
+// score buffer, then each warp's stage of kFlashWarpRows value rows (2 KB at d = 128). At G = 4 that is 110.7 KB with
+// tiles of 256 keys (106.5 KB up to 128): with the static state, two CTAs per SM.
 inline constexpr int kFlashWarpRows = 8;
 SANTA_KHD std::size_t flash_stream_smem_bytes(int group, int tile, int head_dim) {
   return static_cast<std::size_t>(3) * kTileKeys * head_dim * 2 +
-         2 * static_cast<std::size_t>(group) * score_prefix_stride(tile) * sizeof(float) +
+         static_cast<std::size_t>(group) * score_prefix_stride(tile) * sizeof(float) +
          static_cast<std::size_t>(kTileThreads / 32) * kFlashWarpRows * head_dim * 2;
 }
 

@@ -131,9 +131,10 @@ inline Pass2Shape two_pass_pass2(const LaunchOptions& launch) {
 }
 // The CTA-wide-tile key streams (score_prefix_kernel.cuh, flash_stream_kernel.cuh): chunks of whole super tiles
 // (score_prefix_super) split as the CTA-wide-tile dense kernel's, for the CTAs per SM that smem_bytes allows
-// (requested_chunks > 0 forces the split).
+// (requested_chunks > 0 forces the split). static_bytes: the kernel's static shared memory (ptxas), rounded up.
+inline constexpr std::size_t kScorePrefixStaticSmem = 2560, kFlashStaticSmem = 2304;  // ptxas: 2560, 2176 bytes
 Plan tile_stream_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int tile,
-                      std::size_t smem_bytes, int requested_chunks);
+                      std::size_t smem_bytes, std::size_t static_bytes, int requested_chunks);
 // Variant 64: S2ANTA-flash in one key stream (flash_stream_kernel.cuh; d = 128, sm_80+).
 inline bool flash_stream(const LaunchOptions& launch) { return launch.variant == 64; }
 // Pass 1: tile_stream_plan with its ring and score buffers. Pass 2: one CTA per (query head, sequence),

@@ -242,14 +242,15 @@ DenseKernel dense_kernel_for(const DecodeProblem& problem, const WorkspaceLimits
 }
 
 Plan tile_stream_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int tile,
-                      std::size_t smem_bytes, int requested_chunks) {
+                      std::size_t smem_bytes, std::size_t static_bytes, int requested_chunks) {
   Plan plan;
   plan.n_max = max_sequence_length(problem);
   plan.unit = score_prefix_super(tile);
   const int64_t units = ceil_div(plan.n_max, plan.unit);
   plan.smem_bytes = smem_bytes;
   constexpr std::size_t kSmPerSm = 227 * 1024;  // sm_80 / sm_90 shared memory per SM available to CTAs
-  const int64_t per_sm = std::max<int64_t>(1, static_cast<int64_t>(kSmPerSm / (plan.smem_bytes + 1024)));
+  const int64_t per_sm =
+      std::max<int64_t>(1, static_cast<int64_t>(kSmPerSm / (plan.smem_bytes + static_bytes + 1024)));
   if (requested_chunks > limits.max_chunks) {
     throw std::invalid_argument("LaunchOptions::num_chunks = " + std::to_string(requested_chunks) + "; allowed: 1.." +
                                 std::to_string(limits.max_chunks) + " (WorkspaceLimits::max_chunks)");
@@ -273,7 +274,7 @@ TwoPassPlan two_pass_plan(const DecodeProblem& problem, const WorkspaceLimits& l
   tp.pass1 = tile_stream_plan(problem, limits, sm_count, tile,
                               static_cast<std::size_t>(stages) * kTileKeys * problem.head_dim * 2 +
                                   2 * static_cast<std::size_t>(G) * score_prefix_stride(tile) * sizeof(float),
-                              requested_chunks);
+                              kScorePrefixStaticSmem, requested_chunks);
   const Plan& plan = tp.pass1;
   tp.entries = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ceil_div(plan.n_max, tile), samples)));
   // Pass 2: one wave of the CTAs per SM its registers allow (pass2: 256 threads x 2 or 128 x 4, 128 registers),
@@ -410,7 +411,7 @@ SplitInfo split_info(KernelFamily family, const DecodeProblem& problem, int tile
     plan = detail::tile_stream_plan(problem, workspace.limits(), workspace.sm_count(), tile,
                                     detail::flash_stream_smem_bytes(problem.num_heads / problem.num_kv_heads, tile,
                                                                     problem.head_dim),
-                                    requested.num_chunks);
+                                    detail::kFlashStaticSmem, requested.num_chunks);
   } else {
     plan = detail::make_plan(family, problem, tile, workspace.limits(), workspace.sm_count(), requested.num_chunks,
                              detail::sampling_key_ring(requested));
