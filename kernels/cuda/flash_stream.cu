@@ -6,8 +6,12 @@ namespace santa::gpu::detail {
 
 template <int D, class T>
 void launch_flash_stream(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream) {
-  static std::atomic<std::size_t> allowed{0};
-  launch_decode(flash_stream_kernel<D, T>, "flash_stream_kernel", p, grid, smem, stream, allowed, kTileThreads);
+  static std::atomic<std::size_t> allowed_one{0}, allowed_two{0};
+  if (p.group <= kTileThreads / 32) {  // one query head per warp
+    launch_decode(flash_stream_kernel<D, T, 1>, "flash_stream_kernel", p, grid, smem, stream, allowed_one, kTileThreads);
+  } else {
+    launch_decode(flash_stream_kernel<D, T, 2>, "flash_stream_kernel", p, grid, smem, stream, allowed_two, kTileThreads);
+  }
 }
 
 template void launch_flash_stream<128, __nv_bfloat16>(const KernelParams&, dim3, std::size_t, cudaStream_t);

@@ -43,14 +43,16 @@ struct FlashWarpState {
   uint8_t head[kFlashListRows];
 };
 
-template <int D, class T>
+// kHeads: query heads per warp (1 for G <= 4, 2 for G = 8), so that the accumulators are indexed at compile time.
+template <int D, class T, int kHeads>
 __global__ void __launch_bounds__(kTileThreads, 1) flash_stream_kernel(const KernelParams p) {
   using Copy = TileCopy<D, T>;
   constexpr int kStages = 3;  // the wait counts below are written for this ring
   constexpr int kTileBytes = Copy::kTileBytes;
   constexpr int kRowBytes = D * static_cast<int>(sizeof(T));
   constexpr int kUnitsPerRow = kRowBytes / 16;
-  constexpr int kWarpsHere = kTileThreads / 32, kHeadsPerWarp = kFlashHeadsPerWarp;
+  constexpr int kWarpsHere = kTileThreads / 32, kHeadsPerWarp = kHeads;
+  static_assert(kHeads >= 1 && kHeads <= kFlashHeadsPerWarp, "at most 8 query heads per KV head");
   static_assert(D == 4 * 32, "a lane holds 4 output columns");
   static_assert(kMaxGroup * kQRowStride<D> * sizeof(T) <= kWarpsHere * kFlashWarpRows * kRowBytes,
                 "q is staged in the value stage");
@@ -68,6 +70,7 @@ __global__ void __launch_bounds__(kTileThreads, 1) flash_stream_kernel(const Ker
   const int ntiles = (n + TR - 1) / TR;
   const int per = TR / 32;
   const int words = U / 32;
+  const int ltr = __ffs(TR) - 1;  // tiles are powers of two: row / TR = row >> ltr
   float* sbuf = reinterpret_cast<float*>(ring + kStages * kTileBytes);  // [G][sst] after the K ring
   unsigned char* stages = reinterpret_cast<unsigned char*>(sbuf + G * sst);
   unsigned char* stage = stages + warp * kFlashWarpRows * kRowBytes;
@@ -109,13 +112,13 @@ __global__ void __launch_bounds__(kTileThreads, 1) flash_stream_kernel(const Ker
   // Adds the staged rows (landed, and visible to the warp) to the accumulators of their heads.
   const auto add_batch = [&]() {
     for (int e = 0; e < in_flight; ++e) {
-      const int j = ws.head[q_head + e];
+      const int j = kHeads == 1 ? 0 : ws.head[q_head + e];
       const float fac = ws.fac[q_head + e];
       const uint2 raw = *reinterpret_cast<const uint2*>(stage + e * kRowBytes + 8 * lane);
       const float v0 = Half<T>::lo(raw.x), v1 = Half<T>::hi(raw.x), v2 = Half<T>::lo(raw.y), v3 = Half<T>::hi(raw.y);
 #pragma unroll
       for (int jj = 0; jj < kHeadsPerWarp; ++jj) {
-        if (jj == j) {
+        if (kHeads == 1 || jj == j) {
           acc[jj][0] += fac * v0;
           acc[jj][1] += fac * v1;
           acc[jj][2] += fac * v2;
@@ -139,15 +142,18 @@ __global__ void __launch_bounds__(kTileThreads, 1) flash_stream_kernel(const Ker
   // This warp's heads of the completed super tile at s0 (scores in sbuf): statistics, budgets and counts per sampling
   // tile, the running max and sum, then the list of sampled rows (more than kFlashListRows: the rest added here).
   const auto finish_super = [&](int s0) {
-    const int nst = (min(U, r1 - s0) + TR - 1) / TR;
-    int rows0 = 0, rows1 = 0;
-    for (int j = 0; j < nh; ++j) {
+    const int nst = (min(U, r1 - s0) + TR - 1) >> ltr;
+    int rows_before[kHeadsPerWarp + 1] = {};  // list entries of the warp's heads before head j
+#pragma unroll
+    for (int j = 0; j < kHeadsPerWarp; ++j) {
+      rows_before[j + 1] = rows_before[j];
+      if (j >= nh) continue;
       const int h = warp + kWarpsHere * j, hg = kvh * G + h;
       if (lane < words) ws.mask[j][lane] = 0u;
       __syncwarp();
       float mmax = -INFINITY;
       for (int lt = 0; lt < nst; ++lt) {
-        const int t = (s0 + lt * TR) / TR;
+        const int t = (s0 >> ltr) + lt;
         float* col = sbuf + h * sst + lt * TR;
         with_per<TilePrefixOps<1>::template Fn>(per, col, sst, 1, lane, &ws.m[j][lt], &ws.l[j][lt], &ws.last, 0);
         __syncwarp();
@@ -171,42 +177,35 @@ __global__ void __launch_bounds__(kTileThreads, 1) flash_stream_kernel(const Ker
         const float scale = exp2f(M[j] - newM);  // 0 while M is -inf (acc and L are 0 then)
         float add = 0.f;
         for (int lt = 0; lt < nst; ++lt) add += exp2f(ws.m[j][lt] - newM) * ws.l[j][lt];
-#pragma unroll
-        for (int jj = 0; jj < kHeadsPerWarp; ++jj) {
-          if (jj == j) {
-            L[jj] = L[jj] * scale + add;
-            M[jj] = newM;
-            acc[jj][0] *= scale, acc[jj][1] *= scale, acc[jj][2] *= scale, acc[jj][3] *= scale;
-          }
-        }
+        L[j] = L[j] * scale + add;
+        M[j] = newM;
+        acc[j][0] *= scale, acc[j][1] *= scale, acc[j][2] *= scale, acc[j][3] *= scale;
       }
-      const int rows = warp_sum(lane < words ? __popc(ws.mask[j][lane]) : 0);
-      (j == 0 ? rows0 : rows1) = rows;
+      rows_before[j + 1] += warp_sum(lane < words ? __popc(ws.mask[j][lane]) : 0);
     }
-    // List entry e (heads in order, rows ascending): lane e of a round of 32 finds its row in the head's mask.
-    const int total = rows0 + rows1;
+    // List entry e (heads in order, rows ascending), in rounds of kFlashListRows: word by word, lane l places row
+    // 32 w + l where the bits below it put it.
+    const int total = rows_before[kHeadsPerWarp];
+    const uint32_t below = (1u << lane) - 1u;
     for (int base = 0; base < total; base += kFlashListRows) {
       q_head = 0;
       q_len = min(kFlashListRows, total - base);
-      if (lane < q_len) {
-        int e = base + lane;
-        const int j = e < rows0 ? 0 : 1;
-        e -= j == 0 ? 0 : rows0;
-        int row = 0;
-        for (int w = 0; w < words; ++w) {
-          uint32_t m = ws.mask[j][w];
-          const int cnt = __popc(m);
-          if (e < cnt) {
-            for (int k = 0; k < e; ++k) m &= m - 1u;
-            row = 32 * w + __ffs(m) - 1;
-            break;
-          }
-          e -= cnt;
-        }
+#pragma unroll
+      for (int j = 0; j < kHeadsPerWarp; ++j) {
+        if (j >= nh) continue;
         const int h = warp + kWarpsHere * j;
-        ws.row[lane] = s0 + row;
-        ws.fac[lane] = sbuf[h * sst + row] * exp2f(ws.m[j][row / TR] - (j == 0 ? M[0] : M[1]));
-        ws.head[lane] = static_cast<uint8_t>(j);
+        int pos = rows_before[j] - base;
+        for (int w = 0; w < words && pos < kFlashListRows; ++w) {
+          const uint32_t m = ws.mask[j][w];
+          const int at = pos + __popc(m & below);
+          if (((m >> lane) & 1u) != 0u && at >= 0 && at < kFlashListRows) {
+            const int row = 32 * w + lane;
+            ws.row[at] = s0 + row;
+            ws.fac[at] = sbuf[h * sst + row] * exp2f(ws.m[j][row >> ltr] - M[j]);
+            ws.head[at] = static_cast<uint8_t>(j);
+          }
+          pos += __popc(m);
+        }
       }
       __syncwarp();
       if (base + kFlashListRows < total) drain();  // the weights are overwritten by the next super tile's scores
@@ -271,17 +270,14 @@ __global__ void __launch_bounds__(kTileThreads, 1) flash_stream_kernel(const Ker
   // The chunk's partial: per head (M, L) and acc = sum of count * l_t / n_t * exp2(m_t - M) v (the default kernel's).
   const int group = b * p.num_kv_heads + kvh;
   const int64_t part = static_cast<int64_t>(group) * p.num_chunks + cta.chunk;
-  for (int j = 0; j < nh; ++j) {
-    const int h = warp + kWarpsHere * j;
-    float4 a = make_float4(0.f, 0.f, 0.f, 0.f);
 #pragma unroll
-    for (int jj = 0; jj < kHeadsPerWarp; ++jj) {
-      if (jj == j) a = make_float4(acc[jj][0], acc[jj][1], acc[jj][2], acc[jj][3]);
-    }
-    reinterpret_cast<float4*>(p.part_acc + (part * G + h) * D)[lane] = a;
+  for (int j = 0; j < kHeadsPerWarp; ++j) {
+    if (j >= nh) continue;
+    const int h = warp + kWarpsHere * j;
+    reinterpret_cast<float4*>(p.part_acc + (part * G + h) * D)[lane] = make_float4(acc[j][0], acc[j][1], acc[j][2], acc[j][3]);
     if (lane == 0) {
-      p.part_ml[2 * (part * G + h)] = j == 0 ? M[0] : M[1];
-      p.part_ml[2 * (part * G + h) + 1] = j == 0 ? L[0] : L[1];
+      p.part_ml[2 * (part * G + h)] = M[j];
+      p.part_ml[2 * (part * G + h) + 1] = L[j];
       p.part_cnt[part * kCntStride + h] = s_cnt[h];
     }
   }
