@@ -36,7 +36,7 @@ struct WorkspaceLimits {
   int64_t max_len = 0;   // longest sequence (contiguous max_len, or pages * page_size)
   int min_tile = 64;     // smallest sampling tile that will be used (sizes the tile statistics)
   int max_chunks = 128;  // most CTAs per (sequence, KV head)
-  // Reserve the two-pass prop variants' (LaunchOptions::variant 61-63) prefix buffer: 4 bytes per (sequence,
+  // Reserve the two-pass prop variants' (LaunchOptions::variant 61-63, 65) prefix buffer: 4 bytes per (sequence,
   // query head, position), e.g. 64 MiB at batch 16, 32 heads, 32k keys. Without it those variants are rejected.
   bool score_prefix = false;
 };

@@ -151,7 +151,7 @@ void prop_two_pass(const DecodeProblem& problem, const PropParams& params, const
   pass2.dependent = workspace.cc_major() >= 9;  // programmatic dependent launch exists from sm_90
   const auto stream = static_cast<cudaStream_t>(launch.stream);
   with_dtype(problem.dtype, [&](auto tv) {
-    detail::launch_prop_two_pass<128, decltype(tv)>(p, grid_of(problem, tp.pass1), tp.pass1.smem_bytes, pass2,
+    detail::launch_prop_two_pass<128, decltype(tv)>(p, stages, grid_of(problem, tp.pass1), tp.pass1.smem_bytes, pass2,
                                                     grid2,
                                                     tp.pass2_smem, stream);
   });

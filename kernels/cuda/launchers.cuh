@@ -39,11 +39,11 @@ void launch_dense_tile(const KernelParams& p, dim3 grid, std::size_t smem, cudaS
 template <int D, class T, int kMaxG, int kMinBlocks, int kOneHead = 0, bool kKeyRing = false>
 void launch_sampling(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream);
 
-// The two-pass prop (variants 61-63; d = 128): pass 1 on grid1 (chunks, KV heads, batch), then pass 2 on grid2
+// The two-pass prop (variants 61-63, 65; d = 128): pass 1 (`stages` K tiles in its ring) on grid1 (chunks, KV heads, batch), then pass 2 on grid2
 // (query heads, batch, parts) in the CTA shape and counting path of `pass2`, both taking p.
 template <int D, class T>
-void launch_prop_two_pass(const KernelParams& p, dim3 grid1, std::size_t smem1, Pass2Shape pass2, dim3 grid2,
-                          std::size_t smem2, cudaStream_t stream);
+void launch_prop_two_pass(const KernelParams& p, int stages, dim3 grid1, std::size_t smem1, Pass2Shape pass2,
+                          dim3 grid2, std::size_t smem2, cudaStream_t stream);
 
 // flash in one key stream (variant 64; d = 128): grid (chunks, KV heads, batch) of kTileThreads threads.
 template <int D, class T>

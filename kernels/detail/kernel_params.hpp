@@ -74,7 +74,7 @@ struct KernelParams {
   int l2_hint = 1;     // key loads with the L2 256-byte prefetch-size hint (variant 43: without)
   int key_ring = 0;    // the fused key stream's cp.async ring per warp, in 16-key steps (variants 58-60: 2-4; it is
                        // filled and read in 8-key halves); 0 = the register loads
-  // two-pass prop (variants 61-63): pass 1 writes each tile's fp32 prefix [B * H][prefix_stride] and last key
+  // two-pass prop (variants 61-63, 65): pass 1 writes each tile's fp32 prefix [B * H][prefix_stride] and last key
   // with positive weight [B * H][max_tiles] (its max and sum go to tile_stats); pass 2 stages up to sampled_stage
   // sampled tiles at a time and lists at most sampled_entries of them (min(tiles, S))
   float* prefix = nullptr;

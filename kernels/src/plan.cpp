@@ -248,7 +248,9 @@ Plan tile_stream_plan(const DecodeProblem& problem, const WorkspaceLimits& limit
   plan.unit = score_prefix_super(tile);
   const int64_t units = ceil_div(plan.n_max, plan.unit);
   plan.smem_bytes = smem_bytes;
-  constexpr std::size_t kSmPerSm = 227 * 1024;  // sm_80 / sm_90 shared memory per SM available to CTAs
+  // sm_90's shared memory per SM: 228 KB, 1 KB of it reserved per CTA (so 3 CTAs of pass 1 with 2 K tiles, 76 KB
+  // each at tile 256 and G = 4, fit; 227 KB here counted 2).
+  constexpr std::size_t kSmPerSm = 228 * 1024;
   const int64_t per_sm =
       std::max<int64_t>(1, static_cast<int64_t>(kSmPerSm / (plan.smem_bytes + static_bytes + 1024)));
   if (requested_chunks > limits.max_chunks) {
@@ -297,7 +299,7 @@ TwoPassPlan two_pass_plan(const DecodeProblem& problem, const WorkspaceLimits& l
   tp.pass2_smem = prop_sampled_smem(tile, tp.entries, tp.stage, problem.head_dim, warps).total;
   constexpr std::size_t kSmemLimit = 200 * 1024;
   if (tp.pass2_smem > kSmemLimit) {
-    throw std::invalid_argument("the two-pass prop (LaunchOptions::variant 61-63) lists up to min(tiles, S) = " +
+    throw std::invalid_argument("the two-pass prop (LaunchOptions::variant 61-63, 65) lists up to min(tiles, S) = " +
                                 std::to_string(tp.entries) + " sampled tiles per head in shared memory: " +
                                 std::to_string(tp.pass2_smem) + " bytes, more than " + std::to_string(kSmemLimit) +
                                 "; use a larger tile or fewer samples");

@@ -1,4 +1,4 @@
-// The two-pass S2ANTA-prop (LaunchOptions::variants 61-63: score_prefix_kernel.cuh, then prop_sampled_kernel.cuh)
+// The two-pass S2ANTA-prop (LaunchOptions::variants 61-63 and 65: score_prefix_kernel.cuh, then prop_sampled_kernel.cuh)
 // must draw exactly the default kernel's counts (pass 1 computes the same scores and tile prefixes, pass 2 the same
 // boundaries and the same per-key counts), record the same samples per head, and write
 // out = sum_i c_i v_i / S with only the rounding of its own fp32 sum and of the 16-bit output. It sums in another
@@ -129,6 +129,7 @@ TEST(PropTwoPass, SameCountsAsDefault) {
           expect_like_default(c, 61, S, tile, chunks, what + " variant 61");
           if (chunks == 0) expect_like_default(c, 62, S, tile, chunks, what + " variant 62");
           expect_like_default(c, 63, S, tile, chunks, what + " variant 63");
+          if (chunks == 0) expect_like_default(c, 65, S, tile, chunks, what + " variant 65");
         }
       }
     }
@@ -149,6 +150,7 @@ TEST(PropTwoPass, OtherGroupsAndFp16) {
     for (int tile : {64, 256}) {
       expect_like_default(c, 61, 300, tile, 0, "shape " + std::to_string(which) + " tile " + std::to_string(tile));
       expect_like_default(c, 63, 300, tile, 0, "shape " + std::to_string(which) + " tile " + std::to_string(tile) + " v:63");
+      expect_like_default(c, 65, 300, tile, 0, "shape " + std::to_string(which) + " tile " + std::to_string(tile) + " v:65");
     }
   }
 }
