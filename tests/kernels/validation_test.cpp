@@ -505,6 +505,17 @@ TEST(KernelPlan, TwoPassProp) {
   const detail::TwoPassPlan tp = detail::two_pass_plan(p, valid_limits(), 132, 256, 128, 3, 0);
   EXPECT_GE(tp.pass1.num_chunks * 32, 132);
   EXPECT_EQ(detail::two_pass_plan(p, valid_limits(), 132, 256, 128, 3, 5).pass1.num_chunks, 5);
+  // Variant 65 (2 K tiles, 72.3 KB + 2.5 KB static + 1 KB reserved): 3 CTAs per SM in sm_90's 228 KB, so more chunks
+  // than with 3 K tiles; and one-stream flash (v:64, 108.1 KB + 2.25 KB): 2 per SM, as pass 1 with 3 K tiles.
+  const detail::Plan two = detail::two_pass_plan(p, valid_limits(), 132, 256, 128, 2, 0).pass1;
+  EXPECT_EQ(two.smem_bytes, 2u * 32768 + 2u * 4 * (256 + 8) * 4);
+  EXPECT_GT(two.num_chunks, tp.pass1.num_chunks);
+  EXPECT_GE(two.num_chunks * 32, 3 * 132 * 9 / 10);
+  const detail::Plan flash = detail::tile_stream_plan(p, valid_limits(), 132, 256,
+                                                      detail::flash_stream_smem_bytes(4, 256, 128),
+                                                      detail::kFlashStaticSmem, 0);
+  EXPECT_EQ(flash.smem_bytes, 3u * 32768 + 4u * (256 + 8) * 4 + 4u * 8 * 256);
+  EXPECT_EQ(flash.num_chunks, tp.pass1.num_chunks);
   DecodeProblem big = p;  // 16 x 32 heads: at least 2 CTAs per SM already, one CTA per head
   big.batch = 16;
   EXPECT_EQ(detail::two_pass_plan(big, valid_limits(), 132, 256, 128, 3, 0).parts, 1);
