@@ -261,7 +261,7 @@ void run_point(benchmark::State& state, Point pt) {
   // The two-pass prop (61-63, 65) and the one-stream flash (64) record no distinct rows; they draw the default kernel's
   // counts (tested), so the default's record gives the same rows.
   const bool two_pass = pt.family == KernelFamily::prop && ((pt.kernel_variant >= 61 && pt.kernel_variant <= 63) ||
-                                                            pt.kernel_variant == 65 || pt.kernel_variant == 66);
+                                                            pt.kernel_variant == 65);
   const bool one_stream = pt.family == KernelFamily::flash && pt.kernel_variant == 64;
   if (pt.family != KernelFamily::dense && !diagnostic) {
     rec.distinct_rows = in.rec_rows.as<int32_t>();
@@ -474,7 +474,7 @@ std::vector<Point> grid() {
   // prop in two launches (61 / 62 / 63: a key stream with the tile kernel's structure writing the tile prefixes, then
   // CTAs per query head over the sampled tiles: 256 threads x 2 per SM / 128 x 4 / a binary search per sample), at
   // the table's points, at S = 1024 and on the paged cache.
-  for (int variant : {61, 62, 63, 65, 66}) {
+  for (int variant : {61, 62, 63, 65}) {
     for (int64_t n : {8192, 32768, 65536, 131072}) v.push_back({KernelFamily::prop, 1, n, 128, false, 0, -1, variant});
     for (int64_t n : {8192, 32768, 131072}) v.push_back({KernelFamily::prop, 4, n, 128, false, 0, -1, variant});
     for (int64_t n : {8192, 32768, 65536}) v.push_back({KernelFamily::prop, 16, n, 128, false, 0, -1, variant});

@@ -141,7 +141,7 @@ void prop_two_pass(const DecodeProblem& problem, const PropParams& params, const
   p.mode = static_cast<int32_t>(detail::SamplingMode::prop_global_systematic);
   p.tile = params.tile;
   p.samples = params.samples;
-  p.async_mode = 64 | (launch.variant == 66 ? 256 : 0);  // tile copies in cuDNN's order; v:66 streaming prefix stores
+  p.async_mode = 64;  // the tile copies in cuDNN's order (TileCopy's fast paths)
   p.sampled_entries = tp.entries;
   p.sampled_stage = tp.stage;
   set_rng_and_record(p, rng, record);

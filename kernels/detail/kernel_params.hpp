@@ -69,8 +69,7 @@ struct KernelParams {
                        // bit 5 = copies with the L2 128-byte / 256-byte prefetch-size hint (variants 49-51); bit 6 =
                        // copies in cuDNN's order, four 128-byte pieces of four rows per warp-wide copy (variant 55;
                        // the CTA-wide-tile kernel's 52-54, whose variant 56 has two 256-byte rows per copy); bit 7
-                       // (CTA-wide-tile kernel, variant 57) = its ring 16 bytes past the 128-byte alignment; bit 8
-                       // (the two-pass prop's pass 1, variant 66) = its prefix stores marked streaming
+                       // (CTA-wide-tile kernel, variant 57) = its ring 16 bytes past the 128-byte alignment
   // sampling
   int l2_hint = 1;     // key loads with the L2 256-byte prefetch-size hint (variant 43: without)
   int key_ring = 0;    // the fused key stream's cp.async ring per warp, in 16-key steps (variants 58-60: 2-4; it is

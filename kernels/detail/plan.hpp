@@ -124,13 +124,12 @@ std::size_t smem_padding(const LaunchOptions& launch);
 // instead of counting every key of every sampled tile (a warp per tile).
 // Variant 65: v:63 with 2 K tiles in pass 1's ring (76 KB at tile 256, G = 4: 3 CTAs per SM, 12 warps, against 8
 // with 3 tiles).
-// Variant 66: v:63 with pass 1's prefix stores marked streaming (st.global.cs).
 inline int two_pass_stages(const LaunchOptions& launch) {
   if (launch.variant == 65) return 2;
-  return (launch.variant >= 61 && launch.variant <= 63) || launch.variant == 66 ? 3 : 0;
+  return launch.variant >= 61 && launch.variant <= 63 ? 3 : 0;
 }
 inline Pass2Shape two_pass_pass2(const LaunchOptions& launch) {
-  if (launch.variant == 63 || launch.variant == 65 || launch.variant == 66) return Pass2Shape{256, 4, true};  // 63 registers: 4 CTAs per SM
+  if (launch.variant == 63 || launch.variant == 65) return Pass2Shape{256, 4, true};  // 63 registers: 4 CTAs per SM
   return launch.variant == 62 ? Pass2Shape{128, 4, false} : Pass2Shape{256, 2, false};
 }
 // The CTA-wide-tile key streams (score_prefix_kernel.cuh, flash_stream_kernel.cuh): chunks of whole super tiles

@@ -46,7 +46,6 @@ __global__ void __launch_bounds__(kTileThreads, 1) score_prefix_kernel(const Ker
   const int tiles = copy.tiles;
   const int per = TR / 32;
   const int64_t head0 = static_cast<int64_t>(b) * p.num_heads + kvh * G;  // the KV head's first query head
-  const bool streaming_stores = (p.async_mode & 256) != 0;
   // (head, sampling tile) tasks of the super tile starting at row s0: tile_prefix on its scores, then the prefix out.
   const auto finish_super = [&](float* buf, int s0) {
     const int nst = (min(U, r1 - s0) + TR - 1) / TR;  // sampling tiles of this super tile with keys
@@ -59,14 +58,7 @@ __global__ void __launch_bounds__(kTileThreads, 1) score_prefix_kernel(const Ker
                                               p.tile_last + at, 0);
       __syncwarp();
       float4* dst = reinterpret_cast<float4*>(p.prefix + (head0 + h) * p.prefix_stride + static_cast<int64_t>(t) * TR);
-      for (int e = lane; e < TR / 4; e += 32) {
-        const float4 v = reinterpret_cast<const float4*>(col)[e];
-        if (streaming_stores) {
-          __stcs(dst + e, v);  // st.global.cs: evict-first in L1 and L2 (variant 66)
-        } else {
-          dst[e] = v;
-        }
-      }
+      for (int e = lane; e < TR / 4; e += 32) dst[e] = reinterpret_cast<const float4*>(col)[e];
     }
   };
 

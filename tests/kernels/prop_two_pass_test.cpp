@@ -130,7 +130,6 @@ TEST(PropTwoPass, SameCountsAsDefault) {
           if (chunks == 0) expect_like_default(c, 62, S, tile, chunks, what + " variant 62");
           expect_like_default(c, 63, S, tile, chunks, what + " variant 63");
           if (chunks == 0) expect_like_default(c, 65, S, tile, chunks, what + " variant 65");
-          if (chunks == 0) expect_like_default(c, 66, S, tile, chunks, what + " variant 66");
         }
       }
     }
