@@ -186,6 +186,10 @@ class LatencyRunner final : public Runner {
     const double inputs_s = in.used ? 0.0 : in.seconds;
     in.used = true;
     const LatencyInputsSpec& spec = in.gpu->spec();
+    if (backend.needs_score_prefix && !in.workspace->limits().score_prefix) {  // reserved once, for these inputs
+      in.workspace.reset();
+      in.workspace = std::make_unique<gpu::DecodeWorkspace>(workspace_limits(spec, smallest_min_tile(spec), true));
+    }
 
     BackendSetup setup;
     setup.problem = in.gpu->problem();

@@ -209,7 +209,7 @@ std::vector<LatencyBackend> build_table() {
       {"prop_reference", "S2ANTA-prop, the reference kernel's largest-remainder budgets", F::sampled,
        santa::Scheme::prop_reference, true, ours_why_not, prop_reference_prepare},
       {"prop_two_pass", "S2ANTA-prop, global-systematic, in two launches (kernel variant 63; d = 128)", F::sampled,
-       santa::Scheme::global_systematic, true, ours_why_not, prop_two_pass_prepare},
+       santa::Scheme::global_systematic, true, ours_why_not, prop_two_pass_prepare, true},
       {"flashinfer", "FlashInfer decode, fastest of its paths", F::exact, std::nullopt, true, flashinfer_why_not,
        flashinfer_prepare},
       {"torch_cudnn", "torch SDPA, cuDNN backend (scripts/torch_sdpa_baseline.py)", F::exact, std::nullopt, false,
@@ -258,7 +258,7 @@ int64_t smallest_min_tile(const LatencyInputsSpec& inputs) {
   return t;
 }
 
-gpu::WorkspaceLimits workspace_limits(const LatencyInputsSpec& inputs, int64_t min_tile) {
+gpu::WorkspaceLimits workspace_limits(const LatencyInputsSpec& inputs, int64_t min_tile, bool score_prefix) {
   gpu::WorkspaceLimits l;
   l.max_batch = static_cast<int>(inputs.shape.batch);
   l.num_heads = static_cast<int>(inputs.shape.H);
@@ -266,7 +266,7 @@ gpu::WorkspaceLimits workspace_limits(const LatencyInputsSpec& inputs, int64_t m
   l.head_dim = static_cast<int>(inputs.shape.d);
   l.max_len = inputs.max_len();
   l.min_tile = static_cast<int>(min_tile);
-  l.score_prefix = inputs.shape.d == 128;  // backend prop_two_pass: 4 bytes per (sequence, query head, position)
+  l.score_prefix = score_prefix;
   return l;
 }
 

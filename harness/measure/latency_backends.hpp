@@ -59,6 +59,9 @@ struct LatencyBackend {
   std::optional<PointError> (*why_not)(const Point& point, const LatencyInputsSpec& inputs) = nullptr;
   // The timed paths for the prepared inputs (untimed: may allocate, plan and synchronise).
   std::vector<TimedPath> (*prepare)(const BackendSetup& setup) = nullptr;
+  // Its workspace must hold the two-pass prop's prefix buffer (gpu::WorkspaceLimits::score_prefix: 4 bytes per
+  // sequence, query head and position). The runner reserves it for the inputs of the first point that needs it.
+  bool needs_score_prefix = false;
 };
 
 const std::vector<LatencyBackend>& latency_backends();
@@ -69,8 +72,9 @@ std::vector<std::string> latency_backend_names();
 const std::vector<std::string>& flashinfer_path_names();
 bool flashinfer_in_build();
 
-// The workspace limits our kernels need for these inputs with sampling tiles of at least `min_tile` keys.
-gpu::WorkspaceLimits workspace_limits(const LatencyInputsSpec& inputs, int64_t min_tile);
+// The workspace limits our kernels need for these inputs with sampling tiles of at least `min_tile` keys;
+// score_prefix: with the two-pass prop's prefix buffer (LatencyBackend::needs_score_prefix).
+gpu::WorkspaceLimits workspace_limits(const LatencyInputsSpec& inputs, int64_t min_tile, bool score_prefix = false);
 // The smallest min_tile a workspace for these inputs may have (at most 4096 tiles per sequence).
 int64_t smallest_min_tile(const LatencyInputsSpec& inputs);
 

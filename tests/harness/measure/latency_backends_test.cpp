@@ -104,7 +104,10 @@ TEST(LatencyBackends, WorkspaceCoversTheLongestSequence) {
   EXPECT_EQ(l.head_dim, 128);
   EXPECT_EQ(l.max_len, 262144);
   EXPECT_EQ(l.min_tile, 64);
+  EXPECT_FALSE(l.score_prefix);  // the prefix buffer only for a backend that needs it
+  EXPECT_TRUE(workspace_limits(in, 64, true).score_prefix);
   EXPECT_NO_THROW(gpu::check_limits(l));
+  for (const LatencyBackend& b : latency_backends()) EXPECT_EQ(b.needs_score_prefix, b.name == "prop_two_pass") << b.name;
 }
 
 }  // namespace
