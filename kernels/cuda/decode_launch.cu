@@ -114,15 +114,20 @@ void dense_rows_decode(const DecodeProblem& problem, DecodeWorkspace& workspace,
   });
 }
 
-// Variants 61 / 62: prop in two launches (prop_two_pass.cu). Checked here, before any launch: the shapes and budget
-// rule it serves, the workspace's prefix buffer, and the records it cannot write.
-void prop_two_pass(const DecodeProblem& problem, const PropParams& params, const SamplingRng& rng,
-                   DecodeWorkspace& workspace, const SamplingRecord& record, const LaunchOptions& launch) {
-  const std::string what = "the two-pass prop (LaunchOptions::variant " + std::to_string(launch.variant) + ")";
+// The tile kernels' variants (two-pass prop, one-stream flash) exist for d = 128 on sm_80+.
+void require_tile_kernel_shape(const DecodeProblem& problem, const DecodeWorkspace& workspace, const std::string& what) {
   if (problem.head_dim != 128 || workspace.cc_major() < 8) {
     throw std::invalid_argument(what + " needs head_dim = 128 and an sm_80 GPU or newer; got head_dim " +
                                 std::to_string(problem.head_dim));
   }
+}
+
+// Variants 61-63, 65: prop in two launches (prop_two_pass.cu). Checked here, before any launch: the shapes and budget
+// rule it serves, the workspace's prefix buffer, and the records it cannot write.
+void prop_two_pass(const DecodeProblem& problem, const PropParams& params, const SamplingRng& rng,
+                   DecodeWorkspace& workspace, const SamplingRecord& record, const LaunchOptions& launch) {
+  const std::string what = "the two-pass prop (LaunchOptions::variant " + std::to_string(launch.variant) + ")";
+  require_tile_kernel_shape(problem, workspace, what);
   if (params.budget != PropBudget::global_systematic) {
     throw std::invalid_argument(what + " implements PropBudget::global_systematic only");
   }
@@ -167,10 +172,7 @@ detail::SamplingMode flash_mode(const FlashParams& params) {
 void flash_one_stream(const DecodeProblem& problem, const FlashParams& params, const SamplingRng& rng,
                       DecodeWorkspace& workspace, const SamplingRecord& record, const LaunchOptions& launch) {
   const std::string what = "the one-stream flash (LaunchOptions::variant " + std::to_string(launch.variant) + ")";
-  if (problem.head_dim != 128 || workspace.cc_major() < 8) {
-    throw std::invalid_argument(what + " needs head_dim = 128 and an sm_80 GPU or newer; got head_dim " +
-                                std::to_string(problem.head_dim));
-  }
+  require_tile_kernel_shape(problem, workspace, what);
   if (record.distinct_rows != nullptr || record.phase_clock != nullptr) {
     throw std::invalid_argument(what + " records samples_drawn and counts only (each warp gathers its own heads' "
                                        "rows: SamplingRecord::distinct_rows and phase_clock must be nullptr)");

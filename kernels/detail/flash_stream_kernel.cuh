@@ -227,28 +227,8 @@ __global__ void __launch_bounds__(kTileThreads, 1) flash_stream_kernel(const Ker
     copy.issue(i + kStages - 1, cta.k, ring + ((i + kStages - 1) % kStages) * kTileBytes);
     const unsigned char* kb = ring + (i % kStages) * kTileBytes;
     const int row_in = kTileKeys * i;
-#pragma unroll
-    for (int jj = 0; jj < 2; ++jj) {
-      const int step0 = r0 + row_in + 16 * (2 * warp + jj);
-      float s[2][2] = {{0.f, 0.f}, {0.f, 0.f}};
-      if (step0 < r1) Copy::scores(qf, kb, warp, jj, g, c, s);
-      if (g < G) {
-#pragma unroll
-        for (int nt = 0; nt < 2; ++nt) {
-          const int key = step0 + 8 * nt + 2 * c;
-          float2 v;
-          v.x = key < r1 ? s[nt][0] * p.scale_log2 : -INFINITY;
-          v.y = key + 1 < r1 ? s[nt][1] * p.scale_log2 : -INFINITY;
-          *reinterpret_cast<float2*>(sbuf + g * sst + row_in % U + 16 * (2 * warp + jj) + 8 * nt + 2 * c) = v;
-        }
-      }
-    }
+    Copy::store_scores(qf, kb, sbuf, sst, U, G, p.scale_log2, r0, r1, row_in, i == tiles - 1, warp, g, c);
     const int next = row_in + kTileKeys;
-    if (i == tiles - 1 && next % U != 0) {  // the chunk ends inside the super tile: the rest of it is -inf
-      for (int e = tid; e < G * (U - next % U); e += kTileThreads) {
-        sbuf[(e / (U - next % U)) * sst + next % U + e % (U - next % U)] = -INFINITY;
-      }
-    }
     __syncthreads();  // the super tile's scores so far are complete
     if (in_flight > 0) {  // the rows copied at the end of the previous tile: all but K_{i+2} has landed
       cp_async_wait<1>();

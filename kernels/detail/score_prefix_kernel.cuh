@@ -71,28 +71,8 @@ __global__ void __launch_bounds__(kTileThreads, 1) score_prefix_kernel(const Ker
     const int row_in = kTileKeys * i;      // the tile's first key, from r0
     const int super = row_in / U;          // its super tile (chunks start at multiples of U)
     float* buf = sbuf + (super & 1) * G * sst;
-#pragma unroll
-    for (int j = 0; j < 2; ++j) {
-      const int step0 = r0 + row_in + 16 * (2 * warp + j);
-      float s[2][2] = {{0.f, 0.f}, {0.f, 0.f}};
-      if (step0 < r1) Copy::scores(qf, kb, warp, j, g, c, s);
-      if (g < G) {
-#pragma unroll
-        for (int nt = 0; nt < 2; ++nt) {
-          const int key = step0 + 8 * nt + 2 * c;  // the one-pass kernel's store(): scores past r1 are -inf
-          float2 v;
-          v.x = key < r1 ? s[nt][0] * p.scale_log2 : -INFINITY;
-          v.y = key + 1 < r1 ? s[nt][1] * p.scale_log2 : -INFINITY;
-          *reinterpret_cast<float2*>(buf + g * sst + row_in % U + 16 * (2 * warp + j) + 8 * nt + 2 * c) = v;
-        }
-      }
-    }
+    Copy::store_scores(qf, kb, buf, sst, U, G, p.scale_log2, r0, r1, row_in, i == tiles - 1, warp, g, c);
     const int next = row_in + kTileKeys;
-    if (i == tiles - 1 && next % U != 0) {  // the chunk ends inside the super tile: the rest of its last tile is -inf
-      for (int e = threadIdx.x; e < G * (U - next % U); e += kTileThreads) {
-        buf[(e / (U - next % U)) * sst + next % U + e % (U - next % U)] = -INFINITY;
-      }
-    }
     if (next % U == 0 || i == tiles - 1) {  // the super tile is complete
       __syncthreads();
       finish_super(buf, r0 + super * U);

@@ -123,6 +123,35 @@ struct TileCopy {
       }
     score_step<D, T>(qf, kf, s);
   }
+
+  // The key streams of the sampling tile kernels (score_prefix_kernel.cuh, flash_stream_kernel.cuh): warp `warp`'s
+  // two steps of the K tile in `kb` whose first key is r0 + row_in, scaled into the log2 domain, into a super-tile
+  // score buffer `buf` ([G][sst], super tiles of U keys). Keys at or past r1 are -inf (the one-pass kernel's
+  // store()); when the tile is the chunk's last and the chunk ends inside the super tile, so is the rest of it.
+  __device__ __forceinline__ static void store_scores(const QFrag<D>& qf, const unsigned char* kb, float* buf,
+                                                      int sst, int U, int G, float scale_log2, int r0, int r1,
+                                                      int row_in, bool last_tile, int warp, int g, int c) {
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      const int step0 = r0 + row_in + 16 * (2 * warp + j);
+      float s[2][2] = {{0.f, 0.f}, {0.f, 0.f}};
+      if (step0 < r1) scores(qf, kb, warp, j, g, c, s);
+      if (g < G) {
+#pragma unroll
+        for (int nt = 0; nt < 2; ++nt) {
+          const int key = step0 + 8 * nt + 2 * c;
+          float2 v;
+          v.x = key < r1 ? s[nt][0] * scale_log2 : -INFINITY;
+          v.y = key + 1 < r1 ? s[nt][1] * scale_log2 : -INFINITY;
+          *reinterpret_cast<float2*>(buf + g * sst + row_in % U + 16 * (2 * warp + j) + 8 * nt + 2 * c) = v;
+        }
+      }
+    }
+    const int next = row_in + kTileKeys, rest = U - next % U;
+    if (last_tile && next % U != 0) {
+      for (int e = threadIdx.x; e < G * rest; e += kTileThreads) buf[(e / rest) * sst + next % U + e % rest] = -INFINITY;
+    }
+  }
 };
 
 }  // namespace santa::gpu::detail

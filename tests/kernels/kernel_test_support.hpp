@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <numeric>
 #include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -246,6 +247,130 @@ inline void run_sampling_kernel(SamplingKind kind, const DecodeProblem& problem,
     pp.budget = kind == SamplingKind::prop_global ? PropBudget::global_systematic : PropBudget::largest_remainder;
     prop_decode(problem, pp, rng, ws, rec, lo);
   }
+}
+
+// One input set of a variant-against-default test: random inputs on a contiguous cache or on pages of `page` rows, and
+// a workspace (with the two-pass prop's prefix buffer when score_prefix).
+struct VariantCase {
+  Shape s;
+  HostInputs in;
+  DeviceInputs d;
+  DecodeWorkspace ws;
+  static WorkspaceLimits limits(const Shape& s, bool score_prefix) {
+    WorkspaceLimits l = limits_for(s);
+    l.score_prefix = score_prefix;
+    return l;
+  }
+  VariantCase(const Shape& shape, uint64_t seed, std::vector<int32_t> lens, int page = 0, bool score_prefix = false)
+      : s(shape), in(random_inputs(s, seed, std::move(lens))), d(upload(in, page > 0, page > 0 ? page : 16)),
+        ws(limits(s, score_prefix)) {}
+};
+
+struct RecordedRun {
+  std::vector<uint16_t> out;
+  std::vector<int32_t> samples, counts;
+};
+
+// One call recording samples_drawn and counts; the output and the counts are poisoned first (every key's count must
+// be written, zeros included).
+inline RecordedRun run_recorded(VariantCase& c, SamplingKind kind, int variant, int64_t S, int tile, int chunks,
+                                uint64_t seed, uint32_t step) {
+  const Shape& s = c.s;
+  DeviceBuffer samples(sizeof(int32_t) * s.batch * s.heads);
+  DeviceBuffer counts(sizeof(int32_t) * s.batch * s.heads * s.max_len);
+  counts.fill_bytes(0xFF);
+  c.d.out.fill_bytes(0xFF);
+  SamplingRecord rec;
+  rec.samples_drawn = samples.as<int32_t>();
+  rec.counts = counts.as<int32_t>();
+  LaunchOptions lo;
+  lo.variant = variant;
+  lo.num_chunks = chunks;
+  run_sampling_kernel(kind, c.d.problem, c.ws, S, tile, SamplingRng{seed, step, nullptr}, rec, lo);
+  RecordedRun r;
+  r.out = c.d.out.download_vector<uint16_t>(static_cast<size_t>(s.batch) * s.heads * s.dim);
+  r.samples = samples.download_vector<int32_t>(static_cast<size_t>(s.batch) * s.heads);
+  r.counts = counts.download_vector<int32_t>(static_cast<size_t>(s.batch) * s.heads * s.max_len);
+  return r;
+}
+
+// The default kernel (variant 0, its own split) and `variant` (at `chunks`) on the same inputs, seed and step: the
+// variant must draw the same counts and record the same samples. False, with a failure naming the case, when a call
+// throws (base and r are then not to be used).
+inline bool same_draws_as_default(VariantCase& c, SamplingKind kind, int variant, int64_t S, int tile, int chunks,
+                                  uint64_t seed, RecordedRun& base, RecordedRun& r, const std::string& what) {
+  try {
+    base = run_recorded(c, kind, 0, S, tile, 0, seed, 3);
+    r = run_recorded(c, kind, variant, S, tile, chunks, seed, 3);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << what << ": " << e.what();
+    return false;
+  }
+  EXPECT_EQ(r.counts, base.counts) << what;
+  EXPECT_EQ(r.samples, base.samples) << what;
+  return true;
+}
+
+// Every output element (b, h, j) of a case through `check`, which returns "" when it passes and otherwise what is
+// wrong; the first five become failures, and no element may fail.
+template <class F>
+void expect_every_output(const Shape& s, const std::string& what, F&& check) {
+  int bad = 0;
+  for (int b = 0; b < s.batch; ++b) {
+    for (int h = 0; h < s.heads; ++h) {
+      for (int j = 0; j < s.dim; ++j) {
+        const std::string wrong = check(b, h, j);
+        if (!wrong.empty() && bad++ < 5) ADD_FAILURE() << what << ": b " << b << " h " << h << " j " << j << " " << wrong;
+      }
+    }
+  }
+  EXPECT_EQ(bad, 0) << what;
+}
+
+// The shapes besides the Llama group that the tile-kernel variants are tested on (3 sequences of up to 5000 keys,
+// d = 128): which = 0: G = 1; 1: G = 8; 2: fp16; anything else: the default G = 4, bf16.
+inline Shape variant_test_shape(int which) {
+  Shape s;
+  s.batch = 3;
+  s.max_len = 5000;
+  if (which == 0) s.heads = 4, s.kv_heads = 4;
+  if (which == 1) s.heads = 16, s.kv_heads = 2;
+  if (which == 2) s.dtype = DType::fp16;
+  return s;
+}
+
+// A benchmark variant's call that must be rejected before launch: std::invalid_argument naming the variant (e.g.
+// "variant 61") and `needle` (what it needs).
+template <class F>
+void expect_variant_rejects(F&& call, const std::string& variant, const std::string& needle) {
+  try {
+    call();
+    ADD_FAILURE() << "accepted; expected an error naming " << needle;
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find(variant), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+// A tile-kernel variant (d = 128 only, no distinct_rows record) rejects a distinct_rows record and head_dim = 64
+// before launch, naming itself ("variant N").
+inline void expect_rejects_rows_record_and_d64(SamplingKind kind, int variant, bool score_prefix) {
+  LaunchOptions lo;
+  lo.variant = variant;
+  const std::string name = "variant " + std::to_string(variant);
+  Shape s;
+  s.max_len = 2000;
+  VariantCase c(s, 9, {2000}, 0, score_prefix);
+  DeviceBuffer rows(sizeof(int32_t) * s.kv_heads);
+  SamplingRecord rec;
+  rec.distinct_rows = rows.as<int32_t>();
+  expect_variant_rejects([&] { run_sampling_kernel(kind, c.d.problem, c.ws, 64, 256, {}, rec, lo); }, name,
+                         "distinct_rows");
+  Shape s64 = s;
+  s64.dim = 64;
+  VariantCase c64(s64, 9, {2000}, 0, score_prefix);
+  expect_variant_rejects([&] { run_sampling_kernel(kind, c64.d.problem, c64.ws, 64, 256, {}, {}, lo); }, name,
+                         "head_dim = 128");
 }
 
 }  // namespace santa::gpu::testing

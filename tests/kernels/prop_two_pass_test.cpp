@@ -19,91 +19,45 @@
 namespace santa::gpu::testing {
 namespace {
 
-struct TwoPassCase {
-  Shape s;
-  HostInputs in;
-  DeviceInputs d;
-  DecodeWorkspace ws;
-  static WorkspaceLimits limits(const Shape& s) {
-    WorkspaceLimits l = limits_for(s);
-    l.score_prefix = true;
-    return l;
-  }
+struct TwoPassCase : VariantCase {
   TwoPassCase(const Shape& shape, uint64_t seed, std::vector<int32_t> lens, int page = 0)
-      : s(shape), in(random_inputs(s, seed, std::move(lens))), d(upload(in, page > 0, page > 0 ? page : 16)),
-        ws(limits(s)) {}
+      : VariantCase(shape, seed, std::move(lens), page, true) {}
 };
-
-struct PassResult {
-  std::vector<uint16_t> out;
-  std::vector<int32_t> samples, counts;
-};
+using PassResult = RecordedRun;
 
 PassResult run(TwoPassCase& c, int variant, int64_t S, int tile, int chunks, uint32_t step = 3) {
-  const Shape& s = c.s;
-  DeviceBuffer samples(sizeof(int32_t) * s.batch * s.heads);
-  DeviceBuffer counts(sizeof(int32_t) * s.batch * s.heads * s.max_len);
-  counts.fill_bytes(0xFF);  // every key's count must be written (zeros included)
-  c.d.out.fill_bytes(0xFF);
-  SamplingRecord rec;
-  rec.samples_drawn = samples.as<int32_t>();
-  rec.counts = counts.as<int32_t>();
-  LaunchOptions lo;
-  lo.variant = variant;
-  lo.num_chunks = chunks;
-  run_sampling_kernel(SamplingKind::prop_global, c.d.problem, c.ws, S, tile, SamplingRng{77, step, nullptr}, rec, lo);
-  PassResult r;
-  r.out = c.d.out.download_vector<uint16_t>(static_cast<size_t>(s.batch) * s.heads * s.dim);
-  r.samples = samples.download_vector<int32_t>(static_cast<size_t>(s.batch) * s.heads);
-  r.counts = counts.download_vector<int32_t>(static_cast<size_t>(s.batch) * s.heads * s.max_len);
-  return r;
+  return run_recorded(c, SamplingKind::prop_global, variant, S, tile, chunks, 77, step);
 }
 
 // out against the fp64 sum over the run's own counts, with the tolerance of the header comment.
 void expect_output_of_counts(const TwoPassCase& c, const PassResult& r, int64_t S, const std::string& what) {
   const Shape& s = c.s;
-  int bad = 0;
-  for (int b = 0; b < s.batch; ++b) {
-    for (int h = 0; h < s.heads; ++h) {
-      const int kvh = h / s.group();
-      const size_t crow = (static_cast<size_t>(b) * s.heads + h) * s.max_len;
-      for (int j = 0; j < s.dim; ++j) {
-        double ref = 0.0, mag = 0.0;
-        int terms = 0;
-        for (int64_t i = 0; i < c.in.lens[b]; ++i) {
-          const int32_t cnt = r.counts[crow + i];
-          if (cnt == 0) continue;
-          const double v = half_bits_to_float(c.in.v[c.in.kv_index(b, i, kvh, j)], s.dtype);
-          ref += cnt * v;
-          mag += std::abs(cnt * v);
-          terms += std::abs(cnt);  // fp32 additions: a row per sample at most (v:63 adds a twice-drawn row twice)
-        }
-        ref /= static_cast<double>(S);
-        mag /= static_cast<double>(S);
-        const double got = half_bits_to_float(r.out[(static_cast<size_t>(b) * s.heads + h) * s.dim + j], s.dtype);
-        const double tol = std::ldexp(std::abs(ref), s.dtype == DType::bf16 ? -8 : -11) + std::ldexp(1.0, -25) +
-                           (terms + 2) * std::ldexp(mag, -23);
-        if (!(std::abs(got - ref) <= tol) && bad++ < 5) {
-          ADD_FAILURE() << what << ": b " << b << " h " << h << " j " << j << " got " << got << " ref " << ref
-                        << " tol " << tol;
-        }
-      }
+  expect_every_output(s, what, [&](int b, int h, int j) -> std::string {
+    const int kvh = h / s.group();
+    const size_t crow = (static_cast<size_t>(b) * s.heads + h) * s.max_len;
+    double ref = 0.0, mag = 0.0;
+    int terms = 0;
+    for (int64_t i = 0; i < c.in.lens[b]; ++i) {
+      const int32_t cnt = r.counts[crow + i];
+      if (cnt == 0) continue;
+      const double v = half_bits_to_float(c.in.v[c.in.kv_index(b, i, kvh, j)], s.dtype);
+      ref += cnt * v;
+      mag += std::abs(cnt * v);
+      terms += std::abs(cnt);  // fp32 additions: a row per sample at most (v:63 adds a twice-drawn row twice)
     }
-  }
-  EXPECT_EQ(bad, 0) << what;
+    ref /= static_cast<double>(S);
+    mag /= static_cast<double>(S);
+    const double got = half_bits_to_float(r.out[(static_cast<size_t>(b) * s.heads + h) * s.dim + j], s.dtype);
+    const double tol = std::ldexp(std::abs(ref), s.dtype == DType::bf16 ? -8 : -11) + std::ldexp(1.0, -25) +
+                       (terms + 2) * std::ldexp(mag, -23);
+    if (std::abs(got - ref) <= tol) return "";
+    return "got " + std::to_string(got) + " ref " + std::to_string(ref) + " tol " + std::to_string(tol);
+  });
 }
 
 void expect_like_default(TwoPassCase& c, int variant, int64_t S, int tile, int chunks, const std::string& what) {
   PassResult base, r;
-  try {  // a launch error names the case
-    base = run(c, 0, S, tile, 0);
-    r = run(c, variant, S, tile, chunks);
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << what << ": " << e.what();
-    return;
-  }
-  EXPECT_EQ(r.counts, base.counts) << what;
-  EXPECT_EQ(r.samples, base.samples) << what;
+  if (!same_draws_as_default(c, SamplingKind::prop_global, variant, S, tile, chunks, 77, base, r, what)) return;
   for (int32_t x : r.samples) EXPECT_EQ(x, S) << what;  // global systematic: exactly S per head
   expect_output_of_counts(c, r, S, what);
 }
@@ -139,14 +93,8 @@ TEST(PropTwoPass, SameCountsAsDefault) {
 // Group sizes 1 and 8 and fp16.
 TEST(PropTwoPass, OtherGroupsAndFp16) {
   SANTA_REQUIRE_GPU();
-  for (int which = 0; which < 3; ++which) {
-    Shape s;
-    s.batch = 3;
-    s.max_len = 5000;
-    if (which == 0) s.heads = 4, s.kv_heads = 4;   // G = 1
-    if (which == 1) s.heads = 16, s.kv_heads = 2;  // G = 8
-    if (which == 2) s.dtype = DType::fp16;
-    TwoPassCase c(s, 40 + which, {5000, 4097, 129});
+  for (int which = 0; which < 3; ++which) {  // G = 1, G = 8, fp16
+    TwoPassCase c(variant_test_shape(which), 40 + which, {5000, 4097, 129});
     for (int tile : {64, 256}) {
       expect_like_default(c, 61, 300, tile, 0, "shape " + std::to_string(which) + " tile " + std::to_string(tile));
       expect_like_default(c, 63, 300, tile, 0, "shape " + std::to_string(which) + " tile " + std::to_string(tile) + " v:63");
@@ -191,35 +139,19 @@ TEST(PropTwoPass, BitwiseReproducible) {
 // What it does not serve is rejected before launch, naming the variant and what it needs.
 TEST(PropTwoPass, RejectsWhatItDoesNotServe) {
   SANTA_REQUIRE_GPU();
-  const auto expect_error = [](auto&& call, const std::string& needle) {
-    try {
-      call();
-      ADD_FAILURE() << "accepted; expected an error naming " << needle;
-    } catch (const std::invalid_argument& e) {
-      EXPECT_NE(std::string(e.what()).find("variant 61"), std::string::npos) << e.what();
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-    }
-  };
+  expect_rejects_rows_record_and_d64(SamplingKind::prop_global, 61, true);
   LaunchOptions lo;
   lo.variant = 61;
   Shape s;
   s.max_len = 2000;
   TwoPassCase c(s, 9, {2000});
-  expect_error([&] { run_sampling_kernel(SamplingKind::prop_largest_remainder, c.d.problem, c.ws, 64, 256, {}, {}, lo); },
-               "global_systematic");
-  DeviceBuffer rows(sizeof(int32_t) * s.kv_heads);
-  SamplingRecord rec;
-  rec.distinct_rows = rows.as<int32_t>();
-  expect_error([&] { run_sampling_kernel(SamplingKind::prop_global, c.d.problem, c.ws, 64, 256, {}, rec, lo); },
-               "distinct_rows");
+  expect_variant_rejects(
+      [&] { run_sampling_kernel(SamplingKind::prop_largest_remainder, c.d.problem, c.ws, 64, 256, {}, {}, lo); },
+      "variant 61", "global_systematic");
   DecodeWorkspace plain(limits_for(s));
-  expect_error([&] { run_sampling_kernel(SamplingKind::prop_global, c.d.problem, plain, 64, 256, {}, {}, lo); },
-               "score_prefix");
-  Shape s64 = s;
-  s64.dim = 64;
-  TwoPassCase c64(s64, 9, {2000});
-  expect_error([&] { run_sampling_kernel(SamplingKind::prop_global, c64.d.problem, c64.ws, 64, 256, {}, {}, lo); },
-               "head_dim = 128");
+  expect_variant_rejects(
+      [&] { run_sampling_kernel(SamplingKind::prop_global, c.d.problem, plain, 64, 256, {}, {}, lo); }, "variant 61",
+      "score_prefix");
 }
 
 }  // namespace
