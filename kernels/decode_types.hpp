@@ -143,7 +143,8 @@ struct LaunchOptions {
                            // gathering V from the sampled tiles only; 63 = 61 with each sample placed by a binary
                            // search in its tile's prefix (a thread per sample, 4 CTAs per SM; each sample's row added
                            // once, so a row drawn twice is added twice); 65 = 63 with 2 K tiles in pass 1's ring (3
-                           // CTAs per SM instead of 2)
+                           // CTAs per SM instead of 2); 67 / 68 / 69 = pass 1 of 63 alone, writing its prefixes as 63
+                           // does / into an 8 MB ring / not at all (diagnostics: no output)
                            // (61-63, 65: global_systematic, d = 128, sm_80+, a workspace with WorkspaceLimits::score_prefix;
                            // the same counts as the default, the output a differently ordered fp32 sum; no
                            // distinct_rows record; other families ignore it); 64 = S2ANTA-flash in one key stream:

@@ -256,7 +256,8 @@ void run_point(benchmark::State& state, Point pt) {
   double v_rows = static_cast<double>(pt.batch) * pt.n * kKvHeads;
   const int tile = pt.family == KernelFamily::prop ? PropParams{}.tile : FlashParams{}.tile;
   const SplitInfo split = split_info(pt.family, in.problem, tile, *in.ws, lo);
-  const bool diagnostic = pt.kernel_variant >= 11 && pt.kernel_variant <= 13;
+  const bool diagnostic = (pt.kernel_variant >= 11 && pt.kernel_variant <= 13) ||
+                          (pt.family == KernelFamily::prop && pt.kernel_variant >= 67 && pt.kernel_variant <= 69);
   if (pt.family != KernelFamily::dense && diagnostic) v_rows = 0;  // diagnostics gather nothing
   // The two-pass prop (61-63, 65) and the one-stream flash (64) record no distinct rows; they draw the default kernel's
   // counts (tested), so the default's record gives the same rows.
@@ -480,6 +481,10 @@ std::vector<Point> grid() {
     for (int64_t n : {8192, 32768, 65536}) v.push_back({KernelFamily::prop, 16, n, 128, false, 0, -1, variant});
     for (int b : {1, 4, 16}) v.push_back({KernelFamily::prop, b, 32768, 1024, false, 0, -1, variant});
     for (int b : {4, 16}) v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, variant, kPagedLayout});
+  }
+  // Pass 1 of v:63 alone (diagnostics): prefixes written as v:63 does (67), into an 8 MB ring (68), not at all (69).
+  for (int b : {4, 16}) {
+    for (int variant : {67, 68, 69}) v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, variant});
   }
   // flash in one key stream (64: the tile kernel's key stream with each super tile's budgets, counts and value gather
   // inside it) at the table's points, at S = 128 and on the paged cache.

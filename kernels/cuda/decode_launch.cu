@@ -146,7 +146,7 @@ void prop_two_pass(const DecodeProblem& problem, const PropParams& params, const
   p.mode = static_cast<int32_t>(detail::SamplingMode::prop_global_systematic);
   p.tile = params.tile;
   p.samples = params.samples;
-  p.async_mode = 64;  // the tile copies in cuDNN's order (TileCopy's fast paths)
+  p.async_mode = 64 | detail::two_pass_prefix_mode(launch);  // tile copies in cuDNN's order (+ v:68 / v:69 bits)
   p.sampled_entries = tp.entries;
   p.sampled_stage = tp.stage;
   set_rng_and_record(p, rng, record);

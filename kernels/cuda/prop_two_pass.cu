@@ -25,6 +25,7 @@ void launch_prop_two_pass(const KernelParams& p, int stages, dim3 grid1, std::si
   } else {
     launch_decode(score_prefix_kernel<D, T, 3>, "score_prefix_kernel", p, grid1, smem1, stream, allowed3, kTileThreads);
   }
+  if (pass2.threads == 0) return;  // diagnostics: pass 1 alone
   if (pass2.search) {
     launch_prop_sampled<D, T, 256, 4, true>(p, grid2, smem2, stream, pass2.dependent);
   } else if (pass2.threads == 128) {

@@ -153,6 +153,10 @@ inline constexpr int kTileKeys = 16 * kWarps;
 // tiles, so no sampling tile straddles two CTAs); its score buffers' rows are padded by 8 floats.
 SANTA_KHD int score_prefix_super(int tile) { return tile > kTileKeys ? tile : kTileKeys; }
 SANTA_KHD int score_prefix_stride(int tile) { return score_prefix_super(tile) + 8; }
+// Diagnostics of pass 1 alone (variants 67-69, plan.hpp): KernelParams::async_mode bits for prefixes written into an
+// 8 MB ring (the output is then not valid) and for no prefix writes at all.
+inline constexpr int kPrefixRing = 256, kPrefixNone = 512;
+inline constexpr int64_t kPrefixRingFloats = int64_t{1} << 21;
 // S2ANTA-flash in one key stream (benchmark variant 64, flash_stream_kernel.cuh): pass 1's ring of 3 K tiles, one
 // score buffer, then each warp's stage of kFlashWarpRows value rows (2 KB at d = 128). At G = 4 that is 110.7 KB with
 // tiles of 256 keys (106.5 KB up to 128): with the static state, two CTAs per SM.

@@ -124,11 +124,18 @@ std::size_t smem_padding(const LaunchOptions& launch);
 // instead of counting every key of every sampled tile (a warp per tile).
 // Variant 65: v:63 with 2 K tiles in pass 1's ring (76 KB at tile 256, G = 4: 3 CTAs per SM, 12 warps, against 8
 // with 3 tiles).
+// Diagnostics (benchmarks only; no output is written): pass 1 of v:63 alone, writing its prefixes as v:63 does (67),
+// into an 8 MB ring that L2 could hold (68), or not at all (69): what the prefixes' DRAM writes cost the key stream.
+inline bool two_pass_pass1_only(const LaunchOptions& launch) { return launch.variant >= 67 && launch.variant <= 69; }
+inline int two_pass_prefix_mode(const LaunchOptions& launch) {
+  return launch.variant == 68 ? kPrefixRing : launch.variant == 69 ? kPrefixNone : 0;
+}
 inline int two_pass_stages(const LaunchOptions& launch) {
   if (launch.variant == 65) return 2;
-  return launch.variant >= 61 && launch.variant <= 63 ? 3 : 0;
+  return (launch.variant >= 61 && launch.variant <= 63) || two_pass_pass1_only(launch) ? 3 : 0;
 }
 inline Pass2Shape two_pass_pass2(const LaunchOptions& launch) {
+  if (two_pass_pass1_only(launch)) return Pass2Shape{0, 4, true};  // threads 0: no pass 2
   if (launch.variant == 63 || launch.variant == 65) return Pass2Shape{256, 4, true};  // 63 registers: 4 CTAs per SM
   return launch.variant == 62 ? Pass2Shape{128, 4, false} : Pass2Shape{256, 2, false};
 }

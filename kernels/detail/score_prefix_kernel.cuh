@@ -57,8 +57,12 @@ __global__ void __launch_bounds__(kTileThreads, 1) score_prefix_kernel(const Ker
       with_per<TilePrefixOps<1>::template Fn>(per, col, sst, 1, lane, p.tile_stats + 2 * at, p.tile_stats + 2 * at + 1,
                                               p.tile_last + at, 0);
       __syncwarp();
-      float4* dst = reinterpret_cast<float4*>(p.prefix + (head0 + h) * p.prefix_stride + static_cast<int64_t>(t) * TR);
-      for (int e = lane; e < TR / 4; e += 32) dst[e] = reinterpret_cast<const float4*>(col)[e];
+      int64_t off = (head0 + h) * p.prefix_stride + static_cast<int64_t>(t) * TR;
+      if ((p.async_mode & kPrefixRing) != 0) off &= kPrefixRingFloats - 1;  // diagnostics (variants 68, 69), see plan.hpp
+      float4* dst = reinterpret_cast<float4*>(p.prefix + off);
+      if ((p.async_mode & kPrefixNone) == 0) {
+        for (int e = lane; e < TR / 4; e += 32) dst[e] = reinterpret_cast<const float4*>(col)[e];
+      }
     }
   };
 

@@ -128,7 +128,7 @@ TEST(KernelValidation, LaunchOptionsNameTheBadField) {
     return o;
   };
   for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 21, 22, 23, 29, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 49, 50, 51, 52, 53, 54, 55, 56, 57}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
-  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24, 25, 26, 27, 28, 30, 46, 47, 48, 66}) {
+  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24, 25, 26, 27, 28, 30, 46, 47, 48, 66, 70}) {
     expect_rejected([&] { check_launch(with([&](LaunchOptions& o) { o.variant = v; })); }, "variant = " + std::to_string(v));
   }
   expect_rejected([&] { check_launch(with([](LaunchOptions& o) { o.prefetch_steps = 65; })); }, "prefetch_steps = 65");
@@ -486,6 +486,17 @@ TEST(KernelPlan, TwoPassProp) {
   lo.variant = 65;
   EXPECT_EQ(detail::two_pass_stages(lo), 2);
   EXPECT_TRUE(detail::two_pass_pass2(lo).search);
+  for (int v : {67, 68, 69}) {  // pass 1 alone (diagnostics)
+    lo.variant = v;
+    EXPECT_EQ(detail::two_pass_stages(lo), 3) << v;
+    EXPECT_EQ(detail::two_pass_pass2(lo).threads, 0) << v;
+  }
+  lo.variant = 67;
+  EXPECT_EQ(detail::two_pass_prefix_mode(lo), 0);
+  lo.variant = 68;
+  EXPECT_EQ(detail::two_pass_prefix_mode(lo), detail::kPrefixRing);
+  lo.variant = 69;
+  EXPECT_EQ(detail::two_pass_prefix_mode(lo), detail::kPrefixNone);
   DecodeProblem p = valid_problem();  // B = 4, 8 KV heads, G = 4, 32768 keys
   for (int tile : {32, 128, 256, 512}) {
     const detail::TwoPassPlan tp = detail::two_pass_plan(p, valid_limits(), 132, tile, 128, 3, 0);
