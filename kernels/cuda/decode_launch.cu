@@ -177,11 +177,8 @@ void flash_one_stream(const DecodeProblem& problem, const FlashParams& params, c
     throw std::invalid_argument(what + " records samples_drawn and counts only (each warp gathers its own heads' "
                                        "rows: SamplingRecord::distinct_rows and phase_clock must be nullptr)");
   }
-  const int G = problem.num_heads / problem.num_kv_heads;
   const detail::Plan plan =
-      detail::tile_stream_plan(problem, workspace.limits(), workspace.sm_count(), params.tile,
-                               detail::flash_stream_smem_bytes(G, params.tile, problem.head_dim),
-                               detail::kFlashStaticSmem, launch.num_chunks);
+      detail::flash_stream_plan(problem, workspace.limits(), workspace.sm_count(), params.tile, launch.num_chunks);
   detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::flash);
   p.mode = static_cast<int32_t>(flash_mode(params));
   p.tile = params.tile;

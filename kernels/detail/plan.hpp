@@ -145,8 +145,10 @@ inline Pass2Shape two_pass_pass2(const LaunchOptions& launch) {
 inline constexpr std::size_t kScorePrefixStaticSmem = 2560, kFlashStaticSmem = 2304;  // ptxas: 2560, 2176 bytes
 Plan tile_stream_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int tile,
                       std::size_t smem_bytes, std::size_t static_bytes, int requested_chunks);
-// Variant 64: S2ANTA-flash in one key stream (flash_stream_kernel.cuh; d = 128, sm_80+).
+// Variant 64: S2ANTA-flash in one key stream (flash_stream_kernel.cuh; d = 128, sm_80+), and its split.
 inline bool flash_stream(const LaunchOptions& launch) { return launch.variant == 64; }
+Plan flash_stream_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int tile,
+                       int requested_chunks);
 // Pass 1: tile_stream_plan with its ring and score buffers. Pass 2: one CTA per (query head, sequence),
 // at most `entries` = min(tiles, S) sampled tiles, `stage` of them per round, split over `parts` CTAs per head where
 // the batch's heads would leave SMs idle (their partial sums merged by the last to arrive).

@@ -269,6 +269,13 @@ Plan tile_stream_plan(const DecodeProblem& problem, const WorkspaceLimits& limit
   return plan;
 }
 
+Plan flash_stream_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int tile,
+                       int requested_chunks) {
+  const int G = problem.num_heads / problem.num_kv_heads;
+  return tile_stream_plan(problem, limits, sm_count, tile, flash_stream_smem_bytes(G, tile, problem.head_dim),
+                          kFlashStaticSmem, requested_chunks);
+}
+
 TwoPassPlan two_pass_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int tile,
                           int64_t samples, int stages, int requested_chunks, Pass2Shape pass2) {
   TwoPassPlan tp;
@@ -410,10 +417,7 @@ SplitInfo split_info(KernelFamily family, const DecodeProblem& problem, int tile
                                  detail::two_pass_stages(requested), requested.num_chunks)
                .pass1;  // pass 1's split (pass 2: one CTA per query head)
   } else if (family == KernelFamily::flash && detail::flash_stream(requested)) {
-    plan = detail::tile_stream_plan(problem, workspace.limits(), workspace.sm_count(), tile,
-                                    detail::flash_stream_smem_bytes(problem.num_heads / problem.num_kv_heads, tile,
-                                                                    problem.head_dim),
-                                    detail::kFlashStaticSmem, requested.num_chunks);
+    plan = detail::flash_stream_plan(problem, workspace.limits(), workspace.sm_count(), tile, requested.num_chunks);
   } else {
     plan = detail::make_plan(family, problem, tile, workspace.limits(), workspace.sm_count(), requested.num_chunks,
                              detail::sampling_key_ring(requested));

@@ -14,7 +14,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -66,13 +65,8 @@ void expect_like_default(StreamCase& c, SamplingKind kind, int64_t S, int tile, 
 // super tile: more than the 8 per K tile the queued gather takes, so the rest is added in synchronous rounds).
 TEST(FlashStream, SameCountsAsDefault) {
   SANTA_REQUIRE_GPU();
-  const bool subset = std::getenv("SANTA_SANITIZER_SUBSET") != nullptr;
-  Shape s;  // H = 8, H_kv = 2, d = 128, bf16
-  s.batch = 2;
-  s.max_len = 40000;
-  const std::vector<int> pages = subset ? std::vector<int>{0, 4} : std::vector<int>{0, 16, 4};
-  for (int page : pages) {
-    StreamCase c(s, 31, {40000, 17777}, page);
+  const bool subset = sanitizer_subset();
+  for_each_long_case(false, [&](StreamCase& c, int page) {
     const std::vector<int> tiles = subset ? std::vector<int>{128} : std::vector<int>{32, 64, 128, 256, 512};
     for (int tile : tiles) {
       for (int64_t S : {int64_t{128}, int64_t{2048}}) {
@@ -87,7 +81,7 @@ TEST(FlashStream, SameCountsAsDefault) {
         }
       }
     }
-  }
+  });
 }
 
 // Few tiles (T = 8 and 10 at tile 512), where the tolerance is tight; group sizes 1 and 8 (two heads per warp) and

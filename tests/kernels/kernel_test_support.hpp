@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -337,6 +338,23 @@ inline Shape variant_test_shape(int which) {
   if (which == 1) s.heads = 16, s.kv_heads = 2;
   if (which == 2) s.dtype = DType::fp16;
   return s;
+}
+
+// The sanitizers run a subset of the longer tests' cases (scripts/gpu_run.sh sets SANTA_SANITIZER_SUBSET).
+inline bool sanitizer_subset() { return std::getenv("SANTA_SANITIZER_SUBSET") != nullptr; }
+
+// The variant tests' long inputs: the Llama group (H = 8, H_kv = 2, d = 128, bf16), sequences of 40000 and 17777 keys
+// (ends inside tiles), on a contiguous cache and on pages of 16 (the tile copies' page fast path) and 4 (their
+// per-copy path); in the sanitizers' subset contiguous and 4 only. each(case, page) once per layout.
+template <class F>
+void for_each_long_case(bool score_prefix, F&& each) {
+  Shape s;
+  s.batch = 2;
+  s.max_len = 40000;
+  for (int page : sanitizer_subset() ? std::vector<int>{0, 4} : std::vector<int>{0, 16, 4}) {
+    VariantCase c(s, 31, {40000, 17777}, page, score_prefix);
+    each(c, page);
+  }
 }
 
 // A benchmark variant's call that must be rejected before launch: std::invalid_argument naming the variant (e.g.

@@ -10,7 +10,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -25,12 +24,12 @@ struct TwoPassCase : VariantCase {
 };
 using PassResult = RecordedRun;
 
-PassResult run(TwoPassCase& c, int variant, int64_t S, int tile, int chunks, uint32_t step = 3) {
+PassResult run(VariantCase& c, int variant, int64_t S, int tile, int chunks, uint32_t step = 3) {
   return run_recorded(c, SamplingKind::prop_global, variant, S, tile, chunks, 77, step);
 }
 
 // out against the fp64 sum over the run's own counts, with the tolerance of the header comment.
-void expect_output_of_counts(const TwoPassCase& c, const PassResult& r, int64_t S, const std::string& what) {
+void expect_output_of_counts(const VariantCase& c, const PassResult& r, int64_t S, const std::string& what) {
   const Shape& s = c.s;
   expect_every_output(s, what, [&](int b, int h, int j) -> std::string {
     const int kvh = h / s.group();
@@ -55,7 +54,7 @@ void expect_output_of_counts(const TwoPassCase& c, const PassResult& r, int64_t 
   });
 }
 
-void expect_like_default(TwoPassCase& c, int variant, int64_t S, int tile, int chunks, const std::string& what) {
+void expect_like_default(VariantCase& c, int variant, int64_t S, int tile, int chunks, const std::string& what) {
   PassResult base, r;
   if (!same_draws_as_default(c, SamplingKind::prop_global, variant, S, tile, chunks, 77, base, r, what)) return;
   for (int32_t x : r.samples) EXPECT_EQ(x, S) << what;  // global systematic: exactly S per head
@@ -67,13 +66,8 @@ void expect_like_default(TwoPassCase& c, int variant, int64_t S, int tile, int c
 // S below and above the tile count (several pass-2 rounds at 40000 keys and tile 256: 157 tiles, 64 per round).
 TEST(PropTwoPass, SameCountsAsDefault) {
   SANTA_REQUIRE_GPU();
-  const bool subset = std::getenv("SANTA_SANITIZER_SUBSET") != nullptr;
-  Shape s;  // H = 8, H_kv = 2, d = 128, bf16
-  s.batch = 2;
-  s.max_len = 40000;
-  const std::vector<int> pages = subset ? std::vector<int>{0, 4} : std::vector<int>{0, 16, 4};
-  for (int page : pages) {
-    TwoPassCase c(s, 31, {40000, 17777}, page);
+  const bool subset = sanitizer_subset();
+  for_each_long_case(true, [&](VariantCase& c, int page) {
     const std::vector<int> tiles = subset ? std::vector<int>{256} : std::vector<int>{32, 64, 256, 512};
     for (int tile : tiles) {
       for (int64_t S : {int64_t{128}, int64_t{2048}}) {
@@ -87,7 +81,7 @@ TEST(PropTwoPass, SameCountsAsDefault) {
         }
       }
     }
-  }
+  });
 }
 
 // Group sizes 1 and 8 and fp16.

@@ -522,9 +522,7 @@ TEST(KernelPlan, TwoPassProp) {
   EXPECT_EQ(two.smem_bytes, 2u * 32768 + 2u * 4 * (256 + 8) * 4);
   EXPECT_GT(two.num_chunks, tp.pass1.num_chunks);
   EXPECT_GE(two.num_chunks * 32, 3 * 132 * 9 / 10);
-  const detail::Plan flash = detail::tile_stream_plan(p, valid_limits(), 132, 256,
-                                                      detail::flash_stream_smem_bytes(4, 256, 128),
-                                                      detail::kFlashStaticSmem, 0);
+  const detail::Plan flash = detail::flash_stream_plan(p, valid_limits(), 132, 256, 0);
   EXPECT_EQ(flash.smem_bytes, 3u * 32768 + 4u * (256 + 8) * 4 + 4u * 8 * 256);
   EXPECT_EQ(flash.num_chunks, tp.pass1.num_chunks);
   DecodeProblem big = p;  // 16 x 32 heads: at least 2 CTAs per SM already, one CTA per head
