@@ -123,7 +123,7 @@ Inputs& inputs_for(int batch, int64_t n, int layout = 0) {
   l.head_dim = kDim;
   l.max_len = n;
   l.min_tile = 64;
-  l.score_prefix = true;  // the two-pass prop variants (61-63)
+  l.score_prefix = true;  // the two-pass and persistent prop variants (61-63, 65, 70-72)
   in.ws = std::make_unique<DecodeWorkspace>(l);
   return in;
 }
@@ -261,8 +261,10 @@ void run_point(benchmark::State& state, Point pt) {
   if (pt.family != KernelFamily::dense && diagnostic) v_rows = 0;  // diagnostics gather nothing
   // The two-pass prop (61-63, 65) and the one-stream flash (64) record no distinct rows; they draw the default kernel's
   // counts (tested), so the default's record gives the same rows.
+  // The persistent prop (70-72) likewise.
   const bool two_pass = pt.family == KernelFamily::prop && ((pt.kernel_variant >= 61 && pt.kernel_variant <= 63) ||
-                                                            pt.kernel_variant == 65);
+                                                            pt.kernel_variant == 65 ||
+                                                            (pt.kernel_variant >= 70 && pt.kernel_variant <= 72));
   const bool one_stream = pt.family == KernelFamily::flash && pt.kernel_variant == 64;
   if (pt.family != KernelFamily::dense && !diagnostic) {
     rec.distinct_rows = in.rec_rows.as<int32_t>();
@@ -482,6 +484,17 @@ std::vector<Point> grid() {
     for (int b : {1, 4, 16}) v.push_back({KernelFamily::prop, b, 32768, 1024, false, 0, -1, variant});
     for (int b : {4, 16}) v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, variant, kPagedLayout});
   }
+  // prop in one persistent launch (70: K marked evict-first in L2 so the prefix ring stays there; 71: no cache hints;
+  // 72: 70 with the prefix stores evict-last) at the table's points, at S = 1024, on the paged cache, and v:70 with
+  // stream items of 4096 / 1024 / 512 keys at B = 16, 32k (chunks 8 / 32 / 64; automatic: 2048).
+  for (int variant : {70, 71, 72}) {
+    for (int64_t n : {8192, 32768, 65536, 131072}) v.push_back({KernelFamily::prop, 1, n, 128, false, 0, -1, variant});
+    for (int64_t n : {8192, 32768, 131072}) v.push_back({KernelFamily::prop, 4, n, 128, false, 0, -1, variant});
+    for (int64_t n : {8192, 32768, 65536}) v.push_back({KernelFamily::prop, 16, n, 128, false, 0, -1, variant});
+    for (int b : {1, 4, 16}) v.push_back({KernelFamily::prop, b, 32768, 1024, false, 0, -1, variant});
+    for (int b : {4, 16}) v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, variant, kPagedLayout});
+  }
+  for (int c : {8, 32, 64}) v.push_back({KernelFamily::prop, 16, 32768, 128, false, c, -1, 70});
   // Pass 1 of v:63 alone (diagnostics): prefixes written as v:63 does (67), into an 8 MB ring (68), not at all (69).
   for (int b : {4, 16}) {
     for (int variant : {67, 68, 69}) v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, variant});

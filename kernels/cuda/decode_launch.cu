@@ -122,11 +122,10 @@ void require_tile_kernel_shape(const DecodeProblem& problem, const DecodeWorkspa
   }
 }
 
-// Variants 61-63, 65: prop in two launches (prop_two_pass.cu). Checked here, before any launch: the shapes and budget
-// rule it serves, the workspace's prefix buffer, and the records it cannot write.
-void prop_two_pass(const DecodeProblem& problem, const PropParams& params, const SamplingRng& rng,
-                   DecodeWorkspace& workspace, const SamplingRecord& record, const LaunchOptions& launch) {
-  const std::string what = "the two-pass prop (LaunchOptions::variant " + std::to_string(launch.variant) + ")";
+// What the prop kernels on the prefix buffer (the two-pass and the persistent one) serve, checked before any launch:
+// the shapes and budget rule, the workspace's prefix buffer, and the records they cannot write.
+void require_prefix_prop(const DecodeProblem& problem, const PropParams& params, const DecodeWorkspace& workspace,
+                         const SamplingRecord& record, const std::string& what) {
   require_tile_kernel_shape(problem, workspace, what);
   if (params.budget != PropBudget::global_systematic) {
     throw std::invalid_argument(what + " implements PropBudget::global_systematic only");
@@ -138,6 +137,13 @@ void prop_two_pass(const DecodeProblem& problem, const PropParams& params, const
     throw std::invalid_argument(what + " records samples_drawn and counts only (its pass 2 reads V per query head: "
                                        "SamplingRecord::distinct_rows and phase_clock must be nullptr)");
   }
+}
+
+// Variants 61-63, 65: prop in two launches (prop_two_pass.cu).
+void prop_two_pass(const DecodeProblem& problem, const PropParams& params, const SamplingRng& rng,
+                   DecodeWorkspace& workspace, const SamplingRecord& record, const LaunchOptions& launch) {
+  require_prefix_prop(problem, params, workspace, record,
+                      "the two-pass prop (LaunchOptions::variant " + std::to_string(launch.variant) + ")");
   const int stages = detail::two_pass_stages(launch);
   const detail::TwoPassPlan tp = detail::two_pass_plan(problem, workspace.limits(), workspace.sm_count(), params.tile,
                                                        params.samples, stages, launch.num_chunks,
@@ -159,6 +165,30 @@ void prop_two_pass(const DecodeProblem& problem, const PropParams& params, const
     detail::launch_prop_two_pass<128, decltype(tv)>(p, stages, grid_of(problem, tp.pass1), tp.pass1.smem_bytes, pass2,
                                                     grid2,
                                                     tp.pass2_smem, stream);
+  });
+}
+
+// Variants 70-72: prop in one persistent launch (prop_fused.cu).
+void prop_persistent(const DecodeProblem& problem, const PropParams& params, const SamplingRng& rng,
+                     DecodeWorkspace& workspace, const SamplingRecord& record, const LaunchOptions& launch) {
+  require_prefix_prop(problem, params, workspace, record,
+                      "the persistent prop (LaunchOptions::variant " + std::to_string(launch.variant) + ")");
+  const detail::FusedPlan fp = detail::fused_plan(problem, workspace.limits(), workspace.sm_count(), params.tile,
+                                                  params.samples, launch.num_chunks);
+  detail::KernelParams p = detail::make_params(problem, workspace, fp.stream, launch, KernelFamily::prop);
+  p.mode = static_cast<int32_t>(detail::SamplingMode::prop_global_systematic);
+  p.tile = params.tile;
+  p.samples = params.samples;
+  p.async_mode = 64 | detail::prop_fused_mode(launch);  // tile copies in cuDNN's order, L2 policies
+  p.sampled_entries = fp.entries;
+  p.sampled_stage = fp.stage;
+  p.fused_parts = fp.parts;
+  p.fused_lag = fp.lag;
+  p.fused_slots = fp.slots;
+  set_rng_and_record(p, rng, record);
+  const auto stream = static_cast<cudaStream_t>(launch.stream);
+  with_dtype(problem.dtype, [&](auto tv) {
+    detail::launch_prop_fused<128, decltype(tv)>(p, fp.grid, fp.stream.smem_bytes, stream);
   });
 }
 
@@ -259,6 +289,7 @@ void prop_decode(const DecodeProblem& problem, const PropParams& params, const S
   check_fits(problem, workspace.limits());
   check_prop_params(params, workspace.limits());
   if (detail::two_pass_stages(launch) > 0) return prop_two_pass(problem, params, rng, workspace, record, launch);
+  if (detail::prop_fused(launch)) return prop_persistent(problem, params, rng, workspace, record, launch);
   const detail::Plan plan = detail::make_plan(KernelFamily::prop, problem, params.tile, workspace.limits(),
                                               workspace.sm_count(), launch.num_chunks, detail::sampling_key_ring(launch));
   detail::KernelParams p = detail::make_params(problem, workspace, plan, launch, KernelFamily::prop);

@@ -45,6 +45,10 @@ template <int D, class T>
 void launch_prop_two_pass(const KernelParams& p, int stages, dim3 grid1, std::size_t smem1, Pass2Shape pass2,
                           dim3 grid2, std::size_t smem2, cudaStream_t stream);
 
+// prop in one persistent launch (variants 70-72; d = 128): `grid` CTAs of kTileThreads threads taking work items.
+template <int D, class T>
+void launch_prop_fused(const KernelParams& p, int grid, std::size_t smem, cudaStream_t stream);
+
 // flash in one key stream (variant 64; d = 128): grid (chunks, KV heads, batch) of kTileThreads threads.
 template <int D, class T>
 void launch_flash_stream(const KernelParams& p, dim3 grid, std::size_t smem, cudaStream_t stream);

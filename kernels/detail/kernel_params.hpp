@@ -82,6 +82,9 @@ struct KernelParams {
   int32_t* tile_last = nullptr;
   int sampled_entries = 0, sampled_stage = 0;
   uint32_t* head_counters = nullptr;  // [B * H]: pass 2's CTAs of a head that have arrived (self-resetting)
+  // persistent prop (variants 70-72, prop_fused_kernel.cuh): pass 2's CTAs per head, the schedule's lag (in KV heads)
+  // between a KV head's stream items and its sample items, and the KV heads whose prefixes the ring holds
+  int fused_parts = 1, fused_lag = 0, fused_slots = 0;
   int32_t mode = 0;  // SamplingMode
   int tile = 0;
   int64_t samples = 0;
@@ -156,6 +159,9 @@ SANTA_KHD int score_prefix_stride(int tile) { return score_prefix_super(tile) + 
 // Diagnostics of pass 1 alone (variants 67-69, plan.hpp): KernelParams::async_mode bits for prefixes written into an
 // 8 MB ring (the output is then not valid) and for no prefix writes at all.
 inline constexpr int kPrefixRing = 256, kPrefixNone = 512;
+// The persistent prop (prop_fused_kernel.cuh): async_mode bit for its K copies marked evict-first in L2 (variant 70),
+// and for its prefix stores marked evict-last (variant 72).
+inline constexpr int kKeyEvictFirst = 1024, kPrefixEvictLast = 2048;
 inline constexpr int64_t kPrefixRingFloats = int64_t{1} << 21;
 // S2ANTA-flash in one key stream (benchmark variant 64, flash_stream_kernel.cuh): pass 1's ring of 3 K tiles, one
 // score buffer, then each warp's stage of kFlashWarpRows value rows (2 KB at d = 128). At G = 4 that is 110.7 KB with
@@ -165,6 +171,25 @@ SANTA_KHD std::size_t flash_stream_smem_bytes(int group, int tile, int head_dim)
   return static_cast<std::size_t>(3) * kTileKeys * head_dim * 2 +
          static_cast<std::size_t>(group) * score_prefix_stride(tile) * sizeof(float) +
          static_cast<std::size_t>(kTileThreads / 32) * kFlashWarpRows * head_dim * 2;
+}
+
+// The persistent prop's schedule (prop_fused_kernel.cuh: C stream items per KV head, P sample items, lag L): ticket t's
+// item: kind 0 = stream item (kv, chunk `index`), 1 = sample item (kv, `index` = query head
+// in the KV head x parts + part), 2 = none (t >= K (C + P)).
+struct FusedItem {
+  int kind, kv, index;
+};
+SANTA_KHD FusedItem fused_item(int t, int kv_heads, int C, int P, int L) {
+  if (t < L * C) return {0, t / C, t % C};
+  t -= L * C;
+  const int mid = (kv_heads - L) * (C + P);
+  if (t < mid) {
+    const int s = t / (C + P), r = t % (C + P);
+    return r < C ? FusedItem{0, L + s, r} : FusedItem{1, s, r - C};
+  }
+  t -= mid;
+  if (t < L * P) return {1, kv_heads - L + t / P, t % P};
+  return {2, 0, 0};
 }
 
 // The whole-row kernel's split. The batch's 16-key steps, sequence after sequence (rows_steps per sequence, the

@@ -165,6 +165,25 @@ struct TwoPassPlan {
 TwoPassPlan two_pass_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int tile,
                           int64_t samples, int stages, int requested_chunks, Pass2Shape pass2 = {});
 
+// Variants 70-72: S2ANTA-prop in one persistent launch (prop_fused_kernel.cuh; d = 128, sm_80+). 70: K copies
+// marked evict-first in L2 (so the prefix ring stays there); 71: no cache hints; 72: 70 with the prefix stores also
+// marked evict-last.
+inline bool prop_fused(const LaunchOptions& launch) { return launch.variant >= 70 && launch.variant <= 72; }
+inline int prop_fused_mode(const LaunchOptions& launch) {
+  return (launch.variant == 71 ? 0 : kKeyEvictFirst) | (launch.variant == 72 ? kPrefixEvictLast : 0);
+}
+// Its schedule: `stream` = the stream items' split (chunks of whole super tiles, items of 1-2k keys where the batch
+// has enough of them for ~4 per CTA); pass 2's `parts`, `entries` and `stage` as two_pass_plan's; `grid` the CTAs
+// the shared memory lets reside (2 per SM at G = 4, tile 256); `lag` and `slots` (KV heads) of the schedule and
+// prefix ring (prop_fused_kernel.cuh).
+struct FusedPlan {
+  Plan stream;
+  int parts = 1, entries = 0, stage = 0, grid = 0, lag = 1, slots = 1;
+};
+inline constexpr std::size_t kFusedStaticSmem = 4096;  // the persistent kernel's static shared memory (ptxas: 3968 bytes), rounded up
+FusedPlan fused_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int tile,
+                     int64_t samples, int requested_chunks);
+
 KernelParams make_params(const DecodeProblem& problem, const DecodeWorkspace& workspace, const Plan& plan,
                          const LaunchOptions& launch, KernelFamily family);
 

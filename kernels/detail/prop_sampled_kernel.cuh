@@ -33,8 +33,14 @@ namespace santa::gpu::detail {
 
 // kNT threads, kMinBlocks CTAs per SM by registers: 256 x 2 (variant 61) or 128 x 4 (variant 62: twice the CTAs in
 // flight, so that a batch's heads fit one wave; 128 registers either way); kSearch 256 x 4 (variant 63: 63 registers).
-template <int D, class T, int kNT, int kMinBlocks, bool kSearch>
-__global__ void __launch_bounds__(kNT, kMinBlocks) prop_sampled_kernel(const KernelParams p) {
+// One CTA's share (part `part` of `parts`) of query head h of sequence b; every thread of the CTA calls it.
+// head_prefix: where pass 1 put the head's prefixes (tile t at head_prefix + t * tile). wait_inputs(): called by every
+// thread before the first read of what pass 1 wrote (pdl_wait here; prop_fused_kernel.cuh waits for the head's stream
+// items). kFused: the statistics were written in the same launch, so they are read through L2 (__ldcg), not the
+// read-only path.
+template <int D, class T, int kNT, bool kSearch, bool kFused, class WaitInputs>
+__device__ __forceinline__ void prop_sampled_head(const KernelParams& p, int h, int b, int part, int parts,
+                                                  const float* head_prefix, WaitInputs wait_inputs) {
   constexpr int kNW = kNT / 32;
   static_assert(D == 128, "a lane holds 4 values of a row (8 bytes of 16-bit elements)");
   static_assert(kNT >= D && kNT % 32 == 0, "a thread per output dimension");
@@ -63,7 +69,7 @@ __global__ void __launch_bounds__(kNT, kMinBlocks) prop_sampled_kernel(const Ker
   float* q_w = reinterpret_cast<float*>(base + L.queue_w);
   float* red = reinterpret_cast<float*>(base + L.red);
 
-  const int h = blockIdx.x, b = blockIdx.y, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int kvh = h / p.group;
   const int n = min(max(p.seq_lens[b], 0), static_cast<int>(p.n_max));
   const int ntiles = (n + TR - 1) / TR;
@@ -78,14 +84,15 @@ __global__ void __launch_bounds__(kNT, kMinBlocks) prop_sampled_kernel(const Ker
                               santa::kHeadSiteTile};
     s_u = santa::systematic_offset(site);
   }
-  pdl_wait();  // pass 1's statistics and prefixes: everything below reads them (launched dependent on sm_90)
+  wait_inputs();  // pass 1's statistics and prefixes: everything below reads them
 
   // ---- 1. masses and boundaries. Thread tid takes the contiguous tiles [ta, tb). The statistics come from the previous
-  // launch and are read three times here: through L1 (__ldg).
+  // launch and are read three times here: through L1 (__ldg), unless written in this launch (kFused).
+  const auto stat = [&](int t) { return kFused ? __ldcg(hs + t) : __ldg(hs + t); };
   const int ipt = (ntiles + kNT - 1) / kNT;
   const int ta = min(ntiles, tid * ipt), tb = min(ntiles, ta + ipt);
   float mx = -INFINITY;
-  for (int t = ta; t < tb; ++t) mx = fmaxf(mx, __ldg(hs + t).x);
+  for (int t = ta; t < tb; ++t) mx = fmaxf(mx, stat(t).x);
   mx = warp_max(mx);
   if (lane == 0) s_max[warp] = mx;
   __syncthreads();
@@ -93,7 +100,7 @@ __global__ void __launch_bounds__(kNT, kMinBlocks) prop_sampled_kernel(const Ker
 #pragma unroll
   for (int w = 1; w < kNW; ++w) mstar = fmaxf(mstar, s_max[w]);  // a max: exact in any order
   const auto mass = [&](int t) {
-    const float2 v = __ldg(hs + t);
+    const float2 v = stat(t);
     return v.y > 0.f ? fixed_mass(v.x, v.y, mstar) : 0ull;
   };
   unsigned long long lsum = 0;
@@ -131,12 +138,12 @@ __global__ void __launch_bounds__(kNT, kMinBlocks) prop_sampled_kernel(const Ker
           e_b0[pos] = B0;
           e_b1[pos] = B1;
           if constexpr (kSearch) {
-            e_il[pos] = 1.0 / static_cast<double>(__ldg(hs + t).y);  // tile_counts' inv_l
+            e_il[pos] = 1.0 / static_cast<double>(stat(t).y);  // tile_counts' inv_l
             e_last[pos] = __ldcg(p.tile_last + hrow * p.max_tiles + t);
           }
           ++pos;
         }
-      } else if (counts != nullptr && t % gridDim.z == blockIdx.z) {
+      } else if (counts != nullptr && t % parts == part) {
         // The record's zeros of a tile without samples, written by one CTA of the head (tile_counts writes every count
         // of the sampled tiles, in whichever CTA owns them).
         for (int i = t * TR; i < min(n, (t + 1) * TR); ++i) counts[i] = 0;
@@ -149,7 +156,6 @@ __global__ void __launch_bounds__(kNT, kMinBlocks) prop_sampled_kernel(const Ker
 
   // ---- 2 and 3: this CTA's part of the sampled tiles (contiguous, so rows stay ascending), in rounds of
   // p.sampled_stage tiles.
-  const int parts = gridDim.z, part = blockIdx.z;
   const int e_begin = static_cast<int>(static_cast<int64_t>(sampled) * part / parts);
   const int e_end = static_cast<int>(static_cast<int64_t>(sampled) * (part + 1) / parts);
   const KvRows rows = kv_rows<D>(p, b, kvh);
@@ -181,7 +187,7 @@ __global__ void __launch_bounds__(kNT, kMinBlocks) prop_sampled_kernel(const Ker
   const auto drain = [&](int k) { drain_rows(my_rows, my_w, k); };
   // The round's prefixes copied in (cp.async, one latency for the round).
   const auto stage_round = [&](int round0, int m) {
-    const float* pre = p.prefix + hrow * p.prefix_stride;
+    const float* pre = head_prefix;
     for (int x = tid; x < m * (TR / 4); x += kNT) {
       const int e = x / (TR / 4), q4 = x % (TR / 4);
       cp_async_16(stage + e * TR + 4 * q4, pre + static_cast<int64_t>(e_t[round0 + e]) * TR + 4 * q4, true);
@@ -329,6 +335,13 @@ __global__ void __launch_bounds__(kNT, kMinBlocks) prop_sampled_kernel(const Ker
     static_cast<T*>(p.out)[hrow * D + tid] = Half<T>::from_float(total * inv);
   }
   if (tid == 0 && p.samples_out != nullptr) p.samples_out[hrow] = samples;
+}
+
+template <int D, class T, int kNT, int kMinBlocks, bool kSearch>
+__global__ void __launch_bounds__(kNT, kMinBlocks) prop_sampled_kernel(const KernelParams p) {
+  const int h = blockIdx.x, b = blockIdx.y;
+  const float* head_prefix = p.prefix + (static_cast<int64_t>(b) * p.num_heads + h) * p.prefix_stride;
+  prop_sampled_head<D, T, kNT, kSearch, false>(p, h, b, blockIdx.z, gridDim.z, head_prefix, [] { pdl_wait(); });
 }
 
 }  // namespace santa::gpu::detail

@@ -28,6 +28,7 @@ struct TileCopy {
   bool rows_of_256, fast, paged_fast;
   int t_row, t_unit, t_dst, lane;
   int64_t stride16, t_src;
+  uint64_t policy = 0;  // an L2 cache policy for the contiguous whole-tile copies (0: none; prop_fused_kernel.cuh)
 
   // Tiles start at r0 + kTileKeys i; r0 must be a multiple of 16 (of 64 for the paged fast path's groups).
   __device__ __forceinline__ TileCopy(const KvRows& kv, int first, int end, int async_mode)
@@ -71,10 +72,19 @@ struct TileCopy {
       const int row0 = r0 + kTileKeys * i;
       if (fast && row0 + kTileKeys <= r1) {
         const T* src = base + t_src + static_cast<int64_t>(i) * (kTileKeys / 16) * stride16;
+        if (policy != 0) {
 #pragma unroll
-        for (int j = 0; j < kTileKeys / 16; ++j)
+          for (int j = 0; j < kTileKeys / 16; ++j)
 #pragma unroll
-          for (int h = 0; h < 2; ++h) cp_async_16(buf + t_dst + j * kGroupBytes + 128 * h, src + j * stride16 + 64 * h, true);
+            for (int h = 0; h < 2; ++h) {
+              cp_async_16_policy(buf + t_dst + j * kGroupBytes + 128 * h, src + j * stride16 + 64 * h, policy);
+            }
+        } else {
+#pragma unroll
+          for (int j = 0; j < kTileKeys / 16; ++j)
+#pragma unroll
+            for (int h = 0; h < 2; ++h) cp_async_16(buf + t_dst + j * kGroupBytes + 128 * h, src + j * stride16 + 64 * h, true);
+        }
       } else if (paged_fast && row0 + kTileKeys <= r1) {
         int64_t off[kTileKeys / 16];
         paged_offsets(row0, off);

@@ -314,6 +314,59 @@ TwoPassPlan two_pass_plan(const DecodeProblem& problem, const WorkspaceLimits& l
   return tp;
 }
 
+FusedPlan fused_plan(const DecodeProblem& problem, const WorkspaceLimits& limits, int sm_count, int tile,
+                     int64_t samples, int requested_chunks) {
+  FusedPlan fp;
+  const int G = problem.num_heads / problem.num_kv_heads;
+  const int64_t kv_heads = static_cast<int64_t>(problem.batch) * problem.num_kv_heads;
+  Plan& plan = fp.stream;
+  plan.n_max = max_sequence_length(problem);
+  plan.unit = score_prefix_super(tile);
+  const int64_t units = ceil_div(plan.n_max, plan.unit);
+  fp.entries = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ceil_div(plan.n_max, tile), samples)));
+  // Shared memory: pass 1's ring of 3 K tiles and two score buffers; pass 2's lists and a round of staged prefixes
+  // in the same bytes (as many tiles per round as fit, at most 64 KB).
+  const std::size_t stream_smem = 3 * static_cast<std::size_t>(kTileKeys) * problem.head_dim * 2 +
+                                  2 * static_cast<std::size_t>(G) * score_prefix_stride(tile) * sizeof(float);
+  const int warps = kTileThreads / 32;
+  const std::size_t fixed = prop_sampled_smem(tile, fp.entries, 0, problem.head_dim, warps).total;
+  const std::size_t per_tile = 4 * static_cast<std::size_t>(tile) + static_cast<std::size_t>(tile) / 8;
+  const int fits = stream_smem > fixed ? static_cast<int>((stream_smem - fixed) / per_tile) : 1;
+  fp.stage = std::max(1, std::min({fp.entries, 65536 / (4 * tile), fits}));
+  plan.smem_bytes = std::max(stream_smem, prop_sampled_smem(tile, fp.entries, fp.stage, problem.head_dim, warps).total);
+  constexpr std::size_t kSmPerSm = 228 * 1024, kSmemLimit = 200 * 1024;
+  if (plan.smem_bytes > kSmemLimit) {
+    throw std::invalid_argument("the persistent prop (LaunchOptions::variant 70-72) lists up to min(tiles, S) = " +
+                                std::to_string(fp.entries) + " sampled tiles per head in shared memory: " +
+                                std::to_string(plan.smem_bytes) + " bytes, more than " + std::to_string(kSmemLimit) +
+                                "; use a larger tile or fewer samples");
+  }
+  const int64_t per_sm = std::max<int64_t>(1, static_cast<int64_t>(kSmPerSm / (plan.smem_bytes + kFusedStaticSmem + 1024)));
+  fp.grid = static_cast<int>(per_sm * std::max(1, sm_count));
+  if (requested_chunks > limits.max_chunks) {
+    throw std::invalid_argument("LaunchOptions::num_chunks = " + std::to_string(requested_chunks) + "; allowed: 1.." +
+                                std::to_string(limits.max_chunks) + " (WorkspaceLimits::max_chunks)");
+  }
+  // Stream items: about 4 per CTA, of 1024-2048 keys (shorter items restart the K ring more often; longer ones keep
+  // more prefixes in flight: grid x item keys x G x 4 bytes, 8.6 MB at 264 CTAs, 2048 keys, G = 4).
+  const int64_t keys = kv_heads * plan.n_max;
+  const int64_t item_keys = std::clamp<int64_t>(keys / (4 * int64_t{fp.grid}), 1024, 2048);
+  const int64_t per = requested_chunks > 0 ? ceil_div(units, std::min<int64_t>(requested_chunks, units))
+                                           : std::max<int64_t>(1, std::min(units, ceil_div(item_keys, plan.unit)));
+  plan.num_chunks = static_cast<int>(ceil_div(units, per));
+  plan.rows_max = static_cast<int>(per * plan.unit);
+  // Pass 2: heads split as two_pass_plan splits them for the grid's CTAs.
+  const int64_t heads = static_cast<int64_t>(problem.batch) * problem.num_heads;
+  fp.parts = static_cast<int>(std::clamp<int64_t>(fp.grid / heads, 1,
+                                                  std::min<int64_t>({kMaxSampledParts, limits.max_chunks, fp.entries})));
+  // The sample items of a KV head come one grid's worth of tickets after its stream items (by then they are mostly
+  // done); the ring holds the prefixes of lag + 2 KV heads (all of them when there are no more).
+  const int64_t step = plan.num_chunks + static_cast<int64_t>(G) * fp.parts;
+  fp.lag = static_cast<int>(std::clamp<int64_t>(ceil_div(fp.grid, step) + 1, 1, kv_heads));
+  fp.slots = static_cast<int>(std::min<int64_t>(kv_heads, fp.lag + 2));
+  return fp;
+}
+
 std::size_t smem_padding(const LaunchOptions& launch) {
   return launch.variant >= 21 && launch.variant <= 23 ? static_cast<std::size_t>(launch.variant - 20) * 16 * 1024 : 0;
 }
@@ -416,6 +469,8 @@ SplitInfo split_info(KernelFamily family, const DecodeProblem& problem, int tile
     plan = detail::two_pass_plan(problem, workspace.limits(), workspace.sm_count(), tile, 1,
                                  detail::two_pass_stages(requested), requested.num_chunks)
                .pass1;  // pass 1's split (pass 2: one CTA per query head)
+  } else if (family == KernelFamily::prop && detail::prop_fused(requested)) {
+    plan = detail::fused_plan(problem, workspace.limits(), workspace.sm_count(), tile, 1, requested.num_chunks).stream;
   } else if (family == KernelFamily::flash && detail::flash_stream(requested)) {
     plan = detail::flash_stream_plan(problem, workspace.limits(), workspace.sm_count(), tile, requested.num_chunks);
   } else {

@@ -1,4 +1,5 @@
 // The two-pass S2ANTA-prop (LaunchOptions::variants 61-63 and 65: score_prefix_kernel.cuh, then prop_sampled_kernel.cuh)
+// and the persistent one (70-72: the same two stages as work items of one grid, prop_fused_kernel.cuh)
 // must draw exactly the default kernel's counts (pass 1 computes the same scores and tile prefixes, pass 2 the same
 // boundaries and the same per-key counts), record the same samples per head, and write
 // out = sum_i c_i v_i / S with only the rounding of its own fp32 sum and of the 16-bit output. It sums in another
@@ -78,6 +79,9 @@ TEST(PropTwoPass, SameCountsAsDefault) {
           if (chunks == 0) expect_like_default(c, 62, S, tile, chunks, what + " variant 62");
           expect_like_default(c, 63, S, tile, chunks, what + " variant 63");
           if (chunks == 0) expect_like_default(c, 65, S, tile, chunks, what + " variant 65");
+          expect_like_default(c, 70, S, tile, chunks, what + " variant 70");
+          if (chunks == 0 && !subset) expect_like_default(c, 71, S, tile, chunks, what + " variant 71");
+          if (chunks == 0 && !subset) expect_like_default(c, 72, S, tile, chunks, what + " variant 72");
         }
       }
     }
@@ -93,6 +97,7 @@ TEST(PropTwoPass, OtherGroupsAndFp16) {
       expect_like_default(c, 61, 300, tile, 0, "shape " + std::to_string(which) + " tile " + std::to_string(tile));
       expect_like_default(c, 63, 300, tile, 0, "shape " + std::to_string(which) + " tile " + std::to_string(tile) + " v:63");
       expect_like_default(c, 65, 300, tile, 0, "shape " + std::to_string(which) + " tile " + std::to_string(tile) + " v:65");
+      expect_like_default(c, 70, 300, tile, 0, "shape " + std::to_string(which) + " tile " + std::to_string(tile) + " v:70");
     }
   }
 }
@@ -108,6 +113,11 @@ TEST(PropTwoPass, OneCtaPerHeadAtLargeBatch) {
   expect_like_default(c, 61, 100, 64, 0, "batch 40");
   expect_like_default(c, 62, 100, 64, 0, "batch 40 variant 62");  // 4 CTAs per SM: 2 per head here
   expect_like_default(c, 63, 100, 64, 0, "batch 40 variant 63");  // 4 CTAs per SM: 1 per head here
+  // The persistent prop with more KV heads (80) than its prefix ring holds (lag + 2 of them: 56 with one item per KV
+  // head on 132 SMs, 30 with 6), so stream items wait for their ring slot's previous KV head to be sampled: the
+  // automatic split (one item of 768 keys per KV head) and items of one 128-key super tile (num_chunks = 6).
+  expect_like_default(c, 70, 100, 64, 0, "batch 40 variant 70");
+  expect_like_default(c, 70, 100, 64, 6, "batch 40 variant 70 chunks 6");
 }
 
 // The same seed and step give the same bits; another step other counts.
@@ -128,12 +138,18 @@ TEST(PropTwoPass, BitwiseReproducible) {
   EXPECT_EQ(c63.out, d63.out);
   EXPECT_EQ(c63.counts, a.counts);
   EXPECT_EQ(o63.counts, other.counts);
+  // The persistent prop, twice on the same workspace (its counters reset themselves), and another step.
+  const PassResult c70 = run(c, 70, 512, 256, 0), d70 = run(c, 70, 512, 256, 0), o70 = run(c, 70, 512, 256, 0, 4);
+  EXPECT_EQ(c70.out, d70.out);
+  EXPECT_EQ(c70.counts, a.counts);
+  EXPECT_EQ(o70.counts, other.counts);
 }
 
 // What it does not serve is rejected before launch, naming the variant and what it needs.
 TEST(PropTwoPass, RejectsWhatItDoesNotServe) {
   SANTA_REQUIRE_GPU();
   expect_rejects_rows_record_and_d64(SamplingKind::prop_global, 61, true);
+  expect_rejects_rows_record_and_d64(SamplingKind::prop_global, 70, true);
   LaunchOptions lo;
   lo.variant = 61;
   Shape s;
@@ -145,6 +161,13 @@ TEST(PropTwoPass, RejectsWhatItDoesNotServe) {
   DecodeWorkspace plain(limits_for(s));
   expect_variant_rejects(
       [&] { run_sampling_kernel(SamplingKind::prop_global, c.d.problem, plain, 64, 256, {}, {}, lo); }, "variant 61",
+      "score_prefix");
+  lo.variant = 70;
+  expect_variant_rejects(
+      [&] { run_sampling_kernel(SamplingKind::prop_largest_remainder, c.d.problem, c.ws, 64, 256, {}, {}, lo); },
+      "variant 70", "global_systematic");
+  expect_variant_rejects(
+      [&] { run_sampling_kernel(SamplingKind::prop_global, c.d.problem, plain, 64, 256, {}, {}, lo); }, "variant 70",
       "score_prefix");
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <string>
 #include <vector>
 
@@ -128,7 +129,7 @@ TEST(KernelValidation, LaunchOptionsNameTheBadField) {
     return o;
   };
   for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 21, 22, 23, 29, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 49, 50, 51, 52, 53, 54, 55, 56, 57}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
-  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24, 25, 26, 27, 28, 30, 46, 47, 48, 66, 70}) {
+  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24, 25, 26, 27, 28, 30, 46, 47, 48, 66, 73}) {
     expect_rejected([&] { check_launch(with([&](LaunchOptions& o) { o.variant = v; })); }, "variant = " + std::to_string(v));
   }
   expect_rejected([&] { check_launch(with([](LaunchOptions& o) { o.prefetch_steps = 65; })); }, "prefetch_steps = 65");
@@ -553,6 +554,94 @@ TEST(KernelPlan, TwoPassProp) {
   EXPECT_NO_THROW(detail::two_pass_plan(p, valid_limits(), 132, 32, 100000, 3, 0));
   p.kv.max_len = 1 << 20;
   expect_rejected([&] { detail::two_pass_plan(p, valid_limits(), 132, 32, 100000, 3, 0); }, "larger tile or fewer samples");
+}
+
+// The persistent prop's schedule (variants 70-72): every (KV head, stream item) and (KV head, sample item) has exactly one
+// ticket, and each item waits only on items with earlier tickets (a sample item on its KV head's stream items; a
+// stream item of KV head k >= slots on the sample items of k - slots), so no resident CTA can wait on work that no
+// running CTA holds.
+TEST(KernelPlan, PersistentPropScheduleWaitsOnlyOnEarlierTickets) {
+  for (auto [K, C, P, L] : {std::array<int, 4>{1, 1, 1, 1}, {8, 32, 32, 6}, {32, 16, 8, 18}, {128, 16, 4, 15}, {5, 3, 4, 5}}) {
+    const int R = std::min(K, L + 2);
+    std::vector<int> stream_last(K, -1), sample_first(K, 1 << 30), sample_last(K, -1), stream_first(K, 1 << 30);
+    std::vector<std::vector<int>> seen_stream(K, std::vector<int>(C, 0)), seen_sample(K, std::vector<int>(P, 0));
+    const int total = K * (C + P);
+    for (int t = 0; t < total; ++t) {
+      const detail::FusedItem it = detail::fused_item(t, K, C, P, L);
+      ASSERT_NE(it.kind, 2) << t;
+      ASSERT_GE(it.kv, 0);
+      ASSERT_LT(it.kv, K);
+      if (it.kind == 0) {
+        ASSERT_LT(it.index, C);
+        ++seen_stream[it.kv][it.index];
+        stream_last[it.kv] = std::max(stream_last[it.kv], t);
+        stream_first[it.kv] = std::min(stream_first[it.kv], t);
+      } else {
+        ASSERT_LT(it.index, P);
+        ++seen_sample[it.kv][it.index];
+        sample_last[it.kv] = std::max(sample_last[it.kv], t);
+        sample_first[it.kv] = std::min(sample_first[it.kv], t);
+      }
+    }
+    EXPECT_EQ(detail::fused_item(total, K, C, P, L).kind, 2);
+    for (int k = 0; k < K; ++k) {
+      for (int x : seen_stream[k]) EXPECT_EQ(x, 1) << "K " << K << " kv " << k;
+      for (int x : seen_sample[k]) EXPECT_EQ(x, 1) << "K " << K << " kv " << k;
+      EXPECT_LT(stream_last[k], sample_first[k]) << "K " << K << " kv " << k;
+      if (k >= R) {
+        EXPECT_LT(sample_last[k - R], stream_first[k]) << "K " << K << " kv " << k;
+      }
+    }
+  }
+}
+
+// Its plan: items of whole super tiles covering the sequence, 1-2k keys where the batch has enough keys, the grid the
+// shared memory lets reside, pass 2 split as the two-pass plan splits it, and a ring of lag + 2 KV heads that the
+// workspace's prefix buffer holds.
+TEST(KernelPlan, PersistentPropPlan) {
+  DecodeProblem p = valid_problem();  // B = 4, 8 KV heads, G = 4, 32768 keys
+  for (int tile : {32, 128, 256, 512}) {
+    const detail::FusedPlan fp = detail::fused_plan(p, valid_limits(), 132, tile, 128, 0);
+    const int super = std::max(128, tile);
+    EXPECT_EQ(fp.stream.unit, super);
+    EXPECT_EQ(fp.stream.rows_max % super, 0);
+    EXPECT_GE(static_cast<int64_t>(fp.stream.num_chunks) * fp.stream.rows_max, 32768);
+    EXPECT_LE(fp.stream.rows_max, std::max(2048, super)) << tile;
+    EXPECT_GE(fp.stream.smem_bytes, 3u * 32768 + 2u * 4 * (super + 8) * 4);
+    // ~105 KB each up to tile 256: 2 per SM; 113 KB at 512 (score buffers of 520 floats): 1 (as the two-pass pass 1).
+    const int per_sm = tile <= 256 ? 2 : 1;
+    EXPECT_EQ(fp.grid, per_sm * 132) << tile;
+    EXPECT_EQ(fp.parts, per_sm * 132 / 128) << tile;  // floor(CTAs / 128 heads)
+    EXPECT_GE(fp.stage, 1);
+    EXPECT_GE(fp.lag, 1);
+    EXPECT_LE(fp.lag, 32);
+    EXPECT_GT(fp.slots, std::min(fp.lag, 31));
+    EXPECT_LE(fp.slots, 32);  // the prefix buffer holds B x H_kv KV heads' prefixes
+  }
+  DecodeProblem big = p;
+  big.batch = 16;  // 128 KV heads x 32k keys: 2048-key items, 16 per KV head; one pass-2 CTA per head
+  const detail::FusedPlan fb = detail::fused_plan(big, valid_limits(), 132, 256, 128, 0);
+  EXPECT_EQ(fb.stream.rows_max, 2048);
+  EXPECT_EQ(fb.stream.num_chunks, 16);
+  EXPECT_EQ(fb.parts, 1);
+  EXPECT_EQ(fb.lag, (264 + 19) / 20 + 1);
+  EXPECT_EQ(fb.slots, fb.lag + 2);
+  EXPECT_EQ(detail::fused_plan(big, valid_limits(), 132, 256, 128, 4).stream.num_chunks, 4);
+  expect_rejected([&] { detail::fused_plan(p, valid_limits(), 132, 256, 128, 129); }, "num_chunks = 129");
+  p.kv.max_len = 1 << 20;
+  expect_rejected([&] { detail::fused_plan(p, valid_limits(), 132, 32, 100000, 0); }, "larger tile or fewer samples");
+  LaunchOptions lo;
+  for (int v : {70, 71, 72}) {
+    lo.variant = v;
+    EXPECT_TRUE(detail::prop_fused(lo));
+    EXPECT_EQ(detail::two_pass_stages(lo), 0);
+  }
+  lo.variant = 70;
+  EXPECT_EQ(detail::prop_fused_mode(lo), detail::kKeyEvictFirst);
+  lo.variant = 71;
+  EXPECT_EQ(detail::prop_fused_mode(lo), 0);
+  lo.variant = 72;
+  EXPECT_EQ(detail::prop_fused_mode(lo), detail::kKeyEvictFirst | detail::kPrefixEvictLast);
 }
 
 }  // namespace santa::gpu
