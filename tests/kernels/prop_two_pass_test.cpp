@@ -113,11 +113,22 @@ TEST(PropTwoPass, OneCtaPerHeadAtLargeBatch) {
   expect_like_default(c, 61, 100, 64, 0, "batch 40");
   expect_like_default(c, 62, 100, 64, 0, "batch 40 variant 62");  // 4 CTAs per SM: 2 per head here
   expect_like_default(c, 63, 100, 64, 0, "batch 40 variant 63");  // 4 CTAs per SM: 1 per head here
-  // The persistent prop with more KV heads (80) than its prefix ring holds (lag + 2 of them: 56 with one item per KV
-  // head on 132 SMs, 30 with 6), so stream items wait for their ring slot's previous KV head to be sampled: the
-  // automatic split (one item of 768 keys per KV head) and items of one 128-key super tile (num_chunks = 6).
   expect_like_default(c, 70, 100, 64, 0, "batch 40 variant 70");
-  expect_like_default(c, 70, 100, 64, 6, "batch 40 variant 70 chunks 6");
+}
+
+// The persistent prop with more KV heads (80) than its prefix ring holds: with 32 stream items of 128 keys and 4 sample
+// items per KV head, the lag is 1.5 grids of tickets / 36 + 1 (12 KV heads on 132 SMs) and the ring 2 x lag, so
+// stream items wait for their ring slot's previous KV head to be sampled; sequence lengths from 1 to 4096 keys.
+TEST(PropTwoPass, PersistentRingReuse) {
+  SANTA_REQUIRE_GPU();
+  Shape s;
+  s.batch = 40;
+  s.max_len = 4096;
+  std::vector<int32_t> lens;
+  for (int b = 0; b < s.batch; ++b) lens.push_back(b == 0 ? 1 : 4096 - 97 * b);
+  TwoPassCase c(s, 14, lens);
+  expect_like_default(c, 70, 100, 64, 32, "batch 40 variant 70 chunks 32");
+  expect_like_default(c, 70, 300, 128, 0, "batch 40 variant 70");
 }
 
 // The same seed and step give the same bits; another step other counts.

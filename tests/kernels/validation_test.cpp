@@ -596,7 +596,7 @@ TEST(KernelPlan, PersistentPropScheduleWaitsOnlyOnEarlierTickets) {
 }
 
 // Its plan: items of whole super tiles covering the sequence, 1-2k keys where the batch has enough keys, the grid the
-// shared memory lets reside, pass 2 split as the two-pass plan splits it, and a ring of lag + 2 KV heads that the
+// shared memory lets reside, pass 2 split as the two-pass plan splits it, and a ring of 2 x lag KV heads that the
 // workspace's prefix buffer holds.
 TEST(KernelPlan, PersistentPropPlan) {
   DecodeProblem p = valid_problem();  // B = 4, 8 KV heads, G = 4, 32768 keys
@@ -615,7 +615,7 @@ TEST(KernelPlan, PersistentPropPlan) {
     EXPECT_GE(fp.stage, 1);
     EXPECT_GE(fp.lag, 1);
     EXPECT_LE(fp.lag, 32);
-    EXPECT_GT(fp.slots, std::min(fp.lag, 31));
+    EXPECT_EQ(fp.slots, std::min(2 * fp.lag, 32));
     EXPECT_LE(fp.slots, 32);  // the prefix buffer holds B x H_kv KV heads' prefixes
   }
   DecodeProblem big = p;
@@ -624,8 +624,8 @@ TEST(KernelPlan, PersistentPropPlan) {
   EXPECT_EQ(fb.stream.rows_max, 2048);
   EXPECT_EQ(fb.stream.num_chunks, 16);
   EXPECT_EQ(fb.parts, 1);
-  EXPECT_EQ(fb.lag, (264 + 19) / 20 + 1);
-  EXPECT_EQ(fb.slots, fb.lag + 2);
+  EXPECT_EQ(fb.lag, (3 * 264 + 39) / 40 + 1);  // 1.5 grids of tickets in steps of 16 + 4
+  EXPECT_EQ(fb.slots, 2 * fb.lag);
   EXPECT_EQ(detail::fused_plan(big, valid_limits(), 132, 256, 128, 4).stream.num_chunks, 4);
   expect_rejected([&] { detail::fused_plan(p, valid_limits(), 132, 256, 128, 129); }, "num_chunks = 129");
   p.kv.max_len = 1 << 20;
