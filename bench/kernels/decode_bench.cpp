@@ -257,7 +257,8 @@ void run_point(benchmark::State& state, Point pt) {
   const int tile = pt.family == KernelFamily::prop ? PropParams{}.tile : FlashParams{}.tile;
   const SplitInfo split = split_info(pt.family, in.problem, tile, *in.ws, lo);
   const bool diagnostic = (pt.kernel_variant >= 11 && pt.kernel_variant <= 13) ||
-                          (pt.family == KernelFamily::prop && pt.kernel_variant >= 67 && pt.kernel_variant <= 69);
+                          (pt.family == KernelFamily::prop && ((pt.kernel_variant >= 67 && pt.kernel_variant <= 69) ||
+                                                               pt.kernel_variant == 73));
   if (pt.family != KernelFamily::dense && diagnostic) v_rows = 0;  // diagnostics gather nothing
   // The two-pass prop (61-63, 65) and the one-stream flash (64) record no distinct rows; they draw the default kernel's
   // counts (tested), so the default's record gives the same rows.
@@ -495,6 +496,8 @@ std::vector<Point> grid() {
     for (int b : {4, 16}) v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, variant, kPagedLayout});
   }
   for (int c : {8, 32, 64}) v.push_back({KernelFamily::prop, 16, 32768, 128, false, c, -1, 70});
+  // 70 whose sample items only wait for their stream (diagnostic 73): what the sampling work costs the grid.
+  for (int b : {4, 16}) v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, 73});
   // Pass 1 of v:63 alone (diagnostics): prefixes written as v:63 does (67), into an 8 MB ring (68), not at all (69).
   for (int b : {4, 16}) {
     for (int variant : {67, 68, 69}) v.push_back({KernelFamily::prop, b, 32768, 128, false, 0, -1, variant});

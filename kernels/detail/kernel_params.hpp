@@ -161,7 +161,8 @@ SANTA_KHD int score_prefix_stride(int tile) { return score_prefix_super(tile) + 
 inline constexpr int kPrefixRing = 256, kPrefixNone = 512;
 // The persistent prop (prop_fused_kernel.cuh): async_mode bit for its K copies marked evict-first in L2 (variant 70),
 // and for its prefix stores marked evict-last (variant 72).
-inline constexpr int kKeyEvictFirst = 1024, kPrefixEvictLast = 2048;
+// Diagnostics (variant 73): sample items that only wait for their streams (no sampling, no output).
+inline constexpr int kKeyEvictFirst = 1024, kPrefixEvictLast = 2048, kFusedNoSampling = 4096;
 inline constexpr int64_t kPrefixRingFloats = int64_t{1} << 21;
 // S2ANTA-flash in one key stream (benchmark variant 64, flash_stream_kernel.cuh): pass 1's ring of 3 K tiles, one
 // score buffer, then each warp's stage of kFlashWarpRows value rows (2 KB at d = 128). At G = 4 that is 110.7 KB with

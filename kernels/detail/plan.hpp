@@ -168,9 +168,12 @@ TwoPassPlan two_pass_plan(const DecodeProblem& problem, const WorkspaceLimits& l
 // Variants 70-72: S2ANTA-prop in one persistent launch (prop_fused_kernel.cuh; d = 128, sm_80+). 70: K copies
 // marked evict-first in L2 (so the prefix ring stays there); 71: no cache hints; 72: 70 with the prefix stores also
 // marked evict-last.
-inline bool prop_fused(const LaunchOptions& launch) { return launch.variant >= 70 && launch.variant <= 72; }
+// Diagnostics (benchmarks only; no output is written): 73 = 70 whose sample items only wait for their KV head's
+// stream (what the sampling work costs the persistent grid).
+inline bool prop_fused(const LaunchOptions& launch) { return launch.variant >= 70 && launch.variant <= 73; }
 inline int prop_fused_mode(const LaunchOptions& launch) {
-  return (launch.variant == 71 ? 0 : kKeyEvictFirst) | (launch.variant == 72 ? kPrefixEvictLast : 0);
+  return (launch.variant == 71 ? 0 : kKeyEvictFirst) | (launch.variant == 72 ? kPrefixEvictLast : 0) |
+         (launch.variant == 73 ? kFusedNoSampling : 0);
 }
 // Its schedule: `stream` = the stream items' split (chunks of whole super tiles, items of 1-2k keys where the batch
 // has enough of them for ~4 per CTA); pass 2's `parts`, `entries` and `stage` as two_pass_plan's; `grid` the CTAs

@@ -82,9 +82,13 @@ __global__ void __launch_bounds__(kTileThreads, 1) prop_fused_kernel(const Kerne
       signal_done(stream_done + it.kv);
     } else {
       const int hq = it.index / parts;
-      prop_sampled_head<D, T, kTileThreads, true, true>(
-          p, kvh * G + hq, b, it.index % parts, parts, slot + hq * p.prefix_stride,
-          [&] { wait_at_least(stream_done + it.kv, static_cast<uint32_t>(C)); });
+      if ((p.async_mode & kFusedNoSampling) != 0) {  // diagnostics (variant 73)
+        wait_at_least(stream_done + it.kv, static_cast<uint32_t>(C));
+      } else {
+        prop_sampled_head<D, T, kTileThreads, true, true>(
+            p, kvh * G + hq, b, it.index % parts, parts, slot + hq * p.prefix_stride,
+            [&] { wait_at_least(stream_done + it.kv, static_cast<uint32_t>(C)); });
+      }
       signal_done(sample_done + it.kv);
     }
   }

@@ -129,7 +129,7 @@ TEST(KernelValidation, LaunchOptionsNameTheBadField) {
     return o;
   };
   for (int v : {0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 16, 21, 22, 23, 29, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 49, 50, 51, 52, 53, 54, 55, 56, 57}) EXPECT_NO_THROW(check_launch(with([&](LaunchOptions& o) { o.variant = v; })));
-  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24, 25, 26, 27, 28, 30, 46, 47, 48, 66, 73}) {
+  for (int v : {-1, 5, 6, 9, 10, 14, 15, 17, 18, 19, 20, 24, 25, 26, 27, 28, 30, 46, 47, 48, 66, 74}) {
     expect_rejected([&] { check_launch(with([&](LaunchOptions& o) { o.variant = v; })); }, "variant = " + std::to_string(v));
   }
   expect_rejected([&] { check_launch(with([](LaunchOptions& o) { o.prefetch_steps = 65; })); }, "prefetch_steps = 65");
@@ -631,7 +631,7 @@ TEST(KernelPlan, PersistentPropPlan) {
   p.kv.max_len = 1 << 20;
   expect_rejected([&] { detail::fused_plan(p, valid_limits(), 132, 32, 100000, 0); }, "larger tile or fewer samples");
   LaunchOptions lo;
-  for (int v : {70, 71, 72}) {
+  for (int v : {70, 71, 72, 73}) {
     lo.variant = v;
     EXPECT_TRUE(detail::prop_fused(lo));
     EXPECT_EQ(detail::two_pass_stages(lo), 0);
@@ -642,6 +642,8 @@ TEST(KernelPlan, PersistentPropPlan) {
   EXPECT_EQ(detail::prop_fused_mode(lo), 0);
   lo.variant = 72;
   EXPECT_EQ(detail::prop_fused_mode(lo), detail::kKeyEvictFirst | detail::kPrefixEvictLast);
+  lo.variant = 73;
+  EXPECT_EQ(detail::prop_fused_mode(lo), detail::kKeyEvictFirst | detail::kFusedNoSampling);
 }
 
 }  // namespace santa::gpu
