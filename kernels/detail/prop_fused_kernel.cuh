@@ -55,8 +55,8 @@ __global__ void __launch_bounds__(kTileThreads, 1) prop_fused_kernel(const Kerne
   const int kv_heads = p.batch * p.num_kv_heads;
   uint32_t* stream_done = merge_counter(p, 0);   // [kv_heads]: stream items done
   uint32_t* sample_done = barrier_counter(p, 0);  // [kv_heads]: sample items done
-  const uint64_t k_policy = (p.async_mode & kKeyEvictFirst) != 0 ? l2_evict_first_policy() : 0;
-  const uint64_t prefix_policy = (p.async_mode & kPrefixEvictLast) != 0 ? l2_evict_last_policy() : 0;
+  const bool k_evict_first = (p.async_mode & kKeyEvictFirst) != 0;
+  const bool prefix_evict_last = (p.async_mode & kPrefixEvictLast) != 0;
   for (;;) {
     __syncthreads();  // the previous item is done with shared memory and s_ticket
     if (threadIdx.x == 0) s_ticket = static_cast<int>(atomicAdd(ticket_counter(p), 1u));
@@ -72,7 +72,7 @@ __global__ void __launch_bounds__(kTileThreads, 1) prop_fused_kernel(const Kerne
       const AsyncCta<D, T> cta{DenseCta{it.index, kvh, b, r0, min(n, r0 + chunk_rows)}, kv_rows<D>(p, b, kvh),
                                static_cast<const T*>(p.k), static_cast<const T*>(p.v)};
       score_prefix_stream<D, T, kStages>(
-          p, cta, reinterpret_cast<unsigned char*>(smem4), s_q, k_policy, prefix_policy,
+          p, cta, reinterpret_cast<unsigned char*>(smem4), s_q, k_evict_first, prefix_evict_last,
           [&](int h, int t) {
             return const_cast<float*>(slot) + h * p.prefix_stride + static_cast<int64_t>(t) * p.tile;
           },

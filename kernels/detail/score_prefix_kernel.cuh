@@ -26,11 +26,11 @@ namespace santa::gpu::detail {
 // dynamic shared memory (kStages K tiles, then two score buffers), `s_q` the query rows' stage. prefix_at(h, t): where
 // tile t of the KV head's query head h puts its prefix. before_write(): called by every thread once, after the barrier
 // that completes the first super tile and before the first prefix is written (the persistent kernel,
-// prop_fused_kernel.cuh, waits there until its prefix slot is free). k_policy / prefix_policy: L2 cache policies for
-// the K copies and the prefix stores (0: none).
+// prop_fused_kernel.cuh, waits there until its prefix slot is free). k_evict_first / prefix_evict_last: the K copies
+// and the prefix stores with those L2 eviction policies.
 template <int D, class T, int kStages, class PrefixAt, class BeforeWrite>
 __device__ __forceinline__ void score_prefix_stream(const KernelParams& p, const AsyncCta<D, T>& cta, unsigned char* ring,
-                                                    T* s_q, uint64_t k_policy, uint64_t prefix_policy,
+                                                    T* s_q, bool k_evict_first, bool prefix_evict_last,
                                                     PrefixAt prefix_at,
                                                     BeforeWrite before_write) {
   using Copy = TileCopy<D, T>;
@@ -47,7 +47,7 @@ __device__ __forceinline__ void score_prefix_stream(const KernelParams& p, const
   load_q_smem<D, T>(qf, s_q, g, c);
 
   Copy copy(cta.rows, r0, r1, p.async_mode);
-  copy.policy = k_policy;
+  copy.evict_first = k_evict_first;
   const int tiles = copy.tiles;
   const int per = TR / 32;
   const int64_t head0 = static_cast<int64_t>(b) * p.num_heads + kvh * G;  // the KV head's first query head
@@ -66,8 +66,9 @@ __device__ __forceinline__ void score_prefix_stream(const KernelParams& p, const
       float4* dst = reinterpret_cast<float4*>(prefix_at(h, t));
       if ((p.async_mode & kPrefixNone) == 0) {
         const float4* src = reinterpret_cast<const float4*>(col);
-        if (prefix_policy != 0) {
-          for (int e = lane; e < TR / 4; e += 32) st_global_policy(dst + e, src[e], prefix_policy);
+        if (prefix_evict_last) {
+          const uint64_t policy = l2_evict_last_policy();
+          for (int e = lane; e < TR / 4; e += 32) st_global_policy(dst + e, src[e], policy);
         } else {
           for (int e = lane; e < TR / 4; e += 32) dst[e] = src[e];
         }
@@ -106,7 +107,7 @@ __global__ void __launch_bounds__(kTileThreads, 1) score_prefix_kernel(const Ker
   const AsyncCta<D, T> cta = async_cta<D, T>(p);  // chunks of p.unit = U keys
   const int64_t head0 = static_cast<int64_t>(cta.b) * p.num_heads + cta.kvh * p.group;
   score_prefix_stream<D, T, kStages>(
-      p, cta, reinterpret_cast<unsigned char*>(smem4), s_q, 0, 0,
+      p, cta, reinterpret_cast<unsigned char*>(smem4), s_q, false, false,
       [&](int h, int t) {
         int64_t off = (head0 + h) * p.prefix_stride + static_cast<int64_t>(t) * p.tile;
         if ((p.async_mode & kPrefixRing) != 0) off &= kPrefixRingFloats - 1;  // diagnostics (variants 68, 69), see plan.hpp

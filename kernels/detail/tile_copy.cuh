@@ -28,7 +28,7 @@ struct TileCopy {
   bool rows_of_256, fast, paged_fast;
   int t_row, t_unit, t_dst, lane;
   int64_t stride16, t_src;
-  uint64_t policy = 0;  // an L2 cache policy for the contiguous whole-tile copies (0: none; prop_fused_kernel.cuh)
+  bool evict_first = false;  // contiguous whole-tile copies marked evict-first in L2 (prop_fused_kernel.cuh)
 
   // Tiles start at r0 + kTileKeys i; r0 must be a multiple of 16 (of 64 for the paged fast path's groups).
   __device__ __forceinline__ TileCopy(const KvRows& kv, int first, int end, int async_mode)
@@ -72,7 +72,10 @@ struct TileCopy {
       const int row0 = r0 + kTileKeys * i;
       if (fast && row0 + kTileKeys <= r1) {
         const T* src = base + t_src + static_cast<int64_t>(i) * (kTileKeys / 16) * stride16;
-        if (policy != 0) {
+        if (evict_first) {
+          // The policy is made here, next to its copies: held in a register across the kernel (call 90), a copy
+          // with it raised an illegal-instruction error.
+          const uint64_t policy = l2_evict_first_policy();
 #pragma unroll
           for (int j = 0; j < kTileKeys / 16; ++j)
 #pragma unroll
