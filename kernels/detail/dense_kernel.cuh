@@ -80,13 +80,17 @@ __device__ __forceinline__ void softmax_pv_step(float (&s)[2][2], const VFrag<D>
 struct DenseCta {
   int chunk, kvh, b, r0, r1;
 };
+// Chunk `chunk` of KV head kvh of sequence b (the persistent prop's stream items take them by ticket).
+__device__ __forceinline__ DenseCta dense_cta_at(const KernelParams& p, int chunk, int kvh, int b) {
+  const int n = min(max(p.seq_lens[b], 0), static_cast<int>(p.n_max));
+  const int chunk_rows = chunk_rows_for(n, p.num_chunks, p.unit);
+  const int r0 = chunk * chunk_rows;
+  return {chunk, kvh, b, r0, min(n, r0 + chunk_rows)};
+}
 __device__ __forceinline__ DenseCta dense_cta(const KernelParams& p) {
   const CtaCoord cta = cta_coord(static_cast<int>(blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z)),
                                  p.num_chunks, p.num_kv_heads, p.heads_inner);
-  const int n = min(max(p.seq_lens[cta.b], 0), static_cast<int>(p.n_max));
-  const int chunk_rows = chunk_rows_for(n, p.num_chunks, p.unit);
-  const int r0 = cta.chunk * chunk_rows;
-  return {cta.chunk, cta.kvh, cta.b, r0, min(n, r0 + chunk_rows)};
+  return dense_cta_at(p, cta.chunk, cta.kvh, cta.b);
 }
 
 // The end of a per-KV-head dense CTA: its warps' partials combined in a fixed order (through `smem`), the

@@ -64,17 +64,14 @@ __global__ void __launch_bounds__(kTileThreads, 1) prop_fused_kernel(const Kerne
     const FusedItem it = fused_item(s_ticket, kv_heads, C, P, L);
     if (it.kind == 2) break;
     const int b = it.kv / p.num_kv_heads, kvh = it.kv % p.num_kv_heads;
-    const float* slot = p.prefix + static_cast<int64_t>(it.kv % R) * G * p.prefix_stride;  // [G][prefix_stride]
+    float* slot = p.prefix + static_cast<int64_t>(it.kv % R) * G * p.prefix_stride;  // [G][prefix_stride]
     if (it.kind == 0) {
-      const int n = min(max(p.seq_lens[b], 0), static_cast<int>(p.n_max));
-      const int chunk_rows = chunk_rows_for(n, C, p.unit);
-      const int r0 = it.index * chunk_rows;
-      const AsyncCta<D, T> cta{DenseCta{it.index, kvh, b, r0, min(n, r0 + chunk_rows)}, kv_rows<D>(p, b, kvh),
-                               static_cast<const T*>(p.k), static_cast<const T*>(p.v)};
+      const AsyncCta<D, T> cta{dense_cta_at(p, it.index, kvh, b), kv_rows<D>(p, b, kvh), static_cast<const T*>(p.k),
+                               static_cast<const T*>(p.v)};
       score_prefix_stream<D, T, kStages>(
           p, cta, reinterpret_cast<unsigned char*>(smem4), s_q, k_evict_first, prefix_evict_last,
           [&](int h, int t) {
-            return const_cast<float*>(slot) + h * p.prefix_stride + static_cast<int64_t>(t) * p.tile;
+            return slot + h * p.prefix_stride + static_cast<int64_t>(t) * p.tile;
           },
           [&] {
             if (it.kv >= R) wait_at_least(sample_done + (it.kv - R), static_cast<uint32_t>(P));
